@@ -1,0 +1,198 @@
+//! The HTTP bootstrap every service uses: operational routes, request limits and
+//! graceful shutdown.
+//!
+//! A service builds its own `Router` and hands it to [`with_operational_routes`], which adds
+//! `/healthz`, `/readyz` and `/metrics` and wraps everything in the same tower layers. Then
+//! [`serve`] runs it until a shutdown signal arrives, letting in-flight requests finish.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The outcome of one readiness check: `Err` carries a short, lowercase reason.
+pub type ProbeResult = Result<(), String>;
+
+type ProbeFuture = Pin<Box<dyn Future<Output = ProbeResult> + Send>>;
+
+/// One named dependency that must be reachable for the process to be ready.
+#[derive(Clone)]
+pub struct ReadinessProbe {
+    name: &'static str,
+    check: Arc<dyn Fn() -> ProbeFuture + Send + Sync>,
+}
+
+impl ReadinessProbe {
+    pub fn new<F, Fut>(name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ProbeResult> + Send + 'static,
+    {
+        Self { name, check: Arc::new(move || Box::pin(check())) }
+    }
+}
+
+/// Limits applied to every request, with defaults suited to a JSON API.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub readiness_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+            readiness_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct OperationalState {
+    probes: Arc<Vec<ReadinessProbe>>,
+    readiness_timeout: Duration,
+    metrics: PrometheusHandle,
+}
+
+/// Adds `/healthz`, `/readyz` and `/metrics` to `app` and wraps it in the shared layers:
+/// tracing, a request timeout, a body size limit and panic catching.
+pub fn with_operational_routes(
+    app: Router,
+    probes: Vec<ReadinessProbe>,
+    metrics: PrometheusHandle,
+    limits: &HttpLimits,
+) -> Router {
+    let state = OperationalState { probes: Arc::new(probes), readiness_timeout: limits.readiness_timeout, metrics };
+    let operational = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus_metrics))
+        .with_state(state);
+    app.merge(operational)
+        // enforced by the body extractors, so each API can answer in its own error shape
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(map_response(json_error_bodies))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Gives a JSON body to error responses that axum or tower produced without one (an unknown
+/// route, a wrong method, a request timeout), so that every client sees the same error shape.
+async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"));
+    if !is_error || is_json {
+        return response;
+    }
+    let reason = match status {
+        StatusCode::NOT_FOUND => "no such route".to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this route".to_string(),
+        StatusCode::SERVICE_UNAVAILABLE => "request timed out or service unavailable".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_string(),
+        other => other.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut replaced = (status, Json(json!({"error": reason}))).into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    replaced
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<OperationalState>) -> Response {
+    let mut checks = Map::new();
+    let mut all_ready = true;
+    for probe in state.probes.iter() {
+        let outcome = tokio::time::timeout(state.readiness_timeout, (probe.check)()).await;
+        let verdict = match outcome {
+            Ok(Ok(())) => Value::from("ok"),
+            Ok(Err(reason)) => {
+                all_ready = false;
+                Value::from(reason)
+            }
+            Err(_) => {
+                all_ready = false;
+                Value::from("timed out")
+            }
+        };
+        checks.insert(probe.name.to_string(), verdict);
+    }
+    let status = if all_ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({"status": if all_ready { "ready" } else { "not ready" }, "checks": checks});
+    (status, Json(body)).into_response()
+}
+
+async fn prometheus_metrics(State(state): State<OperationalState>) -> String {
+    state.metrics.render()
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response()
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}
