@@ -1,0 +1,38 @@
+//! Flags and environment variables of `stack`, with the local profile's defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct BrokerInstallArgs {
+    /// Use this tansu binary instead of finding or installing one.
+    #[arg(long, env = "TANSU_BIN")]
+    pub tansu_bin: Option<PathBuf>,
+    /// Where the pinned tansu is installed when it is missing.
+    #[arg(long, env = "STACK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct UpArgs {
+    /// Where every component keeps its data and logs; reusing it keeps all data.
+    #[arg(long, env = "STACK_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+    /// The broker's listener.
+    #[arg(long, env = "STACK_BROKER_LISTEN", default_value = "127.0.0.1:9092")]
+    pub broker_listen: SocketAddr,
+    /// The schema registry's listener.
+    #[arg(long, env = "STACK_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    pub registry_listen: SocketAddr,
+    /// Partitions of each source topic; only applies when a topic is created.
+    #[arg(long, env = "STACK_PARTITIONS", default_value_t = 3)]
+    pub partitions: i32,
+    /// Where the workspace's binaries are; defaults to the directory of this executable.
+    #[arg(long, env = "STACK_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// Do not run `cargo build` for the workspace's binaries before starting them.
+    #[arg(long)]
+    pub no_build: bool,
+    #[command(flatten)]
+    pub broker: BrokerInstallArgs,
+}

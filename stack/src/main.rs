@@ -1,0 +1,37 @@
+//! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
+
+mod binaries;
+mod config;
+mod process;
+mod tansu;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the broker, the schema registry and the services in the foreground, until Ctrl-C.
+    Up(config::UpArgs),
+    /// Install the pinned tansu broker if it is missing, and print its path.
+    InstallBroker(config::BrokerInstallArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    platform::telemetry::init_tracing();
+    match Cli::parse().command {
+        Command::Up(args) => up::run(args).await,
+        Command::InstallBroker(args) => {
+            let path = tansu::ensure_installed(&args).await?;
+            println!("{}", path.display());
+            Ok(())
+        }
+    }
+}

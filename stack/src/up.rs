@@ -1,0 +1,222 @@
+//! `stack up`: the start sequence of the local profile.
+//!
+//! broker → index fix → topics → schema registry → schemas, each step waiting for the one
+//! before it to be ready, so nothing races. Then it waits for Ctrl-C, SIGTERM, or a component
+//! exiting on its own, and stops everything in reverse order.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use events::topics;
+use events::{EventCodec, OrderEvent, PaymentEvent, RegistryConfig, ShipmentEvent};
+use platform::kafka::{KafkaArgs, TopicSpec, ensure_topics};
+use sqlx::ConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use tokio::process::Command;
+
+use crate::config::UpArgs;
+use crate::process::Supervised;
+use crate::{binaries, tansu};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The broker's SQLite file, relative to its working directory.
+const BROKER_DB: &str = "tansu.db";
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let data_dir = std::path::absolute(&args.data_dir)?;
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let tansu = tansu::ensure_installed(&args.broker).await?;
+    let bin_dir = binaries::prepare(args.bin_dir.as_deref(), !args.no_build).await?;
+
+    let mut running: Vec<Supervised> = Vec::new();
+    if let Err(error) = start_all(&args, &data_dir, &tansu, &bin_dir, &mut running).await {
+        stop_all(running).await;
+        return Err(error);
+    }
+    print_summary(&args, &data_dir);
+
+    let outcome = tokio::select! {
+        () = platform::http::shutdown_signal() => Ok(()),
+        (name, status) = first_unexpected_exit(&mut running) => {
+            Err(anyhow::anyhow!("{name} exited unexpectedly ({status}); see {}", data_dir.join("logs").display()))
+        }
+    };
+    stop_all(running).await;
+    outcome
+}
+
+async fn start_all(
+    args: &UpArgs,
+    data_dir: &Path,
+    tansu: &Path,
+    bin_dir: &Path,
+    running: &mut Vec<Supervised>,
+) -> anyhow::Result<()> {
+    let log_dir = data_dir.join("logs");
+    let kafka = KafkaArgs::new(args.broker_listen.to_string());
+
+    let broker_dir = data_dir.join("broker");
+    std::fs::create_dir_all(&broker_dir)?;
+    let broker = Supervised::spawn("broker", broker_command(tansu, &broker_dir, args.broker_listen), &log_dir)?;
+    running.push(broker);
+    wait_ready(running.last_mut(), kafka.wait_until_reachable(STARTUP_TIMEOUT)).await?;
+    add_broker_fetch_index(&broker_dir.join(BROKER_DB)).await?;
+    ensure_topics(&kafka, &topic_specs(args.partitions)).await?;
+
+    let registry_dir = data_dir.join("schema-registry");
+    let mut registry_command = Command::new(bin_dir.join("schema-registry"));
+    registry_command.arg("--listen").arg(args.registry_listen.to_string()).arg("--data-dir").arg(&registry_dir);
+    running.push(Supervised::spawn("schema-registry", registry_command, &log_dir)?);
+    let registry_url = format!("http://{}", args.registry_listen);
+    wait_ready(running.last_mut(), wait_for_http_ready(&registry_url)).await?;
+    register_schemas(&registry_url).await
+}
+
+/// Runs tansu on loopback with SQLite storage in its own directory. The listener flags are
+/// always passed: tansu's default listener is 0.0.0.0.
+fn broker_command(tansu: &Path, broker_dir: &Path, listen: SocketAddr) -> Command {
+    let url = format!("tcp://{listen}");
+    let mut command = Command::new(tansu);
+    command
+        .current_dir(broker_dir)
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args(["--storage-engine", &format!("sqlite://{BROKER_DB}")])
+        // tansu also reads these from the environment; the flags above must win
+        .env_remove("LISTENER_URL")
+        .env_remove("ADVERTISED_LISTENER_URL")
+        .env_remove("STORAGE_ENGINE")
+        .env_remove("SCHEMA_REGISTRY");
+    command
+}
+
+/// Without this index tansu's fetches scan the whole header table, and the broker locks up on
+/// a backlog of about 40k messages. It is safe to create while the broker runs.
+async fn add_broker_fetch_index(db: &Path) -> anyhow::Result<()> {
+    let mut connection = SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .with_context(|| format!("cannot open the broker database {}", db.display()))?;
+    sqlx::query("create index if not exists header_topition_offset on header (topition, offset_id)")
+        .execute(&mut connection)
+        .await
+        .context("cannot add the fetch index to the broker database")?;
+    Ok(())
+}
+
+/// A retention of 100 years: in effect forever.
+///
+/// Kafka's own "forever", `retention.ms=-1`, is not used: tansu 0.6 reads it as "expire
+/// everything" and empties the topic when its cleaner runs at the next broker start. This
+/// value means the same on every Kafka-protocol broker.
+const RETENTION_FOREVER_MS: &str = "3153600000000";
+
+/// The source topics keep every event forever: order-history rebuilds its view by replaying
+/// them from offset 0. They must not be compacted either, because one key (the order id)
+/// carries the events of several aggregates.
+fn topic_specs(partitions: i32) -> Vec<TopicSpec> {
+    let keep_forever = vec![
+        ("cleanup.policy".to_string(), "delete".to_string()),
+        ("retention.ms".to_string(), RETENTION_FOREVER_MS.to_string()),
+    ];
+    let source_topics = topics::SOURCE_TOPICS.iter().map(|name| TopicSpec {
+        name: name.to_string(),
+        partitions,
+        replication: 1,
+        config: keep_forever.clone(),
+    });
+    let dead_letters = TopicSpec {
+        name: topics::ORDER_HISTORY_DLQ.to_string(),
+        partitions: 1,
+        replication: 1,
+        config: keep_forever.clone(),
+    };
+    source_topics.chain([dead_letters]).collect()
+}
+
+async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
+    let codec = EventCodec::new(&RegistryConfig::new(registry_url))?;
+    let ids = [
+        (topics::value_subject(topics::ORDERS), codec.register::<OrderEvent>().await?),
+        (topics::value_subject(topics::PAYMENTS), codec.register::<PaymentEvent>().await?),
+        (topics::value_subject(topics::SHIPMENTS), codec.register::<ShipmentEvent>().await?),
+    ];
+    for (subject, id) in ids {
+        tracing::info!(subject, id, "schema registered");
+    }
+    Ok(())
+}
+
+async fn wait_for_http_ready(base_url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build()?;
+    let url = format!("{base_url}/readyz");
+    let started = std::time::Instant::now();
+    loop {
+        let ready = client.get(&url).send().await.is_ok_and(|response| response.status().is_success());
+        if ready {
+            return Ok(());
+        }
+        if started.elapsed() > STARTUP_TIMEOUT {
+            bail!("{url} not ready after {STARTUP_TIMEOUT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for `ready`, failing early with the log tail if the process exits first.
+async fn wait_ready(
+    process: Option<&mut Supervised>,
+    ready: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let process = process.context("no process to wait for")?;
+    tokio::select! {
+        outcome = ready => outcome.with_context(|| format!("{} did not become ready; its log ends with:\n{}", process.name, process.log_tail())),
+        status = process.exited() => {
+            bail!("{} exited before it was ready ({}); its log ends with:\n{}", process.name, describe_status(status), process.log_tail())
+        }
+    }
+}
+
+async fn first_unexpected_exit(running: &mut [Supervised]) -> (&'static str, String) {
+    loop {
+        for process in running.iter_mut() {
+            if let Some(status) = process.try_exited() {
+                return (process.name, status.to_string());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn stop_all(mut running: Vec<Supervised>) {
+    while let Some(process) = running.pop() {
+        process.stop().await;
+    }
+}
+
+fn describe_status(status: std::io::Result<std::process::ExitStatus>) -> String {
+    match status {
+        Ok(status) => status.to_string(),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn print_summary(args: &UpArgs, data_dir: &Path) {
+    let logs: PathBuf = data_dir.join("logs");
+    println!("stack ready");
+    println!("  kafka broker     {}", args.broker_listen);
+    println!("  schema registry  http://{}", args.registry_listen);
+    println!(
+        "  topics           {} ({} partitions), {}",
+        topics::SOURCE_TOPICS.join(", "),
+        args.partitions,
+        topics::ORDER_HISTORY_DLQ
+    );
+    println!("  data             {}", data_dir.display());
+    println!("  logs             {}", logs.display());
+    println!("press ctrl-c to stop");
+}
