@@ -105,19 +105,33 @@ impl EventCodec {
     pub async fn encode<E: Event>(&self, event: &E) -> Result<Vec<u8>, EncodeError> {
         let strategy =
             SubjectNameStrategy::TopicNameStrategyWithSchema(E::TOPIC.to_string(), false, supplied_schema::<E>());
-        self.encoder.encode_struct(event, &strategy).await.map_err(|error| classify_encode_error::<E>(&error))
+        let subject = crate::topics::value_subject(E::TOPIC);
+        self.encoder.encode_struct(event, &strategy).await.map_err(|error| classify_encode_error(&subject, &error))
     }
 
     /// Registers `E`'s schema under its topic's value subject and returns the schema id.
     pub async fn register<E: Event>(&self) -> Result<u32, EncodeError> {
-        let subject = crate::topics::value_subject(E::TOPIC);
-        let strategy =
-            SubjectNameStrategy::TopicNameStrategyWithSchema(E::TOPIC.to_string(), false, supplied_schema::<E>());
+        self.register_topic_schema(E::TOPIC).await
+    }
+
+    /// Registers the compiled-in schema of a source topic and returns its id. The registry
+    /// answers with the existing id when the schema is known, and the answer is cached.
+    pub async fn register_topic_schema(&self, topic: &str) -> Result<u32, EncodeError> {
+        let subject = crate::topics::value_subject(topic);
+        let Some(schema_text) = crate::schema_text_for_topic(topic) else {
+            return Err(EncodeError::SchemaRejected {
+                subject,
+                reason: "no compiled-in schema for this topic".to_string(),
+            });
+        };
+        let name = Schema::parse_str(schema_text).ok().map(|schema| record_name(&schema));
+        let supplied = SuppliedSchema::new(name, SchemaType::Avro, schema_text.to_string());
+        let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(topic.to_string(), false, supplied);
         let registered = self
             .encoder
             .get_schema_and_id(&subject, strategy)
             .await
-            .map_err(|error| classify_encode_error::<E>(&error))?;
+            .map_err(|error| classify_encode_error(&subject, &error))?;
         Ok(registered.id)
     }
 
@@ -159,6 +173,26 @@ impl EventCodec {
         }
         DecodeError::UnusableSchema { schema_id, reason: description }
     }
+}
+
+/// Encodes `event` as a bare Avro datum with its compiled-in schema, without a registry.
+///
+/// The transactional outbox stores this, so that a write never waits on the registry; the
+/// relay adds the wire-format header with [`frame`] when it publishes.
+pub fn encode_datum<E: Event>(event: &E) -> Result<Vec<u8>, EncodeError> {
+    apache_avro::writer::datum::GenericDatumWriter::builder(E::schema())
+        .build()
+        .and_then(|writer| writer.write_ser_to_vec(event))
+        .map_err(|error| EncodeError::Serialization(error.to_string()))
+}
+
+/// Prefixes a datum with the wire-format header for `schema_id`.
+pub fn frame(schema_id: u32, datum: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(HEADER_LEN + datum.len());
+    record.push(MAGIC_BYTE);
+    record.extend_from_slice(&schema_id.to_be_bytes());
+    record.extend_from_slice(datum);
+    record
 }
 
 /// Splits a wire-format value into the schema id and the Avro datum.
@@ -222,7 +256,7 @@ fn supplied_schema<E: Event>() -> SuppliedSchema {
     SuppliedSchema::new(Some(record_name(E::schema())), SchemaType::Avro, E::SCHEMA_TEXT.to_string())
 }
 
-fn classify_encode_error<E: Event>(error: &SRCError) -> EncodeError {
+fn classify_encode_error(subject: &str, error: &SRCError) -> EncodeError {
     let description = describe(error);
     if error.retriable || description.contains("status 5") {
         return EncodeError::RegistryUnavailable(description);
@@ -230,7 +264,7 @@ fn classify_encode_error<E: Event>(error: &SRCError) -> EncodeError {
     if description.contains("Could not get Avro bytes") {
         return EncodeError::Serialization(description);
     }
-    EncodeError::SchemaRejected { subject: crate::topics::value_subject(E::TOPIC), reason: description }
+    EncodeError::SchemaRejected { subject: subject.to_string(), reason: description }
 }
 
 fn describe(error: &SRCError) -> String {

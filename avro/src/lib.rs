@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use codec::{DecodeError, EncodeError, EventCodec, RegistryConfig};
+pub use codec::{DecodeError, EncodeError, EventCodec, RegistryConfig, encode_datum, frame};
 pub use common::{Address, Money};
 pub use orders::{Customer, LineItem, Order, OrderEvent, OrderEventType, OrderStatus};
 pub use payments::{Payment, PaymentEvent, PaymentEventType, PaymentMethod, PaymentStatus};
@@ -154,6 +154,11 @@ pub fn source_schemas() -> [(&'static str, &'static str); 3] {
         (PaymentEvent::TOPIC, PaymentEvent::SCHEMA_TEXT),
         (ShipmentEvent::TOPIC, ShipmentEvent::SCHEMA_TEXT),
     ]
+}
+
+/// The compiled-in schema text of a source topic.
+pub fn schema_text_for_topic(topic: &str) -> Option<&'static str> {
+    source_schemas().into_iter().find(|(name, _)| *name == topic).map(|(_, text)| text)
 }
 
 #[cfg(test)]

@@ -94,6 +94,15 @@ pub fn with_operational_routes(
         .layer(TraceLayer::new_for_http())
 }
 
+/// The error body every API of the system answers with: `{"error": "...", "field": "..."}`.
+pub fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
+    let body = match field {
+        Some(field) => json!({"error": message, "field": field}),
+        None => json!({"error": message}),
+    };
+    (status, Json(body)).into_response()
+}
+
 /// Gives a JSON body to error responses that axum or tower produced without one (an unknown
 /// route, a wrong method, a request timeout), so that every client sees the same error shape.
 async fn json_error_bodies(response: Response) -> Response {
@@ -114,7 +123,7 @@ async fn json_error_bodies(response: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_string(),
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let mut replaced = (status, Json(json!({"error": reason}))).into_response();
+    let mut replaced = json_error(status, &reason, None);
     for (name, value) in response.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             replaced.headers_mut().insert(name.clone(), value.clone());

@@ -2,6 +2,14 @@
 //! the Kafka client configuration, telemetry, and the HTTP bootstrap (health, readiness,
 //! metrics, limits and graceful shutdown).
 
+pub mod faults;
 pub mod http;
+pub mod idempotency;
+pub mod json;
 pub mod kafka;
+pub mod outbox;
+pub mod source_service;
+pub mod store;
 pub mod telemetry;
+pub mod trace;
+pub mod values;

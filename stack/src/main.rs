@@ -1,12 +1,7 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
-mod binaries;
-mod config;
-mod process;
-mod tansu;
-mod up;
-
 use clap::{Parser, Subcommand};
+use stack::{config, tansu, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]

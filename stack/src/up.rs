@@ -58,12 +58,7 @@ async fn start_all(
     let log_dir = data_dir.join("logs");
     let kafka = KafkaArgs::new(args.broker_listen.to_string());
 
-    let broker_dir = data_dir.join("broker");
-    std::fs::create_dir_all(&broker_dir)?;
-    let broker = Supervised::spawn("broker", broker_command(tansu, &broker_dir, args.broker_listen), &log_dir)?;
-    running.push(broker);
-    wait_ready(running.last_mut(), kafka.wait_until_reachable(STARTUP_TIMEOUT)).await?;
-    add_broker_fetch_index(&broker_dir.join(BROKER_DB)).await?;
+    running.push(start_broker(tansu, &data_dir.join("broker"), args.broker_listen, &log_dir).await?);
     ensure_topics(&kafka, &topic_specs(args.partitions)).await?;
 
     let registry_dir = data_dir.join("schema-registry");
@@ -73,6 +68,30 @@ async fn start_all(
     let registry_url = format!("http://{}", args.registry_listen);
     wait_ready(running.last_mut(), wait_for_http_ready(&registry_url)).await?;
     register_schemas(&registry_url).await
+}
+
+/// Starts the broker with its data in `broker_dir`, waits until it answers metadata requests,
+/// and adds its fetch index.
+pub async fn start_broker(
+    tansu: &Path,
+    broker_dir: &Path,
+    listen: SocketAddr,
+    log_dir: &Path,
+) -> anyhow::Result<Supervised> {
+    std::fs::create_dir_all(broker_dir)?;
+    let mut broker = Supervised::spawn("broker", broker_command(tansu, broker_dir, listen), log_dir)?;
+    let kafka = KafkaArgs::new(listen.to_string());
+    let ready = async {
+        wait_ready(Some(&mut broker), kafka.wait_until_reachable(STARTUP_TIMEOUT)).await?;
+        add_broker_fetch_index(&broker_dir.join(BROKER_DB)).await
+    };
+    match ready.await {
+        Ok(()) => Ok(broker),
+        Err(error) => {
+            broker.stop().await;
+            Err(error)
+        }
+    }
 }
 
 /// Runs tansu on loopback with SQLite storage in its own directory. The listener flags are
@@ -118,7 +137,7 @@ const RETENTION_FOREVER_MS: &str = "3153600000000";
 /// The source topics keep every event forever: order-history rebuilds its view by replaying
 /// them from offset 0. They must not be compacted either, because one key (the order id)
 /// carries the events of several aggregates.
-fn topic_specs(partitions: i32) -> Vec<TopicSpec> {
+pub fn topic_specs(partitions: i32) -> Vec<TopicSpec> {
     let keep_forever = vec![
         ("cleanup.policy".to_string(), "delete".to_string()),
         ("retention.ms".to_string(), RETENTION_FOREVER_MS.to_string()),

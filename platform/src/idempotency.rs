@@ -1,0 +1,129 @@
+//! Idempotent creates: a POST carrying an `Idempotency-Key` header returns the first response
+//! again instead of creating anything new.
+//!
+//! The key and the response are saved in the same transaction as the entity and its outbox
+//! row. Two concurrent requests with one key race on the table's primary key: the loser's
+//! transaction rolls back whole, and it answers with the winner's response.
+
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::store::now_ms;
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY_LEN: usize = 255;
+
+/// A client-chosen key: 1 to 255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() || raw.len() > MAX_KEY_LEN {
+            return Err(format!("idempotency key must be 1 to {MAX_KEY_LEN} characters"));
+        }
+        if !raw.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err("idempotency key must be visible ascii characters".to_string());
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    /// Reads the optional header; a present but invalid key is an error.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Option<Self>, String> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let text = value.to_str().map_err(|_| "idempotency key must be visible ascii characters".to_string())?;
+        Self::parse(text).map(Some)
+    }
+}
+
+/// What a key already stands for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The same request was handled before: answer with this again.
+    Response { status: u16, body: String },
+    /// The key was used for a different request body.
+    DifferentRequest,
+}
+
+/// A stable digest of the request body, to tell a retry from a different request.
+pub fn fingerprint(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Looks up `key` within `scope` (one scope per operation, e.g. `create-order`).
+pub async fn find(
+    connection: &mut AnyConnection,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_fingerprint: &str,
+) -> sqlx::Result<Option<Recorded>> {
+    let row = sqlx::query(
+        "select request_fingerprint, response_status, response_body from idempotency_keys \
+         where scope = $1 and idempotency_key = $2",
+    )
+    .bind(scope)
+    .bind(&key.0)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let stored_fingerprint: String = row.try_get("request_fingerprint")?;
+    if stored_fingerprint != request_fingerprint {
+        return Ok(Some(Recorded::DifferentRequest));
+    }
+    let status: i32 = row.try_get("response_status")?;
+    Ok(Some(Recorded::Response { status: u16::try_from(status).unwrap_or(200), body: row.try_get("response_body")? }))
+}
+
+/// Saves the response for `key` inside the caller's transaction.
+pub async fn record(
+    transaction: &mut AnyConnection,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_fingerprint: &str,
+    status: u16,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into idempotency_keys (scope, idempotency_key, request_fingerprint, response_status, \
+         response_body, created_at_ms) values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(scope)
+    .bind(&key.0)
+    .bind(request_fingerprint)
+    .bind(i32::from(status))
+    .bind(body)
+    .bind(now_ms())
+    .execute(&mut *transaction)
+    .await?;
+    Ok(())
+}
+
+/// Whether `error` is a primary-key or unique violation, i.e. a concurrent request won.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database_error) if database_error.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_short_visible_ascii() {
+        assert!(IdempotencyKey::parse("order-2026-11-22-0001").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse("naïve").is_err());
+    }
+
+    #[test]
+    fn fingerprints_tell_bodies_apart() {
+        assert_eq!(fingerprint(b"{\"a\":1}"), fingerprint(b"{\"a\":1}"));
+        assert_ne!(fingerprint(b"{\"a\":1}"), fingerprint(b"{\"a\":2}"));
+    }
+}

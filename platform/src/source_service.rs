@@ -1,0 +1,138 @@
+//! What the three source services share at run time: the store, the Kafka producer and codec,
+//! the outbox relay, fault injection, the admin token, and an ordered shutdown. A service
+//! supplies only its migrations, its routes and its OpenAPI document.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use events::{EventCodec, RegistryConfig};
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::{AdminToken, Faults, FaultsApi, admin_routes, inject_faults};
+use crate::http::{HttpLimits, ReadinessProbe, with_operational_routes};
+use crate::kafka::KafkaArgs;
+use crate::outbox::{OutboxRelay, OutboxSignal, RelayArgs};
+use crate::store::Store;
+
+pub const DEFAULT_SCHEMA_REGISTRY_URL: &str = "http://127.0.0.1:8081";
+
+/// Configuration every source service shares.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SourceServiceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The Confluent-compatible schema registry.
+    #[arg(long = "schema-registry-url", env = "SCHEMA_REGISTRY_URL", default_value = DEFAULT_SCHEMA_REGISTRY_URL)]
+    pub schema_registry_url: String,
+    /// Bearer token for the admin endpoints; without it they answer 401.
+    #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub relay: RelayArgs,
+}
+
+/// What a service's handlers need to write state and publish it.
+#[derive(Clone)]
+pub struct SourceServiceContext {
+    pub store: Store,
+    /// Call `committed()` after every transaction that enqueued an outbox message.
+    pub outbox: OutboxSignal,
+}
+
+/// A started service: its context plus the background relay.
+pub struct SourceServiceRuntime {
+    pub context: SourceServiceContext,
+    faults: Faults,
+    admin_token: AdminToken,
+    kafka: KafkaArgs,
+    relay: Option<JoinHandle<()>>,
+    shutdown: CancellationToken,
+}
+
+impl SourceServiceRuntime {
+    /// Connects the store (running the shared and the service's migrations) and starts the
+    /// outbox relay unless it is disabled.
+    pub async fn start(
+        name: &'static str,
+        database_url: &str,
+        migrator: Migrator,
+        args: &SourceServiceArgs,
+    ) -> anyhow::Result<Self> {
+        let store = Store::connect_and_migrate(database_url, migrator).await?;
+        let outbox = OutboxSignal::default();
+        let shutdown = CancellationToken::new();
+        let relay = if args.relay.enabled {
+            let producer = args.kafka.producer_config(name).create().context("cannot create the kafka producer")?;
+            let codec = EventCodec::new(&RegistryConfig::new(&args.schema_registry_url))
+                .context("cannot create the schema registry client")?;
+            let relay = OutboxRelay::new(
+                store.clone(),
+                database_url.to_string(),
+                producer,
+                Arc::new(codec),
+                outbox.clone(),
+                args.relay.clone(),
+            );
+            Some(tokio::spawn(relay.run(shutdown.clone())))
+        } else {
+            tracing::warn!("outbox relay disabled: changes stay unpublished");
+            None
+        };
+        Ok(Self {
+            context: SourceServiceContext { store, outbox },
+            faults: Faults::default(),
+            admin_token: AdminToken::new(args.admin_token.clone()),
+            kafka: args.kafka.clone(),
+            relay,
+            shutdown,
+        })
+    }
+
+    /// Builds the full router: `read_routes` behind fault injection, `write_routes` as they
+    /// are, `/admin/faults`, `/openapi.json` and the operational routes.
+    pub fn router(&self, read_routes: Router, write_routes: Router, mut openapi: utoipa::openapi::OpenApi) -> Router {
+        openapi.merge(<FaultsApi as utoipa::OpenApi>::openapi());
+        let faulty_reads = read_routes.layer(axum::middleware::from_fn_with_state(self.faults.clone(), inject_faults));
+        let api = Router::new()
+            .merge(faulty_reads)
+            .merge(write_routes)
+            .merge(admin_routes(self.faults.clone(), self.admin_token.clone()))
+            .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))));
+        let store = self.context.store.clone();
+        let kafka = self.kafka.clone();
+        let probes = vec![
+            ReadinessProbe::new("database", move || {
+                let store = store.clone();
+                async move { store.ping().await }
+            }),
+            ReadinessProbe::new("kafka", move || {
+                let kafka = kafka.clone();
+                async move { kafka.probe().await }
+            }),
+        ];
+        with_operational_routes(api, probes, crate::telemetry::metrics_handle(), &HttpLimits::default())
+    }
+
+    /// Serves `router` until `shutdown` resolves, then stops in order: stop accepting, finish
+    /// in-flight requests, stop the relay (which flushes the producer), close the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        router: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let served = crate::http::serve(listener, router, shutdown).await;
+        self.shutdown.cancel();
+        if let Some(relay) = self.relay {
+            let _ = relay.await;
+        }
+        self.context.store.pool.close().await;
+        served.context("http server failed")
+    }
+}
