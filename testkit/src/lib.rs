@@ -2,6 +2,12 @@
 //! `stack up` starts it), its own schema registry, and its own database, on ports chosen by the
 //! OS, so tests run in parallel without seeing each other.
 
+mod service;
+
+pub use service::{
+    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, source_service_args, spawn_source_service,
+};
+
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,1 @@
+//! payment-svc (being built)

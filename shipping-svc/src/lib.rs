@@ -1,0 +1,1 @@
+//! shipping-svc (being built)

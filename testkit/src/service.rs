@@ -1,0 +1,133 @@
+//! `spawn_source_service`: one source service on port 0 with a fresh database, wired to a real
+//! broker and registry, for integration tests (zero2prod's `spawn_app`).
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use platform::kafka::KafkaArgs;
+use platform::outbox::RelayArgs;
+use platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
+use sqlx::migrate::Migrator;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::TestInfra;
+
+/// The admin token test services are started with.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Which relational store a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    /// A fresh, empty database of this kind.
+    pub async fn fresh_url(self, infra: &TestInfra, service: &str) -> String {
+        match self {
+            Self::Sqlite => infra.sqlite_url(service),
+            Self::Postgres => crate::fresh_postgres_url().await,
+        }
+    }
+}
+
+/// The routes and OpenAPI document a service builds from its context.
+pub struct ServiceRoutes {
+    pub reads: Router,
+    pub writes: Router,
+    pub openapi: utoipa::openapi::OpenApi,
+}
+
+/// A running service; dropping it shuts the service down.
+pub struct SpawnedService {
+    pub address: SocketAddr,
+    pub base_url: String,
+    pub database_url: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    serving: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The arguments a test service runs with: the test infrastructure, the test admin token,
+/// and a relay that polls often.
+pub fn source_service_args(infra: &TestInfra) -> SourceServiceArgs {
+    SourceServiceArgs {
+        kafka: KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
+        schema_registry_url: infra.registry_url.clone(),
+        admin_token: Some(TEST_ADMIN_TOKEN.to_string()),
+        relay: RelayArgs {
+            batch_size: 500,
+            poll_interval_ms: 200,
+            retention_secs: 86_400,
+            enabled: true,
+            crash_after_publish: false,
+        },
+    }
+}
+
+/// Starts a service named `name` with `migrator` and the routes `build` makes.
+pub async fn spawn_source_service(
+    name: &'static str,
+    database_url: String,
+    migrator: Migrator,
+    args: &SourceServiceArgs,
+    build: impl FnOnce(SourceServiceContext) -> ServiceRoutes,
+) -> SpawnedService {
+    platform::telemetry::init_tracing();
+    let runtime = SourceServiceRuntime::start(name, &database_url, migrator, args).await.expect("service starts");
+    let routes = build(runtime.context.clone());
+    let router = runtime.router(routes.reads, routes.writes, routes.openapi);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = listener.local_addr().expect("local address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(runtime.serve(listener, router, async {
+        let _ = stopped.await;
+    }));
+    SpawnedService {
+        address,
+        base_url: format!("http://{address}"),
+        database_url,
+        client: reqwest::Client::builder().no_proxy().build().expect("http client"),
+        stop: Some(stop),
+        serving: Some(serving),
+    }
+}
+
+impl SpawnedService {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops the service gracefully and waits until it has: relay stopped, database closed.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            serving.await.expect("service task").expect("service stops cleanly");
+        }
+    }
+
+    /// Sets the service's fault injection through its admin API.
+    pub async fn set_faults(&self, delay_ms: u64, error_rate: f64) {
+        let response = self
+            .client
+            .put(self.url("/admin/faults"))
+            .bearer_auth(TEST_ADMIN_TOKEN)
+            .json(&serde_json::json!({"delay_ms": delay_ms, "error_rate": error_rate}))
+            .send()
+            .await
+            .expect("admin api answers");
+        assert_eq!(response.status(), 200, "faults accepted");
+    }
+}
+
+impl Drop for SpawnedService {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
