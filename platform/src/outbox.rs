@@ -27,7 +27,6 @@ use crate::store::{Backend, Store, now_ms};
 /// The PostgreSQL notification channel the writers signal on.
 const NOTIFY_CHANNEL: &str = "outbox";
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
-const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// One event waiting in the outbox.
@@ -109,6 +108,9 @@ pub struct RelayArgs {
     /// How long published rows are kept before they are pruned.
     #[arg(long = "outbox-retention-secs", env = "OUTBOX_RETENTION_SECS", default_value_t = 86_400)]
     pub retention_secs: i64,
+    /// How often published rows past their retention are deleted.
+    #[arg(long = "outbox-prune-interval-secs", env = "OUTBOX_PRUNE_INTERVAL_SECS", default_value_t = 60)]
+    pub prune_interval_secs: u64,
     /// Whether this process publishes its outbox. Turning it off is a test hook: rows then
     /// stay pending until a process with the relay on starts.
     #[arg(long = "outbox-relay-enabled", env = "OUTBOX_RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
@@ -202,7 +204,7 @@ impl OutboxRelay {
                     continue;
                 }
             };
-            if last_prune.elapsed() >= PRUNE_INTERVAL {
+            if last_prune.elapsed() >= Duration::from_secs(self.args.prune_interval_secs) {
                 last_prune = std::time::Instant::now();
                 if let Err(error) = self.prune_published().await {
                     tracing::warn!(%error, "cannot prune published outbox rows");

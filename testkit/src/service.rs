@@ -61,6 +61,7 @@ pub fn source_service_args(infra: &TestInfra) -> SourceServiceArgs {
             batch_size: 500,
             poll_interval_ms: 200,
             retention_secs: 86_400,
+            prune_interval_secs: 60,
             enabled: true,
             crash_after_publish: false,
         },

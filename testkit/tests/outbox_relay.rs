@@ -18,6 +18,7 @@ fn relay_args() -> RelayArgs {
         batch_size: 100,
         poll_interval_ms: 60_000,
         retention_secs: 3600,
+        prune_interval_secs: 3600,
         enabled: true,
         crash_after_publish: false,
     }
@@ -81,4 +82,41 @@ async fn relay_publishes_from_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn relay_publishes_from_postgres() {
     publishes_committed_events_in_version_order_with_key_and_headers(testkit::fresh_postgres_url().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn published_rows_are_pruned_after_their_retention() {
+    let infra = TestInfra::start().await;
+    let database_url = infra.sqlite_url("prune");
+    let store = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
+    let signal = OutboxSignal::default();
+    let args = RelayArgs { retention_secs: 0, prune_interval_secs: 0, poll_interval_ms: 50, ..relay_args() };
+    let producer = infra.kafka.producer_config("prune-test").create().expect("producer");
+    let relay = OutboxRelay::new(store.clone(), database_url, producer, Arc::new(infra.codec()), signal.clone(), args);
+    let shutdown = CancellationToken::new();
+    let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+
+    let event = order_event(Uuid::now_v7(), OrderEventType::OrderPlaced, 1);
+    let mut connection = store.pool.acquire().await.expect("connection");
+    let mut transaction = connection.begin().await.expect("transaction");
+    enqueue(&mut transaction, store.backend, &OutboxMessage::for_event(&event, None).expect("encodes"))
+        .await
+        .expect("enqueued");
+    transaction.commit().await.expect("commit");
+    drop(connection);
+    signal.committed();
+
+    let published = read_topic::<OrderEvent>(&infra, Duration::from_secs(30), |received| !received.is_empty()).await;
+    assert_eq!(published.len(), 1, "published before it is pruned");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows: i64 = sqlx::query_scalar("select count(*) from outbox").fetch_one(&store.pool).await.expect("count");
+        if rows == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "published row was never pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    relay_task.await.expect("relay stops");
 }
