@@ -1,1 +1,23 @@
-fn main() {}
+//! Parses the configuration, starts telemetry, builds the app and serves it; nothing else.
+
+use anyhow::Context;
+use clap::Parser;
+use payment_svc::ApiDoc;
+use payment_svc::config::Config;
+use platform::source_service::SourceServiceRuntime;
+use utoipa::OpenApi;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    platform::telemetry::init_tracing();
+    let runtime =
+        SourceServiceRuntime::start("payment-svc", &config.database_url, sqlx::migrate!(), &config.common).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let (reads, writes) = payment_svc::routes(runtime.context.clone(), config.payment_rules());
+    let router = runtime.router(reads, writes, ApiDoc::openapi());
+    tracing::info!(listen = %config.listen, decline_above_minor = config.decline_above_minor, "payment-svc listening");
+    runtime.serve(listener, router, platform::http::shutdown_signal()).await
+}

@@ -67,20 +67,33 @@ where
 }
 
 /// Parses `bytes` as `T`, naming the offending field on failure.
+///
+/// Syntax is checked first, on its own: serde_json reports some shape errors (a number where an
+/// enum's string belongs) as syntax errors, and those must still be a 422 that names the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRejection> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| JsonRejection {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("malformed json: {}", error.to_string().to_lowercase()),
+        field: None,
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        let status = if inner.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
-        let message = if inner.is_data() {
-            inner.to_string().to_lowercase()
-        } else {
-            format!("malformed json: {}", inner.to_string().to_lowercase())
-        };
-        let field = (path != "." && inner.is_data()).then_some(path);
-        JsonRejection { status, message, field }
+        let message = error.into_inner().to_string().to_lowercase();
+        let field = offending_field(&path, &message);
+        JsonRejection { status: StatusCode::UNPROCESSABLE_ENTITY, message, field }
     })
+}
+
+/// The path of the offending field. serde reports a missing field at its parent's path and
+/// names it only in the message ("missing field `items`"), so the name is taken from there.
+fn offending_field(path: &str, message: &str) -> Option<String> {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => Some(name.to_string()),
+        (parent, Some(name)) => Some(format!("{parent}.{name}")),
+        (".", None) => None,
+        (path, None) => Some(path.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -107,10 +120,31 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_field_is_unprocessable() {
+    fn a_missing_field_is_unprocessable_and_named() {
         let rejection = parse_json::<Order>(br#"{}"#).unwrap_err();
         assert_eq!(rejection.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(rejection.message.contains("items"), "{}", rejection.message);
+        assert_eq!(rejection.field.as_deref(), Some("items"));
+        let nested = parse_json::<Order>(br#"{"items":[{}]}"#).unwrap_err();
+        assert_eq!(nested.field.as_deref(), Some("items[0].quantity"));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Status {
+        Shipped,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct StatusChange {
+        status: Status,
+    }
+
+    #[test]
+    fn a_number_for_an_enum_is_unprocessable_and_named() {
+        let rejection = parse_json::<StatusChange>(br#"{"status": 2}"#).unwrap_err();
+        assert_eq!(rejection.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(rejection.field.as_deref(), Some("status"));
     }
 
     #[test]

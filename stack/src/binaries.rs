@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use tokio::process::Command;
 
 /// Every binary `stack up` starts, in start order.
-pub const WORKSPACE_BINARIES: &[&str] = &["schema-registry"];
+pub const WORKSPACE_BINARIES: &[&str] = &["schema-registry", "order-svc", "payment-svc", "shipping-svc"];
 
 /// Returns the directory that holds the workspace's binaries, after building them with the
 /// same profile as this executable when the source tree is present and `build` is set.

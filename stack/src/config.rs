@@ -24,6 +24,19 @@ pub struct UpArgs {
     /// The schema registry's listener.
     #[arg(long, env = "STACK_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
     pub registry_listen: SocketAddr,
+    /// order-svc's listener.
+    #[arg(long, env = "STACK_ORDER_SVC_LISTEN", default_value = "127.0.0.1:8001")]
+    pub order_svc_listen: SocketAddr,
+    /// payment-svc's listener.
+    #[arg(long, env = "STACK_PAYMENT_SVC_LISTEN", default_value = "127.0.0.1:8002")]
+    pub payment_svc_listen: SocketAddr,
+    /// shipping-svc's listener.
+    #[arg(long, env = "STACK_SHIPPING_SVC_LISTEN", default_value = "127.0.0.1:8003")]
+    pub shipping_svc_listen: SocketAddr,
+    /// The admin token every service is started with. The default is for the local profile
+    /// only, where everything listens on 127.0.0.1; set your own anywhere else.
+    #[arg(long, env = "STACK_ADMIN_TOKEN", default_value = "local-dev-admin-token", hide_env_values = true)]
+    pub admin_token: String,
     /// Partitions of each source topic; only applies when a topic is created.
     #[arg(long, env = "STACK_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,

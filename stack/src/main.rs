@@ -13,7 +13,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the broker, the schema registry and the services in the foreground, until Ctrl-C.
-    Up(config::UpArgs),
+    Up(Box<config::UpArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
     InstallBroker(config::BrokerInstallArgs),
 }
@@ -22,7 +22,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     platform::telemetry::init_tracing();
     match Cli::parse().command {
-        Command::Up(args) => up::run(args).await,
+        Command::Up(args) => up::run(*args).await,
         Command::InstallBroker(args) => {
             let path = tansu::ensure_installed(&args).await?;
             println!("{}", path.display());

@@ -1,7 +1,7 @@
 //! `stack up`: the start sequence of the local profile.
 //!
-//! broker → index fix → topics → schema registry → schemas, each step waiting for the one
-//! before it to be ready, so nothing races. Then it waits for Ctrl-C, SIGTERM, or a component
+//! broker → index fix → topics → schema registry → schemas → order-svc, payment-svc,
+//! shipping-svc, each step waiting for the one before it to be ready, so nothing races. Then it waits for Ctrl-C, SIGTERM, or a component
 //! exiting on its own, and stops everything in reverse order.
 
 use std::future::Future;
@@ -67,7 +67,30 @@ async fn start_all(
     running.push(Supervised::spawn("schema-registry", registry_command, &log_dir)?);
     let registry_url = format!("http://{}", args.registry_listen);
     wait_ready(running.last_mut(), wait_for_http_ready(&registry_url)).await?;
-    register_schemas(&registry_url).await
+    register_schemas(&registry_url).await?;
+
+    for (name, listen) in source_services(args) {
+        let mut command = Command::new(bin_dir.join(name));
+        let database = data_dir.join(name).join(format!("{name}.db"));
+        command
+            .env("LISTEN_ADDR", listen.to_string())
+            .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+            .env("KAFKA_BOOTSTRAP_SERVERS", &kafka.bootstrap_servers)
+            .env("SCHEMA_REGISTRY_URL", &registry_url)
+            .env("ADMIN_TOKEN", &args.admin_token);
+        running.push(Supervised::spawn(name, command, &log_dir)?);
+        wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{listen}"))).await?;
+    }
+    Ok(())
+}
+
+/// The source services in start order, with their listeners.
+fn source_services(args: &UpArgs) -> [(&'static str, SocketAddr); 3] {
+    [
+        ("order-svc", args.order_svc_listen),
+        ("payment-svc", args.payment_svc_listen),
+        ("shipping-svc", args.shipping_svc_listen),
+    ]
 }
 
 /// Starts the broker with its data in `broker_dir`, waits until it answers metadata requests,
@@ -235,6 +258,9 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
         args.partitions,
         topics::ORDER_HISTORY_DLQ
     );
+    for (name, listen) in source_services(args) {
+        println!("  {name:<16} http://{listen}");
+    }
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
     println!("press ctrl-c to stop");

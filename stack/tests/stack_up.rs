@@ -30,7 +30,20 @@ struct RunningStack {
     child: Child,
     kafka: KafkaArgs,
     registry_url: String,
+    service_urls: Vec<String>,
     _stdout: Receiver<String>,
+}
+
+struct Ports {
+    broker: u16,
+    registry: u16,
+    services: [u16; 3],
+}
+
+impl Ports {
+    fn free() -> Self {
+        Self { broker: free_port(), registry: free_port(), services: [free_port(), free_port(), free_port()] }
+    }
 }
 
 fn free_port() -> u16 {
@@ -39,7 +52,7 @@ fn free_port() -> u16 {
 }
 
 impl RunningStack {
-    fn start(data_dir: &Path, broker_port: u16, registry_port: u16) -> Self {
+    fn start(data_dir: &Path, ports: &Ports) -> Self {
         // the workspace's binaries sit next to this one: `cargo test --workspace` builds the
         // binaries of every package that has integration tests, with the same features
         let bin_dir = Path::new(env!("CARGO_BIN_EXE_stack")).parent().expect("bin dir");
@@ -50,8 +63,11 @@ impl RunningStack {
             .arg(bin_dir)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--broker-listen", &format!("127.0.0.1:{broker_port}")])
-            .args(["--registry-listen", &format!("127.0.0.1:{registry_port}")])
+            .args(["--broker-listen", &format!("127.0.0.1:{}", ports.broker)])
+            .args(["--registry-listen", &format!("127.0.0.1:{}", ports.registry)])
+            .args(["--order-svc-listen", &format!("127.0.0.1:{}", ports.services[0])])
+            .args(["--payment-svc-listen", &format!("127.0.0.1:{}", ports.services[1])])
+            .args(["--shipping-svc-listen", &format!("127.0.0.1:{}", ports.services[2])])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -76,8 +92,9 @@ impl RunningStack {
         }
         Self {
             child,
-            kafka: KafkaArgs::new(format!("127.0.0.1:{broker_port}")),
-            registry_url: format!("http://127.0.0.1:{registry_port}"),
+            kafka: KafkaArgs::new(format!("127.0.0.1:{}", ports.broker)),
+            registry_url: format!("http://127.0.0.1:{}", ports.registry),
+            service_urls: ports.services.iter().map(|port| format!("http://127.0.0.1:{port}")).collect(),
             _stdout: lines,
         }
     }
@@ -163,8 +180,12 @@ fn assert_same_event<E: Event>(decoded_by_python: &Json, event: &E) {
 #[tokio::test(flavor = "multi_thread")]
 async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let (broker_port, registry_port) = (free_port(), free_port());
-    let stack = RunningStack::start(data_dir.path(), broker_port, registry_port);
+    let ports = Ports::free();
+    let stack = RunningStack::start(data_dir.path(), &ports);
+    for url in &stack.service_urls {
+        let ready = reqwest::get(format!("{url}/readyz")).await.expect("service answers");
+        assert!(ready.status().is_success(), "{url} is ready");
+    }
     let codec = EventCodec::new(&RegistryConfig::new(&stack.registry_url)).expect("codec");
 
     let subjects = registry_json(&stack, "/subjects").await;
@@ -196,7 +217,7 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
 
     stack.stop();
 
-    let stack = RunningStack::start(data_dir.path(), broker_port, registry_port);
+    let stack = RunningStack::start(data_dir.path(), &ports);
     let codec = EventCodec::new(&RegistryConfig::new(&stack.registry_url)).expect("codec");
     assert_eq!(registry_json(&stack, "/subjects").await, subjects, "subjects survive a restart");
     assert_eq!(

@@ -89,6 +89,14 @@ async fn tansu_path() -> std::path::PathBuf {
         .clone()
 }
 
+/// Installs a tracing subscriber whose output the test harness captures (shown only for a
+/// failing test). `RUST_LOG` sets the filter, default `warn`.
+pub fn init_test_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
 /// An unused loopback address; the OS picks the port.
 pub fn free_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -101,13 +109,38 @@ pub fn free_address() -> SocketAddr {
 pub async fn fresh_postgres_url() -> String {
     let admin_url = std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let database = format!("test_{}", Uuid::now_v7().simple());
+    let database = format!("{TEST_DATABASE_PREFIX}{}", Uuid::now_v7().simple());
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
         .await
         .unwrap_or_else(|error| panic!("postgres at {admin_url} is reachable: {error}"));
+    drop_stale_test_databases(&mut admin).await;
     sqlx::query(&format!("create database {database}")).execute(&mut admin).await.expect("create database");
     let (base, _) = admin_url.rsplit_once('/').expect("url has a database path");
     format!("{base}/{database}")
+}
+
+const TEST_DATABASE_PREFIX: &str = "test_";
+/// Test databases older than this are left over from earlier runs.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Drops test databases that earlier runs left behind. Their names carry a UUID v7, whose
+/// timestamp says when they were made; a database still in use cannot be dropped and is kept.
+async fn drop_stale_test_databases(admin: &mut sqlx::PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar("select datname from pg_database where datname like 'test\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
+    let now_ms = platform::store::now_ms();
+    for name in names {
+        let created_ms = name
+            .strip_prefix(TEST_DATABASE_PREFIX)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|timestamp| timestamp.to_unix().0 as i64 * 1000);
+        if created_ms.is_some_and(|created| now_ms - created > STALE_AFTER.as_millis() as i64) {
+            let _ = sqlx::query(&format!("drop database if exists {name}")).execute(&mut *admin).await;
+        }
+    }
 }
 
 /// A decoded record and its Kafka metadata.

@@ -76,7 +76,7 @@ pub async fn spawn_source_service(
     args: &SourceServiceArgs,
     build: impl FnOnce(SourceServiceContext) -> ServiceRoutes,
 ) -> SpawnedService {
-    platform::telemetry::init_tracing();
+    crate::init_test_tracing();
     let runtime = SourceServiceRuntime::start(name, &database_url, migrator, args).await.expect("service starts");
     let routes = build(runtime.context.clone());
     let router = runtime.router(routes.reads, routes.writes, routes.openapi);

@@ -1,0 +1,111 @@
+//! Identifiers: UUIDs in their canonical, hyphenated text form.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// The canonical text form is 36 characters; other forms `uuid` accepts (simple, braced, urn)
+/// are refused so that an id has exactly one spelling in URLs, rows and events.
+const HYPHENATED_LEN: usize = 36;
+
+fn parse_uuid(raw: &str) -> Result<Uuid, String> {
+    let invalid = || format!("must be a uuid such as 0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a, got {raw:?}");
+    if raw.len() != HYPHENATED_LEN {
+        return Err(invalid());
+    }
+    let uuid = Uuid::try_parse(raw).map_err(|_| invalid())?;
+    if uuid.is_nil() {
+        return Err("must not be the nil uuid".to_string());
+    }
+    Ok(uuid)
+}
+
+/// A payment's id: a UUID v7 when this service makes it, so ids sort by creation time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentId(Uuid);
+
+impl PaymentId {
+    /// A fresh, time-ordered id.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        parse_uuid(raw).map(Self)
+    }
+
+    pub fn as_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(formatter)
+    }
+}
+
+/// The id of the order a payment is for. Owned by order-svc; this service never checks that
+/// the order exists (see `docs/payment-svc.md`, "No foreign keys across services").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(Uuid);
+
+impl OrderId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        parse_uuid(raw).map(Self)
+    }
+
+    pub fn as_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(formatter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_uuids_parse_and_print_back_lowercase() {
+        let id = PaymentId::parse("0190B0A4-7C9E-7D3C-9A40-2F5D8C1E6B7A").expect("valid");
+        assert_eq!(id.to_string(), "0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a");
+        let order = OrderId::parse("0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a").expect("valid");
+        assert_eq!(order.to_string(), "0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a");
+    }
+
+    #[test]
+    fn other_spellings_and_garbage_are_refused() {
+        for raw in [
+            "",
+            "42",
+            "not-a-uuid",
+            "0190b0a47c9e7d3c9a402f5d8c1e6b7a",
+            "{0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a}",
+            "urn:uuid:0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a",
+            "0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7z",
+            " 0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7",
+        ] {
+            assert!(PaymentId::parse(raw).is_err(), "{raw:?} must be refused");
+            assert!(OrderId::parse(raw).is_err(), "{raw:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn the_nil_uuid_is_refused() {
+        let error = OrderId::parse("00000000-0000-0000-0000-000000000000").unwrap_err();
+        assert_eq!(error, "must not be the nil uuid");
+    }
+
+    #[test]
+    fn generated_ids_round_trip_and_sort_by_creation() {
+        let first = PaymentId::generate();
+        let second = PaymentId::generate();
+        assert_eq!(PaymentId::parse(&first.to_string()), Ok(first));
+        assert!(first < second);
+    }
+}
