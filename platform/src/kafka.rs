@@ -69,6 +69,9 @@ impl KafkaArgs {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
+            // a fetch may be answered only when this wait runs out (tansu does so), so it
+            // bounds how stale a consumer is; 50 ms keeps freshness in tens of milliseconds
+            .set("fetch.wait.max.ms", "50")
             .set("isolation.level", "read_committed");
         config
     }

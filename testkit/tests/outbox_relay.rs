@@ -120,3 +120,40 @@ async fn published_rows_are_pruned_after_their_retention() {
     shutdown.cancel();
     relay_task.await.expect("relay stops");
 }
+
+/// A commit made by another process (here: another pool, with no in-process signal) wakes the
+/// relay through PostgreSQL's LISTEN/NOTIFY, long before its one-minute poll would.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_notify_wakes_the_relay_for_commits_from_other_processes() {
+    let infra = TestInfra::start().await;
+    let database_url = testkit::fresh_postgres_url().await;
+    let store = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
+    let producer = infra.kafka.producer_config("notify-test").create().expect("producer");
+    let relay = OutboxRelay::new(
+        store.clone(),
+        database_url.clone(),
+        producer,
+        Arc::new(infra.codec()),
+        OutboxSignal::default(),
+        relay_args(),
+    );
+    let shutdown = CancellationToken::new();
+    let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+    // let the relay finish its first (empty) round and start listening
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let other_writer = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("second pool");
+    let event = order_event(Uuid::now_v7(), OrderEventType::OrderPlaced, 1);
+    let mut connection = other_writer.pool.acquire().await.expect("connection");
+    let mut transaction = connection.begin().await.expect("transaction");
+    enqueue(&mut transaction, other_writer.backend, &OutboxMessage::for_event(&event, None).expect("encodes"))
+        .await
+        .expect("enqueued");
+    transaction.commit().await.expect("commit");
+
+    let published = read_topic::<OrderEvent>(&infra, Duration::from_secs(30), |received| !received.is_empty()).await;
+    assert_eq!(published.len(), 1, "published well before the 60 s poll interval");
+    assert_eq!(published[0].event, event);
+    shutdown.cancel();
+    relay_task.await.expect("relay stops");
+}
