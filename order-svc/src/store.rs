@@ -259,10 +259,13 @@ impl OrderStore {
     }
 
     async fn replay_concurrent_winner(&self, record: &IdempotencyRecord) -> Result<CreateOutcome, StoreError> {
-        let mut connection = self.store.pool.acquire().await.context("cannot acquire a connection")?;
-        let recorded = idempotency::find(&mut connection, CREATE_ORDER_SCOPE, &record.key, &record.request_fingerprint)
-            .await
-            .context("cannot look up the idempotency key")?;
+        let recorded = idempotency::find_outside_transaction(
+            &self.store,
+            CREATE_ORDER_SCOPE,
+            &record.key,
+            &record.request_fingerprint,
+        )
+        .await?;
         match recorded {
             Some(Recorded::Response { status, body }) => Ok(CreateOutcome::Replayed { status, body }),
             Some(Recorded::DifferentRequest) => Err(StoreError::IdempotencyKeyReused),

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotencyKey, Recorded};
+use platform::idempotency::{self, IdempotentResponse, Recorded};
 use platform::outbox::{OutboxMessage, enqueue};
 use platform::source_service::SourceServiceContext;
 use platform::store::Store;
@@ -37,14 +37,6 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// The idempotency key of a create request, and the response to remember for it.
-pub struct IdempotentCreate<'a> {
-    pub key: &'a IdempotencyKey,
-    pub request_fingerprint: &'a str,
-    pub response_status: u16,
-    pub response_body: &'a str,
-}
-
 /// What a create request amounted to.
 #[derive(Debug)]
 pub enum CreateOutcome {
@@ -60,7 +52,7 @@ pub async fn create_payment(
     context: &SourceServiceContext,
     payment: &Payment,
     traceparent: &str,
-    idempotent: Option<IdempotentCreate<'_>>,
+    idempotent: Option<IdempotentResponse<'_>>,
 ) -> Result<CreateOutcome, StoreError> {
     debug_assert_eq!(payment.version, 1, "a new payment starts at version 1");
     let message = outbox_message(payment, traceparent)?;
@@ -80,12 +72,14 @@ pub async fn create_payment(
     // A concurrent request with the same key committed first and our transaction rolled back
     // whole, so answer as the winner did.
     tracing::info!(payment_id = %payment.id, "a concurrent request with the same idempotency key won");
-    let mut connection = context.store.pool.acquire().await.context("cannot get a database connection")?;
-    let recorded =
-        idempotency::find(&mut connection, CREATE_PAYMENT_SCOPE, idempotent.key, idempotent.request_fingerprint)
-            .await
-            .context("cannot read the idempotency record")?
-            .ok_or_else(|| anyhow!("unique violation without an idempotency record: {error}"))?;
+    let recorded = idempotency::find_outside_transaction(
+        &context.store,
+        CREATE_PAYMENT_SCOPE,
+        idempotent.key,
+        idempotent.request_fingerprint,
+    )
+    .await?
+    .ok_or_else(|| anyhow!("unique violation without an idempotency record: {error}"))?;
     replay(recorded)
 }
 
@@ -98,7 +92,7 @@ async fn try_create_payment(
     store: &Store,
     payment: &Payment,
     message: &OutboxMessage,
-    idempotent: Option<&IdempotentCreate<'_>>,
+    idempotent: Option<&IdempotentResponse<'_>>,
 ) -> sqlx::Result<CreateAttempt> {
     let mut transaction = store.pool.begin().await?;
     if let Some(idempotent) = idempotent {
@@ -124,15 +118,7 @@ async fn try_create_payment(
         .await?;
     enqueue(&mut transaction, store.backend, message).await?;
     if let Some(idempotent) = idempotent {
-        idempotency::record(
-            &mut transaction,
-            CREATE_PAYMENT_SCOPE,
-            idempotent.key,
-            idempotent.request_fingerprint,
-            idempotent.response_status,
-            idempotent.response_body,
-        )
-        .await?;
+        idempotency::record_response(&mut transaction, CREATE_PAYMENT_SCOPE, idempotent).await?;
     }
     transaction.commit().await?;
     Ok(CreateAttempt::Created)

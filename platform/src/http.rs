@@ -24,6 +24,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::values::FieldError;
+
 /// The outcome of one readiness check: `Err` carries a short, lowercase reason.
 pub type ProbeResult = Result<(), String>;
 
@@ -101,6 +103,20 @@ pub fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Res
         None => json!({"error": message}),
     };
     (status, Json(body)).into_response()
+}
+
+/// The answer to a request field that cannot be used: its message, named by `field`.
+pub fn field_error_response(status: StatusCode, error: &FieldError) -> Response {
+    json_error(status, &error.message, Some(error.field.as_str()))
+}
+
+/// The answer to a failure the client cannot fix: the whole error chain goes to the log, for
+/// the operator, and the client gets a 500 that reveals nothing (a chain may hold credentials
+/// or SQL).
+pub fn unexpected_error_response(error: &anyhow::Error) -> Response {
+    // `{:#}` prints every cause on one line: what failed and why
+    tracing::error!(error = %format!("{error:#}"), "request failed unexpectedly");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
 }
 
 /// Gives a JSON body to error responses that axum or tower produced without one (an unknown

@@ -5,12 +5,20 @@
 //! row. Two concurrent requests with one key race on the table's primary key: the loser's
 //! transaction rolls back whole, and it answers with the winner's response.
 
+use anyhow::Context;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::store::now_ms;
+use crate::store::{Store, now_ms};
 
 pub const HEADER: &str = "idempotency-key";
+
+/// The response header that marks an answer recorded earlier for the same key, so that a client
+/// (and a person reading logs) can tell a replay from a fresh create.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
 
 /// A client-chosen key: 1 to 255 visible ASCII characters.
@@ -47,10 +55,61 @@ pub enum Recorded {
     DifferentRequest,
 }
 
+/// What a create saves under its idempotency key, in its own transaction, to answer a retry
+/// with: the key, the request it was first used for, and the response that request got.
+pub struct IdempotentResponse<'a> {
+    pub key: &'a IdempotencyKey,
+    pub request_fingerprint: &'a str,
+    pub response_status: u16,
+    pub response_body: &'a str,
+}
+
+/// Saves `response` under its key within `scope`, inside the caller's transaction.
+pub async fn record_response(
+    transaction: &mut AnyConnection,
+    scope: &str,
+    response: &IdempotentResponse<'_>,
+) -> sqlx::Result<()> {
+    record(
+        transaction,
+        scope,
+        response.key,
+        response.request_fingerprint,
+        response.response_status,
+        response.response_body,
+    )
+    .await
+}
+
 /// A stable digest of the request body, to tell a retry from a different request.
 pub fn fingerprint(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The fingerprint of a parsed request written back out, not of the raw bytes: a retry that
+/// differs only in whitespace, key order or an explicit `null` for an absent optional field is
+/// the same request.
+pub fn request_fingerprint(request: &impl Serialize) -> anyhow::Result<String> {
+    let canonical_request = serde_json::to_vec(request).context("cannot serialize the request")?;
+    Ok(fingerprint(&canonical_request))
+}
+
+/// Marks `response` as the replay of the response recorded for an idempotency key.
+pub fn mark_replayed(response: &mut Response) {
+    response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+}
+
+/// Looks up `key` within `scope` outside any transaction: before a create starts, or after it
+/// lost the race for the key and rolled back, to answer what the concurrent winner answered.
+pub async fn find_outside_transaction(
+    store: &Store,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_fingerprint: &str,
+) -> anyhow::Result<Option<Recorded>> {
+    let mut connection = store.pool.acquire().await.context("cannot get a database connection")?;
+    find(&mut connection, scope, key, request_fingerprint).await.context("cannot look up the idempotency key")
 }
 
 /// Looks up `key` within `scope` (one scope per operation, e.g. `create-order`).

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use events::ShipmentEventType;
-use platform::idempotency::{self, IdempotencyKey, Recorded, is_unique_violation};
+use platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded, is_unique_violation};
 use platform::outbox::{OutboxMessage, enqueue};
 use platform::source_service::SourceServiceContext;
 use platform::store::now_ms;
@@ -41,14 +41,8 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// The response to remember for an idempotency key, saved with the change it describes.
-pub struct IdempotencyRecord<'a> {
-    pub scope: &'static str,
-    pub key: &'a IdempotencyKey,
-    pub request_fingerprint: &'a str,
-    pub status: u16,
-    pub body: &'a str,
-}
+/// The idempotency scope of `POST /shipments`: a key names one create, whatever else it names.
+pub const CREATE_SHIPMENT_SCOPE: &str = "create-shipment";
 
 /// Shipments in the service's database.
 #[derive(Clone)]
@@ -67,7 +61,7 @@ impl ShipmentStore {
         &self,
         shipment: &Shipment,
         traceparent: &str,
-        idempotency: Option<IdempotencyRecord<'_>>,
+        idempotency: Option<IdempotentResponse<'_>>,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(shipment.version, Version::INITIAL);
         let store = &self.context.store;
@@ -107,16 +101,8 @@ impl ShipmentStore {
             .context("cannot encode the shipment created event")?;
         enqueue(&mut transaction, store.backend, &message).await.context("cannot enqueue the event")?;
 
-        if let Some(record) = idempotency {
-            let recorded = idempotency::record(
-                &mut transaction,
-                record.scope,
-                record.key,
-                record.request_fingerprint,
-                record.status,
-                record.body,
-            )
-            .await;
+        if let Some(response) = idempotency {
+            let recorded = idempotency::record_response(&mut transaction, CREATE_SHIPMENT_SCOPE, &response).await;
             match recorded {
                 Ok(()) => {}
                 // dropping the transaction rolls back the shipment and its event as well
@@ -198,10 +184,7 @@ impl ShipmentStore {
         key: &IdempotencyKey,
         request_fingerprint: &str,
     ) -> anyhow::Result<Option<Recorded>> {
-        let mut connection = self.context.store.pool.acquire().await.context("cannot get a connection")?;
-        idempotency::find(&mut connection, scope, key, request_fingerprint)
-            .await
-            .context("cannot look up the idempotency key")
+        idempotency::find_outside_transaction(&self.context.store, scope, key, request_fingerprint).await
     }
 }
 
@@ -307,12 +290,11 @@ mod tests {
     async fn a_claimed_idempotency_key_rolls_back_the_whole_create(postgres: bool) {
         let (store, _dir) = fresh_store(postgres).await;
         let key = IdempotencyKey::parse("create-1").expect("valid key");
-        let record = || IdempotencyRecord {
-            scope: "create-shipment",
+        let record = || IdempotentResponse {
             key: &key,
             request_fingerprint: "fingerprint",
-            status: 201,
-            body: "{}",
+            response_status: 201,
+            response_body: "{}",
         };
         let winner = new_shipment(1);
         store.insert_new_shipment(&winner, "", Some(record())).await.expect("winner");

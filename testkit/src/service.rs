@@ -7,6 +7,7 @@ use axum::Router;
 use platform::kafka::KafkaArgs;
 use platform::outbox::RelayArgs;
 use platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
+use serde_json::{Value, json};
 use sqlx::migrate::Migrator;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -96,6 +97,22 @@ pub async fn spawn_source_service(
     }
 }
 
+/// Starts a test's own broker and registry, then the service `name` on a fresh database of the
+/// `database` kind, wired to them. The service is returned first: a caller keeps it declared
+/// before the infrastructure, so that it is dropped, and stops, before the broker does.
+pub async fn spawn_source_service_with_fresh_infra(
+    name: &'static str,
+    database: Database,
+    migrator: Migrator,
+    build: impl FnOnce(SourceServiceContext) -> ServiceRoutes,
+) -> (SpawnedService, TestInfra) {
+    let infra = TestInfra::start().await;
+    let database_url = database.fresh_url(&infra, name).await;
+    let args = source_service_args(&infra);
+    let service = spawn_source_service(name, database_url, migrator, &args, build).await;
+    (service, infra)
+}
+
 impl SpawnedService {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
@@ -111,18 +128,81 @@ impl SpawnedService {
         }
     }
 
-    /// Sets the service's fault injection through its admin API.
-    pub async fn set_faults(&self, delay_ms: u64, error_rate: f64) {
-        let response = self
-            .client
-            .put(self.url("/admin/faults"))
-            .bearer_auth(TEST_ADMIN_TOKEN)
-            .json(&serde_json::json!({"delay_ms": delay_ms, "error_rate": error_rate}))
+    /// `POST path` with `body` as JSON.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("service answers")
+    }
+
+    /// `POST path` without a body.
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).send().await.expect("service answers")
+    }
+
+    /// `POST path` with `body` as JSON and an `Idempotency-Key` header.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("idempotency-key", key)
+            .json(body)
             .send()
             .await
-            .expect("admin api answers");
+            .expect("service answers")
+    }
+
+    /// `POST path` with `body` sent as it is, e.g. to send malformed JSON or another content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("service answers")
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("service answers")
+    }
+
+    /// `PUT /admin/faults` with `settings`, bearing `admin_token` when there is one; for tests
+    /// of the admin API's authorization, which must also see the refusals.
+    pub async fn put_admin_faults(&self, admin_token: Option<&str>, settings: &Value) -> reqwest::Response {
+        let request = self.client.put(self.url("/admin/faults")).json(settings);
+        let request = match admin_token {
+            Some(admin_token) => request.bearer_auth(admin_token),
+            None => request,
+        };
+        request.send().await.expect("admin api answers")
+    }
+
+    /// Sets the service's fault injection through its admin API.
+    pub async fn set_faults(&self, delay_ms: u64, error_rate: f64) {
+        let settings = json!({"delay_ms": delay_ms, "error_rate": error_rate});
+        let response = self.put_admin_faults(Some(TEST_ADMIN_TOKEN), &settings).await;
         assert_eq!(response.status(), 200, "faults accepted");
     }
+}
+
+/// Runs each named scenario, an `async fn(Database)`, as two tests: `<scenario>::sqlite` and
+/// `<scenario>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread")]
+                async fn sqlite() {
+                    super::$scenario($crate::Database::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread")]
+                async fn postgres() {
+                    super::$scenario($crate::Database::Postgres).await;
+                }
+            }
+        )+
+    };
 }
 
 impl Drop for SpawnedService {

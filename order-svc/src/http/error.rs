@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use platform::http::json_error;
+use platform::http::{json_error, unexpected_error_response};
 use platform::values::FieldError;
 
 use crate::domain::{InvalidCursor, InvalidOrderId, OrderId, TransitionError};
@@ -84,8 +84,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if let Self::Unexpected(error) = &self {
-            tracing::error!(error = %format!("{error:#}"), "request failed unexpectedly");
-            return json_error(status, "internal error", None);
+            return unexpected_error_response(error);
         }
         if status == StatusCode::CONFLICT {
             tracing::info!(error = %self, "request conflicts with the order's state");
@@ -96,16 +95,12 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
-    use axum::body::to_bytes;
     use serde_json::{Value, json};
 
     use super::*;
 
     async fn answer(error: ApiError) -> (StatusCode, Value) {
-        let response = error.into_response();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), 64 * 1024).await.expect("body");
-        (status, serde_json::from_slice(&bytes).expect("json body"))
+        testkit::status_and_json_of_axum_response(error.into_response()).await
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
 use platform::idempotency::{self, IdempotencyKey};
-use platform::json::{ErrorBody, JsonBody};
+use platform::json::{ErrorBody, JsonBody, OptionalJsonBody};
 use platform::trace::traceparent_or_new;
 use platform::values::{AddressInput, Currency, FieldError};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::optional_body::OptionalJsonBody;
+
 use crate::domain::{
     CancellationReason, Customer, CustomerId, CustomerName, Email, ItemName, LineItem, LineItems, NewOrder, Order,
     OrderCursor, OrderId, OrderState, PageLimit, Quantity, ShippingAddress, Sku, UnitPrice,
@@ -242,7 +242,7 @@ pub async fn create_order(
     let idempotency = match idempotency_key {
         Some(key) => Some(IdempotencyRecord {
             key,
-            request_fingerprint: request_fingerprint(&request)?,
+            request_fingerprint: idempotency::request_fingerprint(&request)?,
             response_status: StatusCode::CREATED.as_u16(),
             response_body: body.clone(),
         }),
@@ -368,13 +368,6 @@ fn current_time() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-/// The body as this service understood it, serialized again: whitespace, key order and an
-/// explicit `null` for an optional field do not make a retry a different request.
-fn request_fingerprint(request: &CreateOrderRequest) -> anyhow::Result<String> {
-    let canonical = serde_json::to_vec(request).context("cannot serialize the request")?;
-    Ok(idempotency::fingerprint(&canonical))
-}
-
 /// A JSON response from an already serialized order body, with `Location` for a 201. The body
 /// is sent byte for byte, so a replayed response is identical to the first one.
 fn json_response(status: StatusCode, body: String) -> Result<Response, ApiError> {
@@ -465,7 +458,7 @@ mod tests {
         with_null_line2["shipping_address"]["line2"] = json!(null);
         let mut other_quantity = valid_body();
         other_quantity["items"][0]["quantity"] = json!(2);
-        let fingerprint = |request: &CreateOrderRequest| request_fingerprint(request).expect("serializes");
+        let fingerprint = |request: &CreateOrderRequest| idempotency::request_fingerprint(request).expect("serializes");
         assert_eq!(fingerprint(&compact), fingerprint(&request(with_null_line2)));
         assert_ne!(fingerprint(&compact), fingerprint(&request(other_quantity)));
     }

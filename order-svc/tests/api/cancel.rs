@@ -47,7 +47,7 @@ async fn concurrent_cancellations_let_exactly_one_win(database: Database) {
 
     let mut attempts = tokio::task::JoinSet::new();
     for attempt in 0..5 {
-        let request = app.service.client.post(app.url(&format!("/orders/{id}/cancel")));
+        let request = app.service.client.post(app.service.url(&format!("/orders/{id}/cancel")));
         let reason = json!({"reason": format!("attempt {attempt}")});
         attempts.spawn(async move { request.json(&reason).send().await.expect("request sent").status().as_u16() });
     }
@@ -55,7 +55,7 @@ async fn concurrent_cancellations_let_exactly_one_win(database: Database) {
     statuses.sort_unstable();
 
     assert_eq!(statuses, [200, 409, 409, 409, 409]);
-    let (_, order) = status_and_json(app.get(&format!("/orders/{id}")).await).await;
+    let (_, order) = status_and_json(app.service.get(&format!("/orders/{id}")).await).await;
     assert_eq!(order["version"], 2);
     assert_eq!(app.count("select count(*) from outbox").await, 2, "the losers wrote no event");
 }
@@ -86,7 +86,7 @@ async fn cancelling_a_cancelled_order_is_a_conflict() {
     let (status, body) = status_and_json(app.cancel_order(&id, Some(&json!({"reason": "again"}))).await).await;
 
     assert_eq!((status, body), (409, json!({"error": "order is already cancelled"})));
-    let (_, order) = status_and_json(app.get(&format!("/orders/{id}")).await).await;
+    let (_, order) = status_and_json(app.service.get(&format!("/orders/{id}")).await).await;
     assert_eq!(order, cancelled, "the order is unchanged");
     assert_eq!(app.count("select count(*) from outbox").await, 2, "no event for a refused change");
 }
@@ -108,7 +108,7 @@ async fn an_invalid_cancellation_body_is_rejected_and_changes_nothing() {
     let app = TestApp::spawn(Database::Sqlite).await;
     let placed = app.place_order("cust-0042").await;
     let id = id_of(&placed);
-    let cancel_url = app.url(&format!("/orders/{id}/cancel"));
+    let cancel_url = app.service.url(&format!("/orders/{id}/cancel"));
 
     let cases: [(&str, &str, u16, Option<&str>); 5] = [
         ("oversized reason", &format!(r#"{{"reason": "{}"}}"#, "r".repeat(501)), 422, Some("reason")),
@@ -134,6 +134,6 @@ async fn an_invalid_cancellation_body_is_rejected_and_changes_nothing() {
         }
     }
 
-    let (_, order) = status_and_json(app.get(&format!("/orders/{id}")).await).await;
+    let (_, order) = status_and_json(app.service.get(&format!("/orders/{id}")).await).await;
     assert_eq!(order, placed, "the order is still placed");
 }

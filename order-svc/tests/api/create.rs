@@ -36,7 +36,7 @@ async fn placing_an_order_answers_201_with_location_and_the_placed_order(databas
     assert_eq!(order["cancelled_at"], Value::Null);
     assert_eq!(order["cancellation_reason"], Value::Null);
 
-    let (status, fetched) = status_and_json(app.get(&location).await).await;
+    let (status, fetched) = status_and_json(app.service.get(&location).await).await;
     assert_eq!((status, fetched), (200, order), "the location serves the order as created");
     assert_eq!(app.count("select count(*) from orders").await, 1);
     assert_eq!(app.count("select count(*) from outbox").await, 1, "one event per change");
@@ -160,7 +160,7 @@ async fn each_kind_of_invalid_order_is_rejected_naming_the_field() {
         let response = app
             .service
             .client
-            .post(app.url("/orders"))
+            .post(app.service.url("/orders"))
             .header(CONTENT_TYPE, "application/json")
             .body(case.body.clone())
             .send()
@@ -189,7 +189,7 @@ async fn a_body_that_is_not_json_is_rejected_by_content_type() {
     let response = app
         .service
         .client
-        .post(app.url("/orders"))
+        .post(app.service.url("/orders"))
         .header(CONTENT_TYPE, "text/plain")
         .body(order_body("cust-0042").to_string())
         .send()

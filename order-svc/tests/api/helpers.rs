@@ -5,29 +5,12 @@ use std::time::Duration;
 use platform::store::Store;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use testkit::{Database, ServiceRoutes, SpawnedService, TestInfra, source_service_args, spawn_source_service};
+use testkit::{Database, ServiceRoutes, SpawnedService, TestInfra};
 use utoipa::OpenApi;
 
 use crate::support;
 
-/// Runs an `async fn(Database)` test once on SQLite and once on PostgreSQL, as
-/// `<name>::sqlite` and `<name>::postgres`.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$name(testkit::Database::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$name(testkit::Database::Postgres).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_both_databases;
+pub(crate) use testkit::on_both_databases;
 
 /// A running order-svc and a second connection to its database, for counting rows.
 pub struct TestApp {
@@ -39,29 +22,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(database: Database) -> Self {
-        let infra = TestInfra::start().await;
-        let database_url = database.fresh_url(&infra, "order-svc").await;
-        let service = spawn_source_service(
-            "order-svc",
-            database_url.clone(),
-            sqlx::migrate!(),
-            &source_service_args(&infra),
-            |context| {
+        let (service, infra) =
+            testkit::spawn_source_service_with_fresh_infra("order-svc", database, sqlx::migrate!(), |context| {
                 let (reads, writes) = order_svc::routes(context);
                 ServiceRoutes { reads, writes, openapi: order_svc::ApiDoc::openapi() }
-            },
-        )
-        .await;
-        let store = Store::connect_and_migrate(&database_url, sqlx::migrate!()).await.expect("second connection");
+            })
+            .await;
+        let store =
+            Store::connect_and_migrate(&service.database_url, sqlx::migrate!()).await.expect("second connection");
         Self { service, store, infra }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        self.service.url(path)
-    }
-
     pub async fn post_json(&self, path: &str, body: &Value, headers: HeaderMap) -> reqwest::Response {
-        self.service.client.post(self.url(path)).headers(headers).json(body).send().await.expect("request sent")
+        self.service.client.post(self.service.url(path)).headers(headers).json(body).send().await.expect("request sent")
     }
 
     pub async fn create_order(&self, body: &Value) -> reqwest::Response {
@@ -75,13 +48,9 @@ impl TestApp {
         response.json().await.expect("order json")
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.service.client.get(self.url(path)).send().await.expect("request sent")
-    }
-
     /// `POST /orders/{id}/cancel`, with `body` as JSON or with no body at all.
     pub async fn cancel_order(&self, id: &str, body: Option<&Value>) -> reqwest::Response {
-        let request = self.service.client.post(self.url(&format!("/orders/{id}/cancel")));
+        let request = self.service.client.post(self.service.url(&format!("/orders/{id}/cancel")));
         let request = match body {
             Some(body) => request.json(body),
             None => request,

@@ -18,7 +18,7 @@ fn idempotency_key(key: &str) -> HeaderMap {
 async fn post_raw(app: &TestApp, key: &str, body: String) -> reqwest::Response {
     app.service
         .client
-        .post(app.url("/orders"))
+        .post(app.service.url("/orders"))
         .headers(idempotency_key(key))
         .header(CONTENT_TYPE, "application/json")
         .body(body)
@@ -98,7 +98,7 @@ async fn concurrent_requests_with_one_key_create_one_order(database: Database) {
         let request = app
             .service
             .client
-            .post(app.url("/orders"))
+            .post(app.service.url("/orders"))
             .headers(idempotency_key("order-2026-0004"))
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone());

@@ -22,7 +22,7 @@ async fn pages_from(app: &TestApp, query: &str, mut cursor: Option<String>) -> V
             Some(cursor) => format!("/orders?{query}&cursor={cursor}"),
             None => format!("/orders?{query}"),
         };
-        let (status, page) = status_and_json(app.get(&path).await).await;
+        let (status, page) = status_and_json(app.service.get(&path).await).await;
         assert_eq!(status, 200, "{path}: {page}");
         pages.push(page["orders"].as_array().expect("orders array").clone());
         match page["next_cursor"].as_str() {
@@ -85,7 +85,7 @@ async fn orders_placed_while_paging_are_neither_skipped_nor_repeated_on_later_pa
     }
     let expected = newest_first(before);
 
-    let (_, first_page) = status_and_json(app.get("/orders?limit=2").await).await;
+    let (_, first_page) = status_and_json(app.service.get("/orders?limit=2").await).await;
     // newer orders sort before the cursor, so they cannot shift the pages that follow it
     for _ in 0..3 {
         app.place_order("cust-a").await;
@@ -108,20 +108,20 @@ on_both_databases!(
 async fn the_list_is_empty_at_first_and_pages_hold_twenty_by_default() {
     let app = TestApp::spawn(Database::Sqlite).await;
 
-    let (status, page) = status_and_json(app.get("/orders").await).await;
+    let (status, page) = status_and_json(app.service.get("/orders").await).await;
     assert_eq!((status, page), (200, json!({"orders": [], "next_cursor": null})));
 
     for _ in 0..21 {
         app.place_order("cust-a").await;
     }
-    let (_, first) = status_and_json(app.get("/orders").await).await;
+    let (_, first) = status_and_json(app.service.get("/orders").await).await;
     assert_eq!(first["orders"].as_array().map(Vec::len), Some(20));
     let cursor = first["next_cursor"].as_str().expect("a second page");
-    let (_, second) = status_and_json(app.get(&format!("/orders?cursor={cursor}")).await).await;
+    let (_, second) = status_and_json(app.service.get(&format!("/orders?cursor={cursor}")).await).await;
     assert_eq!(second["orders"].as_array().map(Vec::len), Some(1));
     assert_eq!(second["next_cursor"], Value::Null);
 
-    let (_, other_customer) = status_and_json(app.get("/orders?customer_id=cust-z").await).await;
+    let (_, other_customer) = status_and_json(app.service.get("/orders?customer_id=cust-z").await).await;
     assert_eq!(other_customer, json!({"orders": [], "next_cursor": null}));
 }
 
@@ -144,7 +144,7 @@ async fn bad_list_parameters_are_rejected_naming_the_parameter() {
         ("limit=1&limit=2", "query"),
     ];
     for (query, field) in cases {
-        let (status, body) = status_and_json(app.get(&format!("/orders?{query}")).await).await;
+        let (status, body) = status_and_json(app.service.get(&format!("/orders?{query}")).await).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["field"], field, "{query}: {body}");
         let message = body["error"].as_str().expect("message");

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, status_and_json};
 async fn the_openapi_document_describes_every_route_and_error_body() {
     let app = TestApp::spawn(Database::Sqlite).await;
 
-    let (status, document) = status_and_json(app.get("/openapi.json").await).await;
+    let (status, document) = status_and_json(app.service.get("/openapi.json").await).await;
 
     assert_eq!(status, 200);
     let operations = [
@@ -33,15 +33,15 @@ async fn the_openapi_document_describes_every_route_and_error_body() {
 async fn health_readiness_and_unknown_routes_answer_json() {
     let app = TestApp::spawn(Database::Sqlite).await;
 
-    assert_eq!(app.get("/healthz").await.status(), 200);
-    let (status, readiness) = status_and_json(app.get("/readyz").await).await;
+    assert_eq!(app.service.get("/healthz").await.status(), 200);
+    let (status, readiness) = status_and_json(app.service.get("/readyz").await).await;
     assert_eq!(status, 200, "{readiness}");
 
     let (status, body) =
-        status_and_json(app.service.client.delete(app.url("/orders")).send().await.expect("sent")).await;
+        status_and_json(app.service.client.delete(app.service.url("/orders")).send().await.expect("sent")).await;
     assert_eq!(status, 405);
     assert!(body["error"].is_string());
-    let (status, body) = status_and_json(app.get("/orders/x/y").await).await;
+    let (status, body) = status_and_json(app.service.get("/orders/x/y").await).await;
     assert_eq!(status, 404);
     assert_ne!(body["error"], Value::Null);
 }

@@ -1,68 +1,39 @@
 //! Identifiers: UUIDs in their canonical, hyphenated text form.
 
-use std::fmt;
-
-use uuid::Uuid;
-
-/// The canonical text form is 36 characters; other forms `uuid` accepts (simple, braced, urn)
-/// are refused so that an id has exactly one spelling in URLs, rows and events.
-const HYPHENATED_LEN: usize = 36;
-
-fn parse_uuid(raw: &str) -> Result<Uuid, String> {
-    let invalid = || format!("must be a uuid such as 0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a, got {raw:?}");
-    if raw.len() != HYPHENATED_LEN {
-        return Err(invalid());
-    }
-    let uuid = Uuid::try_parse(raw).map_err(|_| invalid())?;
-    if uuid.is_nil() {
-        return Err("must not be the nil uuid".to_string());
-    }
-    Ok(uuid)
-}
+use platform::values::{EntityId, EntityIdKind, InvalidEntityId};
 
 /// A payment's id: a UUID v7 when this service makes it, so ids sort by creation time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PaymentId(Uuid);
-
-impl PaymentId {
-    /// A fresh, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        parse_uuid(raw).map(Self)
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for PaymentId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(formatter)
-    }
-}
+pub type PaymentId = EntityId<PaymentIdKind>;
 
 /// The id of the order a payment is for. Owned by order-svc; this service never checks that
 /// the order exists (see `docs/payment-svc.md`, "No foreign keys across services").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrderId(Uuid);
+pub type OrderId = EntityId<OrderIdKind>;
 
-impl OrderId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        parse_uuid(raw).map(Self)
-    }
+/// Marks a [`PaymentId`], so that it cannot be passed where an [`OrderId`] belongs.
+pub enum PaymentIdKind {}
 
-    pub fn as_uuid(self) -> Uuid {
-        self.0
+/// Marks an [`OrderId`].
+pub enum OrderIdKind {}
+
+impl EntityIdKind for PaymentIdKind {
+    fn invalid_id_message(raw: &str, invalid: InvalidEntityId) -> String {
+        invalid_id_message(raw, invalid)
     }
 }
 
-impl fmt::Display for OrderId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(formatter)
+impl EntityIdKind for OrderIdKind {
+    fn invalid_id_message(raw: &str, invalid: InvalidEntityId) -> String {
+        invalid_id_message(raw, invalid)
+    }
+}
+
+/// Why `raw` is not an id, worded as `docs/payment-svc.md` documents it.
+fn invalid_id_message(raw: &str, invalid: InvalidEntityId) -> String {
+    match invalid {
+        InvalidEntityId::NotHyphenatedUuid => {
+            format!("must be a uuid such as 0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a, got {raw:?}")
+        }
+        InvalidEntityId::NilUuid => "must not be the nil uuid".to_string(),
     }
 }
 

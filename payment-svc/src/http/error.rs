@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use platform::http::json_error;
+use platform::http::{field_error_response, json_error, unexpected_error_response};
 use platform::values::FieldError;
 
 use crate::domain::PaymentId;
@@ -51,38 +51,28 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = self.to_string();
-        match self {
-            Self::Validation(error) => {
-                json_error(StatusCode::UNPROCESSABLE_ENTITY, &error.message, Some(error.field.as_str()))
-            }
-            Self::BadRequest(error) => json_error(StatusCode::BAD_REQUEST, &error.message, Some(error.field.as_str())),
+        match &self {
+            Self::Validation(error) => field_error_response(StatusCode::UNPROCESSABLE_ENTITY, error),
+            Self::BadRequest(error) => field_error_response(StatusCode::BAD_REQUEST, error),
             Self::NotFound(_) => json_error(StatusCode::NOT_FOUND, &message, None),
             Self::Conflict(_) => json_error(StatusCode::CONFLICT, &message, None),
             Self::IdempotencyKeyReused => {
                 json_error(StatusCode::UNPROCESSABLE_ENTITY, &message, Some(IDEMPOTENCY_KEY_FIELD))
             }
-            Self::Unexpected(error) => {
-                // `{:#}` prints every cause on one line: what failed and why, for the log only
-                tracing::error!(error = format!("{error:#}"), "request failed unexpectedly");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
-            }
+            Self::Unexpected(error) => unexpected_error_response(error),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::body::to_bytes;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::domain::{PaymentAction, PaymentStatus, TransitionRefused};
 
     async fn status_and_body(error: ApiError) -> (StatusCode, Value) {
-        let response = error.into_response();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), 64 * 1024).await.expect("body");
-        (status, serde_json::from_slice(&bytes).expect("json body"))
+        testkit::status_and_json_of_axum_response(error.into_response()).await
     }
 
     #[tokio::test]

@@ -4,11 +4,11 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotencyKey};
+use platform::idempotency::{self, IdempotencyKey, IdempotentResponse};
 use platform::json::{ErrorBody, JsonBody};
 use platform::source_service::SourceServiceContext;
 use platform::trace::traceparent_or_new;
@@ -20,10 +20,7 @@ use crate::domain::{
     Amount, NewPayment, OrderId, Payment, PaymentAction, PaymentId, PaymentMethod, PaymentRules, PaymentStatus,
 };
 use crate::http::error::{ApiError, IDEMPOTENCY_KEY_FIELD};
-use crate::store::{self, CreateOutcome, IdempotentCreate};
-
-/// Tells a client that a response is the stored answer to an earlier request with its key.
-const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+use crate::store::{self, CreateOutcome};
 
 /// What the payment handlers share.
 #[derive(Clone)]
@@ -171,11 +168,8 @@ pub async fn create_payment(
     let payment = Payment::open(PaymentId::generate(), new_payment, state.rules, current_time());
     let response_body =
         serde_json::to_string(&PaymentResponse::from(&payment)).context("cannot serialize the payment")?;
-    // The fingerprint is of the parsed request written back out, not of the raw bytes: a
-    // retry that differs only in whitespace or key order is the same request.
-    let canonical_request = serde_json::to_vec(&request).context("cannot serialize the request")?;
-    let request_fingerprint = idempotency::fingerprint(&canonical_request);
-    let idempotent = idempotency_key.as_ref().map(|key| IdempotentCreate {
+    let request_fingerprint = idempotency::request_fingerprint(&request)?;
+    let idempotent = idempotency_key.as_ref().map(|key| IdempotentResponse {
         key,
         request_fingerprint: &request_fingerprint,
         response_status: StatusCode::CREATED.as_u16(),
@@ -216,7 +210,7 @@ fn replayed_response(status: u16, body: String) -> Result<Response, ApiError> {
     let recorded: RecordedPayment =
         serde_json::from_str(&body).context("stored idempotent response is not a payment")?;
     let mut response = payment_json_response(status, body, recorded.id);
-    response.headers_mut().insert(IDEMPOTENT_REPLAYED, header::HeaderValue::from_static("true"));
+    idempotency::mark_replayed(&mut response);
     Ok(response)
 }
 

@@ -5,10 +5,10 @@ use payment_svc::PaymentRules;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
-use testkit::Database;
+use testkit::{Database, on_both_databases, status_and_json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, id_of, payment_body, status_and_json};
+use crate::helpers::{TestApp, id_of, payment_body};
 
 fn rfc3339_utc(value: &Value) -> DateTime<Utc> {
     let text = value.as_str().expect("timestamp is a string");
@@ -27,7 +27,7 @@ async fn an_amount_within_the_limit_is_authorized_even_for_an_order_nobody_knows
     let order_id = Uuid::now_v7();
     let body = json!({"order_id": order_id, "amount": 4999, "currency": "EUR", "method": "BANK_TRANSFER"});
 
-    let response = app.post_json("/payments", &body).await;
+    let response = app.service.post_json("/payments", &body).await;
     let location = response.headers().get(LOCATION).and_then(|value| value.to_str().ok()).map(str::to_string);
     let (status, payment) = status_and_json(response).await;
 
@@ -44,7 +44,7 @@ async fn an_amount_within_the_limit_is_authorized_even_for_an_order_nobody_knows
     assert_eq!(payment["version"], 1);
     assert_eq!(rfc3339_utc(&payment["created_at"]), rfc3339_utc(&payment["updated_at"]));
 
-    let (status, read_back) = status_and_json(app.get(&format!("/payments/{id}")).await).await;
+    let (status, read_back) = status_and_json(app.service.get(&format!("/payments/{id}")).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read_back, payment, "a read returns exactly what the create answered");
     assert_eq!(app.payment_rows_of_order(order_id).await, 1);
@@ -63,7 +63,7 @@ async fn an_amount_above_the_limit_is_declined_with_the_reason(database: Databas
     assert_eq!(at_the_limit["status"], "AUTHORIZED", "the limit itself is allowed");
     assert_eq!(at_the_limit["decline_reason"], Value::Null);
 
-    let (_, read_back) = status_and_json(app.get(&format!("/payments/{}", id_of(&declined))).await).await;
+    let (_, read_back) = status_and_json(app.service.get(&format!("/payments/{}", id_of(&declined))).await).await;
     assert_eq!(read_back, declined);
 }
 
@@ -124,7 +124,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
         let response = app
             .service
             .client
-            .post(app.url("/payments"))
+            .post(app.service.url("/payments"))
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone())
             .send()
@@ -141,7 +141,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
     let (status, error) = status_and_json(
         app.service
             .client
-            .post(app.url("/payments"))
+            .post(app.service.url("/payments"))
             .header(CONTENT_TYPE, "application/json")
             .body(unknown_field)
             .send()
@@ -154,7 +154,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
     let not_json = app
         .service
         .client
-        .post(app.url("/payments"))
+        .post(app.service.url("/payments"))
         .header(CONTENT_TYPE, "text/plain")
         .body(valid.to_string())
         .send()

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use events::{PaymentEvent, headers};
 use reqwest::StatusCode;
 use serde_json::Value;
-use testkit::{Database, Received};
+use testkit::{Database, Received, on_both_databases, status_and_json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, id_of, payment_body, status_and_json};
+use crate::helpers::{TestApp, id_of, payment_body};
 
 /// A distinct, valid W3C traceparent per request, so each event's can be told apart.
 fn new_traceparent() -> String {
@@ -15,7 +15,7 @@ fn new_traceparent() -> String {
 }
 
 async fn post_traced(app: &TestApp, path: &str, body: Option<&Value>, traceparent: &str) -> Value {
-    let mut request = app.service.client.post(app.url(path)).header("traceparent", traceparent);
+    let mut request = app.service.client.post(app.service.url(path)).header("traceparent", traceparent);
     if let Some(body) = body {
         request = request.json(body);
     }

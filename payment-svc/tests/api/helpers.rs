@@ -6,7 +6,7 @@ use events::PaymentEvent;
 use payment_svc::{ApiDoc, PaymentRules};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::{Database, Received, ServiceRoutes, SpawnedService, TestInfra, read_topic, source_service_args};
+use testkit::{Database, Received, ServiceRoutes, SpawnedService, TestInfra, read_topic, status_and_json};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -26,37 +26,21 @@ impl TestApp {
     }
 
     pub async fn spawn_with_rules(database: Database, rules: PaymentRules) -> Self {
-        capture_logs();
-        let infra = TestInfra::start().await;
-        let database_url = database.fresh_url(&infra, "payment-svc").await;
-        let args = source_service_args(&infra);
-        let service = testkit::spawn_source_service("payment-svc", database_url, sqlx::migrate!(), &args, |context| {
-            let (reads, writes) = payment_svc::routes(context, rules);
-            ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
-        })
-        .await;
+        // `info`, not testkit's `warn`: a failing payment test shows the requests it made
+        testkit::init_test_tracing_with_default_filter("info");
+        let (service, infra) =
+            testkit::spawn_source_service_with_fresh_infra("payment-svc", database, sqlx::migrate!(), |context| {
+                let (reads, writes) = payment_svc::routes(context, rules);
+                ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
+            })
+            .await;
         Self { service, infra }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        self.service.url(path)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.service.client.post(self.url(path)).json(body).send().await.expect("service answers")
-    }
-
-    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
-        self.service.client.post(self.url(path)).send().await.expect("service answers")
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.service.client.get(self.url(path)).send().await.expect("service answers")
     }
 
     /// Creates a payment and returns its body, asserting the 201.
     pub async fn create_payment(&self, order_id: Uuid, amount: i64) -> Value {
-        let (status, body) = status_and_json(self.post_json("/payments", &payment_body(order_id, amount)).await).await;
+        let (status, body) =
+            status_and_json(self.service.post_json("/payments", &payment_body(order_id, amount)).await).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
@@ -64,7 +48,7 @@ impl TestApp {
     /// Captures or refunds (`action`) a payment and returns its body, asserting the 200.
     pub async fn change_payment(&self, payment: &Value, action: &str) -> Value {
         let path = format!("/payments/{}/{action}", id_of(payment));
-        let (status, body) = status_and_json(self.post_empty(&path).await).await;
+        let (status, body) = status_and_json(self.service.post_empty(&path).await).await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");
         body
     }
@@ -96,25 +80,8 @@ impl TestApp {
     }
 }
 
-/// Sends logs through the test harness's capture, so a passing run stays quiet and a failing
-/// test shows its own logs. `platform::telemetry::init_tracing`, which testkit calls next, then
-/// finds a subscriber installed and leaves it.
-fn capture_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // fails only when a subscriber is already installed, which is the point
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-}
-
 pub fn payment_body(order_id: Uuid, amount: i64) -> Value {
     json!({"order_id": order_id, "amount": amount, "currency": "EUR", "method": "CARD"})
-}
-
-pub async fn status_and_json(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or_else(|error| panic!("json body ({error}): {text}"));
-    (status, body)
 }
 
 pub fn id_of(payment: &Value) -> &str {

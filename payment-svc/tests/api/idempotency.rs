@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde_json::Value;
-use testkit::Database;
+use testkit::{Database, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, events_of, id_of, payment_body};
@@ -19,7 +19,7 @@ async fn create_with_key(app: &TestApp, key: &str, body: &str) -> Answer {
     let response = app
         .service
         .client
-        .post(app.url("/payments"))
+        .post(app.service.url("/payments"))
         .header("Idempotency-Key", key)
         .header(CONTENT_TYPE, "application/json")
         .body(body.to_string())

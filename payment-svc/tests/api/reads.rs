@@ -2,10 +2,10 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use testkit::Database;
+use testkit::{Database, on_both_databases, status_and_json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, id_of, status_and_json};
+use crate::helpers::{TestApp, id_of};
 
 on_both_databases!(an_orders_payments_are_listed_oldest_first);
 
@@ -19,18 +19,19 @@ async fn an_orders_payments_are_listed_oldest_first(database: Database) {
     let third = app.create_payment(order_id, 300).await;
     let captured_first = app.change_payment(&first, "capture").await;
 
-    let (status, list) = status_and_json(app.get(&format!("/payments?order_id={order_id}")).await).await;
+    let (status, list) = status_and_json(app.service.get(&format!("/payments?order_id={order_id}")).await).await;
     assert_eq!(status, StatusCode::OK);
     let payments = list["payments"].as_array().expect("a payments array");
     assert_eq!(payments, &vec![captured_first, second, third], "the current state of each, oldest first");
 
-    let (_, list) = status_and_json(app.get(&format!("/payments?order_id={other_order_id}")).await).await;
+    let (_, list) = status_and_json(app.service.get(&format!("/payments?order_id={other_order_id}")).await).await;
     assert_eq!(
         list["payments"].as_array().map(|payments| payments.iter().map(id_of).collect::<Vec<_>>()),
         Some(vec![id_of(&other)])
     );
 
-    let (status, list) = status_and_json(app.get(&format!("/payments?order_id={}", Uuid::now_v7())).await).await;
+    let (status, list) =
+        status_and_json(app.service.get(&format!("/payments?order_id={}", Uuid::now_v7())).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["payments"], Value::Array(vec![]), "an order without payments has an empty list");
 }
@@ -41,7 +42,7 @@ async fn listing_needs_a_valid_order_id() {
     for query in
         ["", "?order_id=", "?order_id=42", "?order_id=not-a-uuid", "?order=0190b0a4-7c9e-7d3c-9a40-2f5d8c1e6b7a"]
     {
-        let (status, error) = status_and_json(app.get(&format!("/payments{query}")).await).await;
+        let (status, error) = status_and_json(app.service.get(&format!("/payments{query}")).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
         assert_eq!(error["field"], "order_id", "{query}: {error}");
     }
@@ -50,7 +51,7 @@ async fn listing_needs_a_valid_order_id() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_every_route_and_schema() {
     let app = TestApp::spawn(Database::Sqlite).await;
-    let (status, document) = status_and_json(app.get("/openapi.json").await).await;
+    let (status, document) = status_and_json(app.service.get("/openapi.json").await).await;
     assert_eq!(status, StatusCode::OK);
     let operations = [
         ("/payments", "post"),
@@ -73,6 +74,6 @@ async fn the_openapi_document_describes_every_route_and_schema() {
         assert!(required.as_array().is_some_and(|fields| fields.contains(&Value::from(field))), "{field} is required");
     }
 
-    let health = app.get("/healthz").await;
+    let health = app.service.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::OK);
 }

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
-use testkit::Database;
+use testkit::{Database, on_both_databases, status_and_json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, id_of, status_and_json};
+use crate::helpers::{TestApp, id_of};
 
 fn timestamp(value: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(value.as_str().expect("a timestamp")).expect("rfc 3339").with_timezone(&Utc)
@@ -26,13 +26,13 @@ async fn an_authorized_payment_is_captured_then_refunded(database: Database) {
     for unchanged in ["id", "order_id", "amount", "currency", "method", "decline_reason"] {
         assert_eq!(captured[unchanged], created[unchanged], "{unchanged}");
     }
-    let (_, read_back) = status_and_json(app.get(&format!("/payments/{}", id_of(&created))).await).await;
+    let (_, read_back) = status_and_json(app.service.get(&format!("/payments/{}", id_of(&created))).await).await;
     assert_eq!(read_back, captured);
 
     let refunded = app.change_payment(&created, "refund").await;
     assert_eq!(refunded["status"], "REFUNDED");
     assert_eq!(refunded["version"], 3);
-    let (_, read_back) = status_and_json(app.get(&format!("/payments/{}", id_of(&created))).await).await;
+    let (_, read_back) = status_and_json(app.service.get(&format!("/payments/{}", id_of(&created))).await).await;
     assert_eq!(read_back, refunded);
 }
 
@@ -44,13 +44,13 @@ async fn concurrent_captures_succeed_exactly_once(database: Database) {
     let capture_path = format!("/payments/{}/capture", id_of(&payment));
 
     // joined on one task, so the requests are in flight together
-    let captures = (0..6).map(|_| app.post_empty(&capture_path));
+    let captures = (0..6).map(|_| app.service.post_empty(&capture_path));
     let statuses: Vec<StatusCode> =
         futures::future::join_all(captures).await.iter().map(reqwest::Response::status).collect();
 
     assert_eq!(statuses.iter().filter(|status| **status == StatusCode::OK).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|status| **status == StatusCode::CONFLICT).count(), 5, "{statuses:?}");
-    let (_, read_back) = status_and_json(app.get(&format!("/payments/{}", id_of(&payment))).await).await;
+    let (_, read_back) = status_and_json(app.service.get(&format!("/payments/{}", id_of(&payment))).await).await;
     assert_eq!((read_back["status"].as_str(), read_back["version"].as_i64()), (Some("CAPTURED"), Some(2)));
     assert_eq!(app.outbox_rows_of_order(order_id).await, 2, "the create's event and one capture's");
 }
@@ -79,11 +79,11 @@ async fn transitions_the_status_does_not_allow_are_conflicts_that_change_nothing
     ];
     for (payment, action, expected_error) in refusals {
         let path = format!("/payments/{}/{action}", id_of(payment));
-        let (_, before) = status_and_json(app.get(&format!("/payments/{}", id_of(payment))).await).await;
-        let (status, error) = status_and_json(app.post_empty(&path).await).await;
+        let (_, before) = status_and_json(app.service.get(&format!("/payments/{}", id_of(payment))).await).await;
+        let (status, error) = status_and_json(app.service.post_empty(&path).await).await;
         assert_eq!(status, StatusCode::CONFLICT, "{path}: {error}");
         assert_eq!(error["error"], expected_error);
-        let (_, after) = status_and_json(app.get(&format!("/payments/{}", id_of(payment))).await).await;
+        let (_, after) = status_and_json(app.service.get(&format!("/payments/{}", id_of(payment))).await).await;
         assert_eq!(after, before, "a refused {action} leaves the payment as it was");
     }
     assert_eq!(app.outbox_rows_of_order(order_id).await, outbox_rows_before, "refusals publish nothing");
@@ -94,20 +94,21 @@ async fn unknown_payments_are_404_and_malformed_ids_are_400_on_every_route() {
     let app = TestApp::spawn(Database::Sqlite).await;
     let unknown = Uuid::now_v7();
 
-    let (status, error) = status_and_json(app.get(&format!("/payments/{unknown}")).await).await;
+    let (status, error) = status_and_json(app.service.get(&format!("/payments/{unknown}")).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error["error"], format!("no payment with id {unknown}"));
     for action in ["capture", "refund"] {
-        let (status, error) = status_and_json(app.post_empty(&format!("/payments/{unknown}/{action}")).await).await;
+        let (status, error) =
+            status_and_json(app.service.post_empty(&format!("/payments/{unknown}/{action}")).await).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{action}: {error}");
     }
 
     for malformed in ["42", "not-a-uuid", "00000000-0000-0000-0000-000000000000", "%E2%82%AC"] {
-        let (status, error) = status_and_json(app.get(&format!("/payments/{malformed}")).await).await;
+        let (status, error) = status_and_json(app.service.get(&format!("/payments/{malformed}")).await).await;
         assert_eq!((status, error["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")), "{malformed}: {error}");
         for action in ["capture", "refund"] {
             let (status, error) =
-                status_and_json(app.post_empty(&format!("/payments/{malformed}/{action}")).await).await;
+                status_and_json(app.service.post_empty(&format!("/payments/{malformed}/{action}")).await).await;
             assert_eq!((status, error["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")), "{action}: {error}");
         }
     }

@@ -1,68 +1,39 @@
 //! Identifiers. Both are UUIDs kept in their canonical lowercase hyphenated form, which is how
 //! they are stored, put on the wire and used as the Kafka record key.
 
-use std::fmt;
-
-use uuid::Uuid;
+use platform::values::{EntityId, EntityIdKind, InvalidEntityId};
 
 /// A shipment's id: a UUID v7 chosen by this service, so ids sort in creation order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ShipmentId(Uuid);
-
-impl ShipmentId {
-    /// A fresh id for a new shipment.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        parse_uuid(raw).map(Self)
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for ShipmentId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(formatter)
-    }
-}
+pub type ShipmentId = EntityId<ShipmentIdKind>;
 
 /// The id of the order a shipment delivers. It is owned by order-svc and never checked against
 /// it: the services are autonomous and hold no references across their databases.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OrderId(Uuid);
+pub type OrderId = EntityId<OrderIdKind>;
 
-impl OrderId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        parse_uuid(raw).map(Self)
-    }
+/// Marks a [`ShipmentId`], so that it cannot be passed where an [`OrderId`] belongs.
+pub enum ShipmentIdKind {}
 
-    pub fn as_uuid(self) -> Uuid {
-        self.0
+/// Marks an [`OrderId`].
+pub enum OrderIdKind {}
+
+impl EntityIdKind for ShipmentIdKind {
+    fn invalid_id_message(_raw: &str, invalid: InvalidEntityId) -> String {
+        invalid_id_message(invalid)
     }
 }
 
-impl fmt::Display for OrderId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(formatter)
+impl EntityIdKind for OrderIdKind {
+    fn invalid_id_message(_raw: &str, invalid: InvalidEntityId) -> String {
+        invalid_id_message(invalid)
     }
 }
 
-/// Accepts the hyphenated form only, in either case: one spelling per id keeps URLs, keys and
-/// log lines greppable. The nil UUID is never a real id.
-fn parse_uuid(raw: &str) -> Result<Uuid, String> {
-    let must_be_a_uuid = || "must be a uuid such as 0190163d-8694-739b-aea5-966c26f8ad91".to_string();
-    if raw.len() != 36 {
-        return Err(must_be_a_uuid());
+/// Why a text is not an id, worded as `docs/shipping-svc.md` documents it (without the text).
+fn invalid_id_message(invalid: InvalidEntityId) -> String {
+    match invalid {
+        InvalidEntityId::NotHyphenatedUuid => "must be a uuid such as 0190163d-8694-739b-aea5-966c26f8ad91".to_string(),
+        InvalidEntityId::NilUuid => "must not be the nil uuid".to_string(),
     }
-    let uuid = Uuid::try_parse(raw).map_err(|_| must_be_a_uuid())?;
-    if uuid.is_nil() {
-        return Err("must not be the nil uuid".to_string());
-    }
-    Ok(uuid)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use platform::http::json_error;
+use platform::http::{field_error_response, json_error, unexpected_error_response};
 use platform::values::FieldError;
 
 use crate::domain::{ShipmentId, TransitionError};
@@ -46,10 +46,8 @@ impl From<FieldError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            Self::Validation(error) => {
-                json_error(StatusCode::UNPROCESSABLE_ENTITY, &error.message, Some(error.field.as_str()))
-            }
-            Self::BadRequest(error) => json_error(StatusCode::BAD_REQUEST, &error.message, Some(error.field.as_str())),
+            Self::Validation(error) => field_error_response(StatusCode::UNPROCESSABLE_ENTITY, error),
+            Self::BadRequest(error) => field_error_response(StatusCode::BAD_REQUEST, error),
             Self::NotFound(_) => json_error(StatusCode::NOT_FOUND, &self.to_string(), None),
             Self::InvalidTransition(_) | Self::ChangedConcurrently(_) => {
                 json_error(StatusCode::CONFLICT, &self.to_string(), None)
@@ -57,28 +55,20 @@ impl IntoResponse for ApiError {
             Self::IdempotencyKeyReused => {
                 json_error(StatusCode::UNPROCESSABLE_ENTITY, &self.to_string(), Some(IDEMPOTENCY_KEY_FIELD))
             }
-            Self::Unexpected(error) => {
-                // the chain is for the operator; the client learns only that it was not its fault
-                tracing::error!(error = %format!("{error:#}"), "request failed unexpectedly");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", None)
-            }
+            Self::Unexpected(error) => unexpected_error_response(error),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::body::to_bytes;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::domain::ShipmentStatus;
 
     async fn answer(error: ApiError) -> (StatusCode, Value) {
-        let response = error.into_response();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), 64 * 1024).await.expect("body");
-        (status, serde_json::from_slice(&bytes).expect("json body"))
+        testkit::status_and_json_of_axum_response(error.into_response()).await
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
-use platform::idempotency::{self, IdempotencyKey, Recorded};
+use platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded};
 use platform::json::{ErrorBody, JsonBody};
 use platform::trace::traceparent_or_new;
 use platform::values::{AddressInput, FieldError};
@@ -20,12 +20,8 @@ use super::error::{ApiError, IDEMPOTENCY_KEY_FIELD};
 use crate::domain::{
     Carrier, Location, NewShipment, Note, OrderId, Shipment, ShipmentId, ShipmentStatus, StatusChange, TrackingNumber,
 };
-use crate::store::{IdempotencyRecord, ShipmentStore, StoreError, current_time};
+use crate::store::{CREATE_SHIPMENT_SCOPE, ShipmentStore, StoreError, current_time};
 
-/// The idempotency scope of `POST /shipments`: a key names one create, whatever else it names.
-const CREATE_SCOPE: &str = "create-shipment";
-/// Marks an answer that was recorded for an idempotency key earlier, as payment-svc does.
-const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How many tracking numbers to try before giving up. With 10^12 serials per carrier prefix a
 /// second attempt is already rare; a fifth failure means something else is wrong.
 const MAX_TRACKING_NUMBER_ATTEMPTS: u32 = 5;
@@ -221,12 +217,9 @@ pub async fn create_shipment(
         .map_err(|message| ApiError::BadRequest(FieldError::new(IDEMPOTENCY_KEY_FIELD, message)))?;
     let new_shipment = request.parse()?;
     let traceparent = traceparent_or_new(&headers);
-    // the fingerprint is of the parsed request, so whitespace and key order do not make a
-    // retry look like a different request
-    let canonical_request = serde_json::to_vec(&request).context("cannot serialise the request")?;
-    let request_fingerprint = idempotency::fingerprint(&canonical_request);
+    let request_fingerprint = idempotency::request_fingerprint(&request)?;
     if let Some(key) = &idempotency_key
-        && let Some(recorded) = store.find_idempotent_response(CREATE_SCOPE, key, &request_fingerprint).await?
+        && let Some(recorded) = store.find_idempotent_response(CREATE_SHIPMENT_SCOPE, key, &request_fingerprint).await?
     {
         tracing::info!(idempotency_key = ?key, "answering a replayed create");
         return replay(recorded);
@@ -237,12 +230,11 @@ pub async fn create_shipment(
         let shipment = Shipment::create(ShipmentId::generate(), new_shipment.clone(), tracking_number, current_time());
         let body =
             serde_json::to_string(&ShipmentResponse::from(&shipment)).context("cannot serialise the shipment")?;
-        let idempotency = idempotency_key.as_ref().map(|key| IdempotencyRecord {
-            scope: CREATE_SCOPE,
+        let idempotency = idempotency_key.as_ref().map(|key| IdempotentResponse {
             key,
             request_fingerprint: &request_fingerprint,
-            status: StatusCode::CREATED.as_u16(),
-            body: &body,
+            response_status: StatusCode::CREATED.as_u16(),
+            response_body: &body,
         });
         match store.insert_new_shipment(&shipment, &traceparent, idempotency).await {
             Ok(()) => {
@@ -262,7 +254,7 @@ pub async fn create_shipment(
                 let key = idempotency_key.as_ref().context("a key was claimed without a key")?;
                 tracing::info!(idempotency_key = ?key, "a concurrent create with the same key won");
                 let recorded = store
-                    .find_idempotent_response(CREATE_SCOPE, key, &request_fingerprint)
+                    .find_idempotent_response(CREATE_SHIPMENT_SCOPE, key, &request_fingerprint)
                     .await?
                     .context("the idempotency key that won the race is missing")?;
                 return replay(recorded);
@@ -287,8 +279,7 @@ fn replay(recorded: Recorded) -> Result<Response, ApiError> {
     let recorded_id = recorded_body.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
     let location = ShipmentId::parse(recorded_id).ok();
     let mut response = json_response(status, location, body);
-    // lets a client (and a person reading logs) tell a replay from a fresh create
-    response.headers_mut().insert(REPLAYED_HEADER, header::HeaderValue::from_static("true"));
+    idempotency::mark_replayed(&mut response);
     Ok(response)
 }
 

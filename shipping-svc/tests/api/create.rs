@@ -2,7 +2,7 @@
 
 use chrono::DateTime;
 use serde_json::{Value, json};
-use testkit::Database;
+use testkit::{Database, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_error, create_body};
@@ -15,7 +15,7 @@ async fn creating_a_shipment_answers_201_with_location_and_the_new_shipment(data
     let app = TestApp::spawn(database).await;
     let order_id = Uuid::now_v7();
 
-    let response = app.post_json("/shipments", &create_body(order_id)).await;
+    let response = app.service.post_json("/shipments", &create_body(order_id)).await;
 
     assert_eq!(response.status(), 201);
     let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_string);
@@ -43,7 +43,7 @@ async fn creating_a_shipment_answers_201_with_location_and_the_new_shipment(data
     DateTime::parse_from_rfc3339(created_at).expect("rfc 3339");
     assert_eq!(shipment["updated_at"], shipment["created_at"]);
 
-    let read_back: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+    let read_back: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
     assert_eq!(read_back, shipment, "a read returns what the create answered");
 }
 
@@ -58,7 +58,7 @@ async fn input_is_trimmed_and_every_shipment_gets_its_own_tracking_number() {
 
     let mut tracking_numbers = Vec::new();
     for _ in 0..5 {
-        let response = app.post_json("/shipments", &body).await;
+        let response = app.service.post_json("/shipments", &body).await;
         assert_eq!(response.status(), 201);
         let shipment: Value = response.json().await.expect("json body");
         assert_eq!(shipment["carrier"], "postnl");
@@ -113,7 +113,7 @@ async fn invalid_create_requests_are_refused_naming_the_field_and_create_nothing
         ("address has the wrong type", with("/address", json!("Keizersgracht 123")), "address"),
     ];
     for (case, body, field) in cases {
-        let response = app.post_json("/shipments", &body).await;
+        let response = app.service.post_json("/shipments", &body).await;
         assert_error(response, 422, Some(field), case).await;
     }
 
@@ -123,20 +123,20 @@ async fn invalid_create_requests_are_refused_naming_the_field_and_create_nothing
         ("carrier is missing", without("carrier"), "carrier"),
         ("address is missing", without("address"), "address"),
     ] {
-        let response = app.post_json("/shipments", &body).await;
+        let response = app.service.post_json("/shipments", &body).await;
         let error = assert_error(response, 422, Some(field), case).await;
         assert_eq!(error["error"], "is required", "{case}");
     }
-    let unknown_field = app.post_json("/shipments", &with("/weight_kg", json!(3))).await;
+    let unknown_field = app.service.post_json("/shipments", &with("/weight_kg", json!(3))).await;
     let error = assert_error(unknown_field, 422, Some("weight_kg"), "an unknown field").await;
     assert!(error["error"].as_str().is_some_and(|message| message.contains("weight_kg")), "{error}");
-    let missing_city = app.post_json("/shipments", &without_in_address("city")).await;
+    let missing_city = app.service.post_json("/shipments", &without_in_address("city")).await;
     let error = assert_error(missing_city, 422, Some("address.city"), "a missing address part").await;
     assert!(error["error"].as_str().is_some_and(|message| message.contains("missing field `city`")), "{error}");
 
-    let malformed = app.post_raw("/shipments", "application/json", "{\"order_id\": ").await;
+    let malformed = app.service.post_raw("/shipments", "application/json", "{\"order_id\": ").await;
     assert_error(malformed, 400, None, "malformed json").await;
-    let not_json = app.post_raw("/shipments", "text/plain", "order please").await;
+    let not_json = app.service.post_raw("/shipments", "text/plain", "order please").await;
     assert_error(not_json, 415, None, "not json").await;
 
     assert!(app.list_shipments(order_id).await.is_empty(), "nothing was created");

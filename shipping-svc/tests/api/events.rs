@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use events::{ShipmentEvent, ShipmentEventType, ShipmentStatus, headers};
 use serde_json::{Value, json};
-use testkit::{Database, Received};
+use testkit::{Database, Received, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, create_body};
@@ -20,7 +20,7 @@ async fn each_change_publishes_one_event_carrying_the_full_state(database: Datab
     let created = app
         .service
         .client
-        .post(app.url("/shipments"))
+        .post(app.service.url("/shipments"))
         .header("traceparent", CREATE_TRACEPARENT)
         .json(&create_body(order_id))
         .send()
@@ -33,7 +33,7 @@ async fn each_change_publishes_one_event_carrying_the_full_state(database: Datab
     let dispatched = app
         .service
         .client
-        .post(app.url(&format!("/shipments/{id}/status")))
+        .post(app.service.url(&format!("/shipments/{id}/status")))
         .header("traceparent", DISPATCH_TRACEPARENT)
         .json(&json!({"status": "DISPATCHED", "location": "Amsterdam depot", "note": "picked up"}))
         .send()

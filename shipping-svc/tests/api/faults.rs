@@ -13,35 +13,19 @@ async fn changing_faults_requires_the_admin_token() {
     let app = TestApp::spawn(Database::Sqlite).await;
     let settings = json!({"delay_ms": 0, "error_rate": 1.0});
 
-    let anonymous = app.service.client.put(app.url("/admin/faults")).json(&settings).send().await.expect("answers");
+    let anonymous = app.service.put_admin_faults(None, &settings).await;
     assert_error(anonymous, 401, None, "without a token").await;
-    let wrong = app
-        .service
-        .client
-        .put(app.url("/admin/faults"))
-        .bearer_auth("not-the-token")
-        .json(&settings)
-        .send()
-        .await
-        .expect("answers");
+    let wrong = app.service.put_admin_faults(Some("not-the-token"), &settings).await;
     assert_error(wrong, 401, None, "with a wrong token").await;
 
     let shipment = app.create_shipment(Uuid::now_v7()).await;
     let id = shipment["id"].as_str().expect("an id");
-    assert_eq!(app.get(&format!("/shipments/{id}")).await.status(), 200, "refused settings change nothing");
+    assert_eq!(app.service.get(&format!("/shipments/{id}")).await.status(), 200, "refused settings change nothing");
 
-    let accepted = app
-        .service
-        .client
-        .put(app.url("/admin/faults"))
-        .bearer_auth(TEST_ADMIN_TOKEN)
-        .json(&settings)
-        .send()
-        .await
-        .expect("answers");
+    let accepted = app.service.put_admin_faults(Some(TEST_ADMIN_TOKEN), &settings).await;
     assert_eq!(accepted.status(), 200, "with the admin token");
     assert_eq!(accepted.json::<Value>().await.expect("json body"), settings);
-    assert_eq!(app.get(&format!("/shipments/{id}")).await.status(), 503, "and now reads fail");
+    assert_eq!(app.service.get(&format!("/shipments/{id}")).await.status(), 503, "and now reads fail");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -53,13 +37,13 @@ async fn an_injected_error_rate_fails_reads_with_503_but_not_writes() {
 
     app.service.set_faults(0, 1.0).await;
 
-    let read = app.get(&format!("/shipments/{id}")).await;
+    let read = app.service.get(&format!("/shipments/{id}")).await;
     let body = assert_error(read, 503, None, "read one").await;
     assert_eq!(body["error"], "injected fault");
-    let list = app.get(&format!("/shipments?order_id={order_id}")).await;
+    let list = app.service.get(&format!("/shipments?order_id={order_id}")).await;
     assert_error(list, 503, None, "list").await;
 
-    let created = app.post_json("/shipments", &create_body(order_id)).await;
+    let created = app.service.post_json("/shipments", &create_body(order_id)).await;
     assert_eq!(created.status(), 201, "creates are unaffected");
     let moved = app.change_status(id, &json!({"status": "DISPATCHED"})).await;
     assert_eq!(moved.status(), 200, "status changes are unaffected");
@@ -80,15 +64,20 @@ async fn an_injected_delay_holds_reads_but_not_writes() {
     // far longer than the client waits: a read that answers at all was not delayed
     app.service.set_faults(60_000, 0.0).await;
 
-    let held =
-        app.service.client.get(app.url(&format!("/shipments/{id}"))).timeout(Duration::from_secs(1)).send().await;
+    let held = app
+        .service
+        .client
+        .get(app.service.url(&format!("/shipments/{id}")))
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await;
     assert!(held.as_ref().is_err_and(reqwest::Error::is_timeout), "the read is held: {held:?}");
-    let created = app.post_json("/shipments", &create_body(order_id)).await;
+    let created = app.service.post_json("/shipments", &create_body(order_id)).await;
     assert_eq!(created.status(), 201, "creates are not delayed");
     let moved = app.change_status(id, &json!({"status": "DISPATCHED"})).await;
     assert_eq!(moved.status(), 200, "status changes are not delayed");
 
     app.service.set_faults(0, 0.0).await;
-    let read: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+    let read: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
     assert_eq!(read["status"], "DISPATCHED", "reads answer again once the delay is lifted");
 }

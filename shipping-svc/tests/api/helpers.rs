@@ -21,62 +21,24 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(database: Database) -> Self {
-        let infra = TestInfra::start().await;
-        let database_url = database.fresh_url(&infra, "shipping-svc").await;
-        let args = testkit::source_service_args(&infra);
-        let service = testkit::spawn_source_service("shipping-svc", database_url, sqlx::migrate!(), &args, |context| {
-            let (reads, writes) = shipping_svc::routes(context);
-            ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
-        })
-        .await;
+        let (service, infra) =
+            testkit::spawn_source_service_with_fresh_infra("shipping-svc", database, sqlx::migrate!(), |context| {
+                let (reads, writes) = shipping_svc::routes(context);
+                ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
+            })
+            .await;
         Self { service, infra }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        self.service.url(path)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.service.client.post(self.url(path)).json(body).send().await.expect("service answers")
-    }
-
-    /// Posts `body` with an `Idempotency-Key` header.
-    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
-        self.service
-            .client
-            .post(self.url(path))
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .expect("service answers")
-    }
-
-    /// Posts `body` as it is, e.g. to send malformed JSON.
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static str) -> reqwest::Response {
-        self.service
-            .client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("service answers")
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.service.client.get(self.url(path)).send().await.expect("service answers")
     }
 
     /// Creates a shipment for `order_id` and returns its JSON, asserting a 201.
     pub async fn create_shipment(&self, order_id: Uuid) -> Value {
-        let response = self.post_json("/shipments", &create_body(order_id)).await;
+        let response = self.service.post_json("/shipments", &create_body(order_id)).await;
         assert_eq!(response.status(), 201, "shipment created");
         response.json().await.expect("json body")
     }
 
     pub async fn change_status(&self, id: &str, body: &Value) -> reqwest::Response {
-        self.post_json(&format!("/shipments/{id}/status"), body).await
+        self.service.post_json(&format!("/shipments/{id}/status"), body).await
     }
 
     /// Moves shipment `id` to `status`, asserting a 200, and returns the shipment after it.
@@ -88,7 +50,7 @@ impl TestApp {
 
     /// The order's shipments, asserting a 200.
     pub async fn list_shipments(&self, order_id: Uuid) -> Vec<Value> {
-        let response = self.get(&format!("/shipments?order_id={order_id}")).await;
+        let response = self.service.get(&format!("/shipments?order_id={order_id}")).await;
         assert_eq!(response.status(), 200, "list answers");
         let body: Value = response.json().await.expect("json body");
         body["shipments"].as_array().expect("a shipments array").clone()

@@ -2,7 +2,7 @@
 
 use events::ShipmentEventType;
 use serde_json::{Value, json};
-use testkit::Database;
+use testkit::{Database, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_error, create_body};
@@ -18,13 +18,13 @@ async fn replaying_a_key_answers_the_first_response_and_creates_nothing(database
     let key = format!("create-shipment-{}", Uuid::now_v7());
     let body = create_body(order_id);
 
-    let first = app.post_with_key("/shipments", &key, &body).await;
+    let first = app.service.post_with_key("/shipments", &key, &body).await;
     assert_eq!(first.status(), 201);
     assert_eq!(first.headers().get("idempotent-replayed"), None, "a fresh create");
     let first_location = first.headers().get("location").cloned();
     let first_body = first.text().await.expect("body");
 
-    let replayed = app.post_with_key("/shipments", &key, &body).await;
+    let replayed = app.service.post_with_key("/shipments", &key, &body).await;
     assert_eq!(replayed.status(), 201, "the first status again");
     assert_eq!(replayed.headers().get("location").cloned(), first_location, "the first location again");
     assert_eq!(replayed.headers().get("idempotent-replayed").and_then(|value| value.to_str().ok()), Some("true"));
@@ -32,7 +32,7 @@ async fn replaying_a_key_answers_the_first_response_and_creates_nothing(database
 
     let mut other_body = body.clone();
     other_body["carrier"] = json!("PostNL");
-    let reused = app.post_with_key("/shipments", &key, &other_body).await;
+    let reused = app.service.post_with_key("/shipments", &key, &other_body).await;
     assert_error(reused, 422, Some("Idempotency-Key"), "the key with another body").await;
 
     let listed = app.list_shipments(order_id).await;
@@ -56,7 +56,7 @@ async fn replaying_a_key_answers_the_first_response_and_creates_nothing(database
         "one created event, however often the key came"
     );
 
-    let other_key = app.post_with_key("/shipments", &format!("{key}-2"), &body).await;
+    let other_key = app.service.post_with_key("/shipments", &format!("{key}-2"), &body).await;
     assert_eq!(other_key.status(), 201, "another key is another shipment");
     assert_eq!(app.list_shipments(order_id).await.len(), 2);
 }
@@ -68,10 +68,10 @@ async fn concurrent_requests_with_one_key_create_one_shipment(database: Database
     let body = create_body(order_id);
 
     let (first, second, third, fourth) = tokio::join!(
-        app.post_with_key("/shipments", &key, &body),
-        app.post_with_key("/shipments", &key, &body),
-        app.post_with_key("/shipments", &key, &body),
-        app.post_with_key("/shipments", &key, &body),
+        app.service.post_with_key("/shipments", &key, &body),
+        app.service.post_with_key("/shipments", &key, &body),
+        app.service.post_with_key("/shipments", &key, &body),
+        app.service.post_with_key("/shipments", &key, &body),
     );
     let mut bodies = Vec::new();
     for response in [first, second, third, fourth] {
@@ -87,7 +87,7 @@ async fn malformed_idempotency_keys_are_refused() {
     let app = TestApp::spawn(Database::Sqlite).await;
     let order_id = Uuid::now_v7();
     for (case, key) in [("a space", "has space".to_string()), ("too long", "k".repeat(256))] {
-        let response = app.post_with_key("/shipments", &key, &create_body(order_id)).await;
+        let response = app.service.post_with_key("/shipments", &key, &create_body(order_id)).await;
         assert_error(response, 400, Some("Idempotency-Key"), case).await;
     }
     assert!(app.list_shipments(order_id).await.is_empty(), "nothing was created");

@@ -1,7 +1,7 @@
 //! `GET /shipments/{id}`, `GET /shipments?order_id=` and the OpenAPI document.
 
 use serde_json::Value;
-use testkit::Database;
+use testkit::{Database, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_error};
@@ -35,17 +35,17 @@ async fn reading_a_shipment_answers_404_for_unknown_ids_and_400_for_malformed_on
     let shipment = app.create_shipment(Uuid::now_v7()).await;
     let id = shipment["id"].as_str().expect("an id");
 
-    let found = app.get(&format!("/shipments/{id}")).await;
+    let found = app.service.get(&format!("/shipments/{id}")).await;
     assert_eq!(found.status(), 200);
     assert_eq!(found.json::<Value>().await.expect("json body"), shipment);
 
     let unknown_id = Uuid::now_v7();
-    let not_found = app.get(&format!("/shipments/{unknown_id}")).await;
+    let not_found = app.service.get(&format!("/shipments/{unknown_id}")).await;
     let body = assert_error(not_found, 404, None, "an unknown id").await;
     assert_eq!(body["error"], format!("shipment {unknown_id} not found"));
 
     for malformed in ["42", "not-a-uuid", "00000000-0000-0000-0000-000000000000", "%7B%7D"] {
-        let response = app.get(&format!("/shipments/{malformed}")).await;
+        let response = app.service.get(&format!("/shipments/{malformed}")).await;
         assert_error(response, 400, Some("id"), malformed).await;
     }
 }
@@ -54,7 +54,7 @@ async fn reading_a_shipment_answers_404_for_unknown_ids_and_400_for_malformed_on
 async fn listing_requires_a_uuid_order_id() {
     let app = TestApp::spawn(Database::Sqlite).await;
     for query in ["", "?order_id=", "?order_id=42", "?orderid=0190163d-8694-739b-aea5-966c26f8ad91"] {
-        let response = app.get(&format!("/shipments{query}")).await;
+        let response = app.service.get(&format!("/shipments{query}")).await;
         assert_error(response, 400, Some("order_id"), query).await;
     }
 }
@@ -62,7 +62,7 @@ async fn listing_requires_a_uuid_order_id() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_describes_every_endpoint() {
     let app = TestApp::spawn(Database::Sqlite).await;
-    let response = app.get("/openapi.json").await;
+    let response = app.service.get("/openapi.json").await;
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.expect("json body");
     let paths = &document["paths"];

@@ -1,7 +1,7 @@
 //! `POST /shipments/{id}/status` and the state machine.
 
 use serde_json::{Value, json};
-use testkit::Database;
+use testkit::{Database, on_both_databases};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_error};
@@ -38,7 +38,7 @@ async fn a_shipment_moves_through_the_whole_state_machine(database: Database) {
             assert_eq!(changed[unchanged], created[unchanged], "{unchanged} after {request}");
         }
         assert!(changed["updated_at"].as_str() >= previous["updated_at"].as_str(), "{request}");
-        let read_back: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+        let read_back: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
         assert_eq!(read_back, changed, "a read returns what the change answered");
         previous = changed;
     }
@@ -49,7 +49,7 @@ async fn a_shipment_moves_through_the_whole_state_machine(database: Database) {
         let body = assert_error(response, 409, None, status).await;
         assert_eq!(body["error"], format!("cannot move a shipment from RETURNED to {status}"));
     }
-    let read_back: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+    let read_back: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
     assert_eq!(read_back["version"], 6, "refused changes change nothing");
 }
 
@@ -73,7 +73,7 @@ async fn transitions_outside_the_state_machine_answer_409_and_change_nothing() {
         assert_eq!(body["error"], format!("cannot move a shipment from DELIVERED to {status}"));
     }
 
-    let read_back: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+    let read_back: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
     assert_eq!(read_back["status"], "DELIVERED");
     assert_eq!(read_back["version"], 4);
     assert_eq!(read_back["last_location"], Value::Null, "a refused change does not record its location");
@@ -105,7 +105,7 @@ async fn invalid_status_changes_are_refused_naming_the_field() {
     let unknown_field = app.change_status(id, &json!({"status": "DISPATCHED", "eta": "tomorrow"})).await;
     assert_error(unknown_field, 422, Some("eta"), "an unknown field").await;
 
-    let malformed = app.post_raw(&format!("/shipments/{id}/status"), "application/json", "{\"status\"").await;
+    let malformed = app.service.post_raw(&format!("/shipments/{id}/status"), "application/json", "{\"status\"").await;
     assert_error(malformed, 400, None, "malformed json").await;
 
     let bad_id = app.change_status("not-a-uuid", &json!({"status": "DISPATCHED"})).await;
@@ -116,6 +116,6 @@ async fn invalid_status_changes_are_refused_naming_the_field() {
     let body = assert_error(not_found, 404, None, "an unknown shipment").await;
     assert_eq!(body["error"], format!("shipment {unknown_id} not found"));
 
-    let read_back: Value = app.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
+    let read_back: Value = app.service.get(&format!("/shipments/{id}")).await.json().await.expect("json body");
     assert_eq!(read_back, created, "nothing changed");
 }
