@@ -151,7 +151,9 @@ impl EventCodec {
         resolve_datum(schema_id, &writer_schema, datum, reader_schema)
     }
 
-    async fn writer_schema(&self, schema_id: u32) -> Result<Schema, DecodeError> {
+    /// The writer schema registered under `schema_id`, from the cache or the registry. A
+    /// consumer decoding at high rates keeps its own copy per id and calls [`decode_datum`].
+    pub async fn writer_schema(&self, schema_id: u32) -> Result<Schema, DecodeError> {
         match self.decoder.get_schema(schema_id).await {
             Ok(schema) => Ok(schema.parsed.clone()),
             Err(error) => Err(self.classify_lookup_error(schema_id, &error)),
