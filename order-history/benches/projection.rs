@@ -1,0 +1,481 @@
+//! order-history at full size, on the tantivy backend:
+//!
+//! 1. fill the three topics with `--orders` orders (default 333,334: one ORDER_PLACED, one
+//!    PAYMENT_AUTHORIZED and one SHIPMENT_CREATED each, so 1,000,002 events), as the outbox relay
+//!    would publish them: Avro in the Confluent wire format, keyed by order id;
+//! 2. the raw consume rate: read and decode every record, nothing else;
+//! 3. rebuild throughput: replay everything into a fresh view (`rebuild::run`);
+//! 4. search latency on the full view: a two-word query and a filtered query;
+//! 5. freshness at a steady `--rate` writes/s (default 200) for `--seconds` (default 20): from
+//!    the moment an event is published until a read-your-writes GET sees it;
+//! 6. memory: this process's peak RSS (projection, index and bench together) and the broker's.
+//!
+//! `cargo bench -p order-history --bench projection [-- --orders N --rate R --seconds S]`
+//! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use events::{
+    Address, Customer, Event, LineItem, Money, Order, OrderEvent, OrderEventType, OrderStatus, Payment, PaymentEvent,
+    PaymentEventType, PaymentMethod, PaymentStatus, Shipment, ShipmentEvent, ShipmentEventType, ShipmentStatus,
+};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use order_history::app::Application;
+use order_history::config::Config;
+use order_history::index::tantivy::TantivyCatalog;
+use order_history::index::{SearchQuery, SearchText, SortOrder, ViewCatalog};
+use order_history::projection::decode::{Decoded, Decoder};
+use order_history::projection::source::{Assignment, BatchLimits, Source};
+use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
+use platform::kafka::KafkaArgs;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use testkit::TestInfra;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct Options {
+    orders: u64,
+    rate: u64,
+    seconds: u64,
+}
+
+fn options() -> Options {
+    let mut options = Options { orders: 333_334, rate: 200, seconds: 20 };
+    let args: Vec<String> = std::env::args().collect();
+    for pair in args.windows(2) {
+        let value = pair[1].parse::<u64>().ok();
+        match (pair[0].as_str(), value) {
+            ("--orders", Some(value)) => options.orders = value,
+            ("--rate", Some(value)) => options.rate = value.max(1),
+            ("--seconds", Some(value)) => options.seconds = value,
+            _ => {}
+        }
+    }
+    options
+}
+
+const FIRST_NAMES: [&str; 24] = [
+    "Amara", "Bjorn", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kenji", "Lucia", "Mateo",
+    "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tamar", "Ugo", "Vera", "Wen", "Zoe",
+];
+const LAST_NAMES: [&str; 24] = [
+    "Okafor",
+    "Lindqvist",
+    "Romano",
+    "Petrov",
+    "Yilmaz",
+    "Haddad",
+    "Novak",
+    "Sato",
+    "Moreau",
+    "Weber",
+    "Tanaka",
+    "Garcia",
+    "Silva",
+    "Kowalski",
+    "Berg",
+    "Sharma",
+    "Dupont",
+    "Alvarez",
+    "Nilsson",
+    "Levi",
+    "Bianchi",
+    "Ivanova",
+    "Chen",
+    "Muller",
+];
+const PRODUCTS: [&str; 16] = [
+    "Copper tea kettle",
+    "Stoneware mug",
+    "Linen tablecloth",
+    "Walnut cutting board",
+    "Cast iron skillet",
+    "Ceramic pour over",
+    "Wool throw blanket",
+    "Bamboo steamer",
+    "Glass storage jar",
+    "Oak serving tray",
+    "Enamel dutch oven",
+    "Marble mortar",
+    "Cotton apron",
+    "Brass candle holder",
+    "Porcelain teapot",
+    "Chef knife",
+];
+const CITIES: [&str; 8] = ["Amsterdam", "Lisbon", "Berlin", "Turin", "Gdansk", "Lyon", "Uppsala", "Porto"];
+
+fn at(millis: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// One order's three events, varied enough that text and filters select realistic subsets.
+fn order_events(sequence: u64, occurred_at_ms: i64) -> (OrderEvent, PaymentEvent, ShipmentEvent) {
+    let order_id = Uuid::now_v7();
+    let pick = |modulus: usize, salt: u64| {
+        ((sequence.wrapping_mul(2_654_435_761).wrapping_add(salt)) % modulus as u64) as usize
+    };
+    let first = FIRST_NAMES[pick(FIRST_NAMES.len(), 1)];
+    let last = LAST_NAMES[pick(LAST_NAMES.len(), 7)];
+    let city = CITIES[pick(CITIES.len(), 13)];
+    let money = |amount_minor: i64| Money { amount_minor, currency: "EUR".to_string() };
+    let items: Vec<LineItem> = (0..1 + pick(3, 17))
+        .map(|index| {
+            let name = PRODUCTS[pick(PRODUCTS.len(), 31 + index as u64)];
+            LineItem {
+                sku: format!("SKU-{:05}", pick(5000, 41 + index as u64)),
+                name: name.to_string(),
+                quantity: 1 + pick(3, 43) as i32,
+                unit_price: money(500 + pick(20_000, 47 + index as u64) as i64),
+            }
+        })
+        .collect();
+    let total: i64 = items.iter().map(|item| item.unit_price.amount_minor * i64::from(item.quantity)).sum();
+    let address = Address {
+        line1: format!("{} Market Street", 1 + pick(300, 53)),
+        line2: None,
+        city: city.to_string(),
+        postal_code: format!("{:05}", pick(99_999, 59)),
+        country: "NL".to_string(),
+    };
+    let placed_at = at(occurred_at_ms);
+    let order = OrderEvent {
+        event_id: Uuid::now_v7(),
+        event_type: OrderEventType::OrderPlaced,
+        occurred_at: placed_at,
+        order_id,
+        aggregate_id: order_id,
+        aggregate_version: 1,
+        order: Order {
+            order_id,
+            customer: Customer {
+                customer_id: format!("cust-{}", sequence % 50_000),
+                name: format!("{first} {last}"),
+                email: format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), sequence % 97),
+            },
+            items,
+            total: money(total),
+            shipping_address: address.clone(),
+            status: OrderStatus::Placed,
+            placed_at,
+            cancelled_at: None,
+            cancellation_reason: None,
+        },
+    };
+    let payment_id = Uuid::now_v7();
+    let payment = PaymentEvent {
+        event_id: Uuid::now_v7(),
+        event_type: PaymentEventType::PaymentAuthorized,
+        occurred_at: placed_at,
+        order_id,
+        aggregate_id: payment_id,
+        aggregate_version: 1,
+        payment: Payment {
+            payment_id,
+            order_id,
+            amount: money(total),
+            method: PaymentMethod::Card,
+            status: PaymentStatus::Authorized,
+            decline_reason: None,
+            created_at: placed_at,
+            updated_at: placed_at,
+        },
+    };
+    let shipment_id = Uuid::now_v7();
+    let shipment = ShipmentEvent {
+        event_id: Uuid::now_v7(),
+        event_type: ShipmentEventType::ShipmentCreated,
+        occurred_at: placed_at,
+        order_id,
+        aggregate_id: shipment_id,
+        aggregate_version: 1,
+        shipment: Shipment {
+            shipment_id,
+            order_id,
+            carrier: "PostNL".to_string(),
+            tracking_number: format!("3S{:013}", sequence),
+            address,
+            status: ShipmentStatus::Created,
+            last_location: None,
+            note: None,
+            created_at: placed_at,
+            updated_at: placed_at,
+        },
+    };
+    (order, payment, shipment)
+}
+
+fn bar(length: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(length);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} ({{per_sec}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Encodes on the current task and sends without waiting per record; librdkafka batches.
+async fn fill(infra: &TestInfra, orders: u64) -> (u64, Duration) {
+    let codec = infra.codec();
+    let producer: FutureProducer = infra
+        .kafka
+        .producer_config("bench-fill")
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .expect("producer");
+    let progress = bar(orders * 3, "fill   ");
+    let started = Instant::now();
+    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut sent = 0u64;
+    for sequence in 0..orders {
+        let (order, payment, shipment) = order_events(sequence, base_ms + sequence as i64 * 90_000);
+        let key = order.order_id.to_string();
+        let values = [
+            (OrderEvent::TOPIC, codec.encode(&order).await.expect("encodes")),
+            (PaymentEvent::TOPIC, codec.encode(&payment).await.expect("encodes")),
+            (ShipmentEvent::TOPIC, codec.encode(&shipment).await.expect("encodes")),
+        ];
+        for (topic, value) in values {
+            let producer = producer.clone();
+            let key = key.clone();
+            in_flight.push(async move {
+                let record = FutureRecord::to(topic).key(&key).payload(&value);
+                producer.send(record, Duration::from_secs(60)).await.map_err(|(error, _)| error).expect("delivered");
+            });
+            sent += 1;
+        }
+        // keep a bounded number of deliveries outstanding
+        while in_flight.len() > 50_000 {
+            futures::StreamExt::next(&mut in_flight).await;
+            progress.inc(1);
+        }
+    }
+    while futures::StreamExt::next(&mut in_flight).await.is_some() {
+        progress.inc(1);
+    }
+    producer.flush(Duration::from_secs(60)).expect("flushed");
+    progress.finish();
+    (sent, started.elapsed())
+}
+
+/// Reads and decodes every record of the source topics: the ceiling projection works under.
+async fn raw_consume(kafka: &KafkaArgs, codec: Arc<events::EventCodec>, expected: u64) -> Duration {
+    let source = Source::start(
+        kafka.consumer_config("bench-raw", &format!("bench-raw-{}", Uuid::now_v7())),
+        &events::topics::SOURCE_TOPICS,
+        Assignment::AllPartitions { resume_from: Default::default() },
+        BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+    )
+    .await
+    .expect("source");
+    let mut decoder = Decoder::new(codec);
+    let shutdown = CancellationToken::new();
+    let progress = bar(expected, "consume");
+    let started = Instant::now();
+    let mut decoded = 0u64;
+    while decoded < expected {
+        let batch = source.next_batch(&shutdown).await.expect("batch").expect("not shut down");
+        for record in batch.records {
+            match decoder.decode(record, &shutdown).await {
+                Some(Decoded::Event(_)) => decoded += 1,
+                _ => panic!("every bench record decodes"),
+            }
+        }
+        progress.set_position(decoded);
+    }
+    progress.finish();
+    started.elapsed()
+}
+
+fn summary(name: &str, histogram: &Histogram<u64>, unit: &str, scale: f64) {
+    println!(
+        "{name:<28} n={:<7} p50={:>8.2}{unit} p99={:>8.2}{unit} max={:>8.2}{unit}",
+        histogram.len(),
+        histogram.value_at_quantile(0.5) as f64 / scale,
+        histogram.value_at_quantile(0.99) as f64 / scale,
+        histogram.max() as f64 / scale,
+    );
+}
+
+fn memory_kib(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|line| line.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn broker_pid() -> Option<String> {
+    let output = std::process::Command::new("pgrep").args(["-n", "tansu"]).output().ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string()).filter(|pid| !pid.is_empty())
+}
+
+async fn search_latency(index: &dyn order_history::index::HistoryIndex) {
+    let mut two_words = Histogram::<u64>::new(3).expect("histogram");
+    let mut filtered = Histogram::<u64>::new(3).expect("histogram");
+    let mut total_hits = (0u64, 0u64);
+    for round in 0..2000usize {
+        let first = FIRST_NAMES[round % FIRST_NAMES.len()];
+        let product = PRODUCTS[(round * 7) % PRODUCTS.len()].split(' ').next_back().unwrap_or("mug");
+        let query = SearchQuery {
+            text: SearchText::parse(&format!("{first} {product}")).expect("parses"),
+            ..SearchQuery::default()
+        };
+        let started = Instant::now();
+        let results = index.search(&query).await.expect("search");
+        two_words.record(started.elapsed().as_micros() as u64).expect("record");
+        total_hits.0 += results.total;
+
+        let city = CITIES[round % CITIES.len()];
+        let query = SearchQuery {
+            text: SearchText::parse(city).expect("parses"),
+            payment_status: Some(order_view::PaymentStatus::Authorized),
+            min_total: Some(5_000),
+            max_total: Some(20_000),
+            sort: SortOrder::Newest,
+            ..SearchQuery::default()
+        };
+        let started = Instant::now();
+        let results = index.search(&query).await.expect("search");
+        filtered.record(started.elapsed().as_micros() as u64).expect("record");
+        total_hits.1 += results.total;
+    }
+    summary("search: two words", &two_words, "ms", 1000.0);
+    println!("{:<28} mean total hits {}", "", total_hits.0 / 2000);
+    summary("search: city + 3 filters", &filtered, "ms", 1000.0);
+    println!("{:<28} mean total hits {}", "", total_hits.1 / 2000);
+}
+
+/// Publishes at `rate` writes/s; each write is followed by a read-your-writes GET, and the
+/// time from publish to the answer that reflects it is the freshness.
+async fn freshness(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u64, seconds: u64) {
+    let codec = Arc::new(infra.codec());
+    let producer: FutureProducer = infra.kafka.producer_config("bench-fresh").create().expect("producer");
+    let client = reqwest::Client::new();
+    let histogram = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
+    let stale = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::new();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut sequence = 10_000_000u64;
+    while Instant::now() < until {
+        ticker.tick().await;
+        sequence += 1;
+        let (codec, producer, client, histogram, stale) =
+            (codec.clone(), producer.clone(), client.clone(), histogram.clone(), stale.clone());
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
+            let value = codec.encode(&order).await.expect("encodes");
+            let key = order.order_id.to_string();
+            producer
+                .send(FutureRecord::to(OrderEvent::TOPIC).key(&key).payload(&value), Duration::from_secs(10))
+                .await
+                .map_err(|(error, _)| error)
+                .expect("delivered");
+            let url = format!("http://{app_address}/orders/{key}?min_version={key}:1&wait_ms=2000");
+            loop {
+                let response = client.get(&url).send().await.expect("get");
+                if response.status() == 200 {
+                    let body: serde_json::Value = response.json().await.expect("json");
+                    if body.get("stale").is_none() {
+                        break;
+                    }
+                    stale.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                // 404 until the document exists at all: ask again
+            }
+            let elapsed = started.elapsed().as_micros() as u64;
+            histogram.lock().expect("histogram").record(elapsed).expect("record");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("write task");
+    }
+    let histogram = histogram.lock().expect("histogram");
+    summary(&format!("freshness at {rate} writes/s"), &histogram, "ms", 1000.0);
+    println!("{:<28} stale answers (waited > 2 s): {}", "", stale.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let infra = TestInfra::start().await;
+    let codec = Arc::new(infra.codec());
+    println!("orders: {}, events: {}", options.orders, options.orders * 3);
+
+    let (events, fill_time) = fill(&infra, options.orders).await;
+    println!(
+        "fill: {events} events in {:.1}s ({:.0}/s)",
+        fill_time.as_secs_f64(),
+        events as f64 / fill_time.as_secs_f64()
+    );
+
+    let consume_time = raw_consume(&infra.kafka, codec.clone(), events).await;
+    let consume_rate = events as f64 / consume_time.as_secs_f64();
+    println!(
+        "raw consume (read + decode): {events} events in {:.1}s = {consume_rate:.0} events/s",
+        consume_time.as_secs_f64()
+    );
+
+    let data_dir = infra.dir.path().join("order-history");
+    let catalog = Arc::new(TantivyCatalog::open(&data_dir).expect("catalog"));
+    drop(catalog.open_live().await.expect("live view"));
+    let setup = RebuildSetup {
+        catalog: catalog.clone(),
+        kafka: infra.kafka.clone(),
+        codec: codec.clone(),
+        limits: BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+    };
+    let generation = rebuild::new_generation();
+    let tracker = RebuildTracker::with_progress_bar();
+    tracker.try_start(&generation);
+    let started = Instant::now();
+    rebuild::run(&setup, &generation, None, &tracker, &CancellationToken::new()).await.expect("rebuild");
+    let rebuild_time = started.elapsed();
+    let rebuild_rate = events as f64 / rebuild_time.as_secs_f64();
+    println!(
+        "rebuild: {events} events in {:.1}s = {rebuild_rate:.0} events/s, {:.2}x the raw consume rate",
+        rebuild_time.as_secs_f64(),
+        rebuild_rate / consume_rate
+    );
+    drop(setup);
+
+    let live = catalog.open_live().await.expect("rebuilt view");
+    println!("documents in the view: {}", live.count().await.expect("count"));
+    search_latency(live.as_ref()).await;
+    drop(live);
+    drop(catalog);
+
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.clone(),
+        elasticsearch_url: None,
+        elasticsearch_alias: "order-history".to_string(),
+        kafka: infra.kafka.clone(),
+        schema_registry_url: infra.registry_url.clone(),
+        group_id: "order-history-bench".to_string(),
+        admin_token: None,
+        batch_max_records: 5000,
+        batch_max_wait_ms: 20,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = Application::start(&config).await.expect("order-history starts");
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
+    let server = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
+    freshness(&infra, address, options.rate, options.seconds).await;
+    stop.cancel();
+    server.await.expect("server task").expect("server stops");
+
+    let own = memory_kib("self", "VmHWM:").unwrap_or_default();
+    println!("peak RSS, bench process (projection + index + load generator): {} MiB", own / 1024);
+    if let Some(pid) = broker_pid() {
+        println!("RSS, tansu broker: {} MiB", memory_kib(&pid, "VmRSS:").unwrap_or_default() / 1024);
+    }
+}

@@ -1,0 +1,102 @@
+//! order-history's configuration: flags, each with an environment variable and a default that
+//! runs the local profile (tantivy under `.data/`, the local broker and registry).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use platform::kafka::KafkaArgs;
+use platform::source_service::DEFAULT_SCHEMA_REGISTRY_URL;
+
+use crate::projection::BatchLimits;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
+pub const DEFAULT_DATA_DIR: &str = ".data/order-history";
+pub const DEFAULT_GROUP_ID: &str = "order-history";
+pub const DEFAULT_ALIAS: &str = "order-history";
+
+/// The CQRS read model of order history: projects the orders, payments and shipments topics
+/// into one search document per order and serves search and GET by id.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "order-history", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Project the topics and serve the HTTP API (the default).
+    Serve,
+    /// Replay every topic from offset 0 into a fresh view, then swap it in. With tantivy, run
+    /// it while the server is stopped (or use `POST /admin/rebuild` on the running server).
+    Rebuild,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// The address the HTTP API listens on.
+    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Where the tantivy views live (ignored with Elasticsearch).
+    #[arg(long = "data-dir", env = "DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Use Elasticsearch at this URL instead of the embedded tantivy index.
+    #[arg(long = "elasticsearch-url", env = "ELASTICSEARCH_URL")]
+    pub elasticsearch_url: Option<String>,
+    /// The Elasticsearch alias that names the live view; indices are `<alias>-<generation>`.
+    #[arg(long = "elasticsearch-alias", env = "ELASTICSEARCH_ALIAS", default_value = DEFAULT_ALIAS)]
+    pub elasticsearch_alias: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The Confluent-compatible schema registry.
+    #[arg(long = "schema-registry-url", env = "SCHEMA_REGISTRY_URL", default_value = DEFAULT_SCHEMA_REGISTRY_URL)]
+    pub schema_registry_url: String,
+    /// The consumer group. With tantivy every instance is a full replica and needs its own.
+    #[arg(long = "group-id", env = "CONSUMER_GROUP_ID", default_value = DEFAULT_GROUP_ID)]
+    pub group_id: String,
+    /// Bearer token for `POST /admin/rebuild`; without it the endpoint answers 401.
+    #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// The most records one batch holds.
+    #[arg(long = "batch-max-records", env = "BATCH_MAX_RECORDS", default_value_t = 5000)]
+    pub batch_max_records: usize,
+    /// How long a batch stays open after its first record, in milliseconds.
+    #[arg(long = "batch-max-wait-ms", env = "BATCH_MAX_WAIT_MS", default_value_t = 20)]
+    pub batch_max_wait_ms: u64,
+}
+
+impl Config {
+    pub fn batch_limits(&self) -> BatchLimits {
+        BatchLimits {
+            max_records: self.batch_max_records.max(1),
+            max_wait: Duration::from_millis(self.batch_max_wait_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_run_the_local_profile_and_serve() {
+        let cli = Cli::try_parse_from(["order-history"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(cli.config.elasticsearch_url, None);
+        assert_eq!(cli.config.group_id, DEFAULT_GROUP_ID);
+        let rebuild = Cli::try_parse_from(["order-history", "--group-id", "replica-2", "rebuild"]).expect("parses");
+        assert!(matches!(rebuild.command, Some(Command::Rebuild)));
+    }
+}

@@ -1,0 +1,348 @@
+//! `GET /orders/{id}` and `GET /orders`: parse the request into a typed query, ask the live view.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use chrono::{DateTime, NaiveDate, Utc};
+use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::ApiState;
+use super::error::{GetOrderError, SearchError};
+use crate::index::query::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::index::{Cursor, SearchQuery, SearchResults, SearchText, SortOrder};
+
+/// The longest a read-your-writes request may wait.
+pub const MAX_WAIT_MS: u64 = 2000;
+
+/// The document, plus `stale: true` when a read-your-writes wait ran out first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderHistoryResponse {
+    #[serde(flatten)]
+    pub document: OrderHistory,
+    /// Present and true only when `min_version` was asked for and not reached within `wait_ms`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters; they are parsed by hand for precise errors
+pub struct GetOrderParams {
+    /// `<aggregate id>:<version>`: wait until the view reflects this version of the order or
+    /// one of its payments or shipments. Every source service returns the version it wrote.
+    min_version: Option<String>,
+    /// How long to wait for `min_version`, at most 2000 ms (default 1000).
+    wait_ms: Option<u64>,
+}
+
+/// One order's history, from the view. With `min_version`, waits until the view has applied
+/// that version (read-your-writes) or answers with `stale: true` when `wait_ms` runs out.
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path, description = "the order id"), GetOrderParams),
+    responses(
+        (status = 200, body = OrderHistoryResponse),
+        (status = 400, body = platform::json::ErrorBody, description = "malformed id or parameters"),
+        (status = 404, body = platform::json::ErrorBody, description = "no such order in the view"),
+        (status = 503, body = platform::json::ErrorBody, description = "the index is unavailable")))]
+pub async fn get_order(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<OrderHistoryResponse>, GetOrderError> {
+    let order_id = Uuid::parse_str(&id).map_err(|_| GetOrderError::BadRequest {
+        message: format!("{id:?} is not an order id (a uuid)"),
+        field: "id",
+    })?;
+    let params = parse_params(query.as_deref(), &["min_version", "wait_ms"])
+        .map_err(|(message, field)| GetOrderError::BadRequest { message, field })?;
+    let min_version = params.get("min_version").map(|raw| parse_min_version(raw)).transpose()?;
+    let wait = match params.get("wait_ms") {
+        None => Duration::from_millis(1000),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(ms) if ms <= MAX_WAIT_MS => Duration::from_millis(ms),
+            _ => {
+                return Err(GetOrderError::BadRequest {
+                    message: format!("wait_ms must be a whole number from 0 to {MAX_WAIT_MS}"),
+                    field: "wait_ms",
+                });
+            }
+        },
+    };
+
+    let Some((aggregate_id, version)) = min_version else {
+        let document = state.view.index().get(order_id).await?.ok_or(GetOrderError::NotFound(order_id))?;
+        return Ok(Json(OrderHistoryResponse { document, stale: false }));
+    };
+    // subscribe before reading, so a commit between the read and the wait is not missed
+    let mut commits = state.view.commits();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let document = state.view.index().get(order_id).await?;
+        let reached = document
+            .as_ref()
+            .and_then(|document| document.version_of(aggregate_id))
+            .is_some_and(|applied| applied >= version);
+        if reached {
+            let document = document.ok_or(GetOrderError::NotFound(order_id))?;
+            return Ok(Json(OrderHistoryResponse { document, stale: false }));
+        }
+        let timed_out = tokio::time::timeout_at(deadline, commits.changed()).await.is_err();
+        if timed_out {
+            // what the view has now, marked stale; 404 if it has nothing of the order yet
+            let document = document.ok_or(GetOrderError::NotFound(order_id))?;
+            return Ok(Json(OrderHistoryResponse { document, stale: true }));
+        }
+    }
+}
+
+fn parse_min_version(raw: &str) -> Result<(Uuid, i64), GetOrderError> {
+    let bad = || GetOrderError::BadRequest {
+        message: format!("min_version must be <aggregate id>:<version>, e.g. 0190…:3; got {raw:?}"),
+        field: "min_version",
+    };
+    let (aggregate, version) = raw.rsplit_once(':').ok_or_else(bad)?;
+    let aggregate_id = Uuid::parse_str(aggregate).map_err(|_| bad())?;
+    let version = version.parse::<i64>().ok().filter(|version| *version >= 1).ok_or_else(bad)?;
+    Ok((aggregate_id, version))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters; they are parsed by hand for precise errors
+pub struct SearchParams {
+    /// Free text over customer name and email, item names and SKUs, addresses and tracking
+    /// numbers. Every word must match (one typo allowed from 4 letters, two from 8);
+    /// "quoted words" match as a phrase. At most 256 characters and 16 words.
+    q: Option<String>,
+    customer_id: Option<String>,
+    /// PLACED or CANCELLED.
+    status: Option<String>,
+    /// AUTHORIZED, DECLINED, CAPTURED or REFUNDED: any payment of the order.
+    payment_status: Option<String>,
+    /// CREATED, DISPATCHED, IN_TRANSIT, DELIVERED or RETURNED: any shipment of the order.
+    shipment_status: Option<String>,
+    /// Placed at or after: RFC 3339 or YYYY-MM-DD.
+    placed_from: Option<String>,
+    /// Placed before: RFC 3339 or YYYY-MM-DD.
+    placed_to: Option<String>,
+    /// Minimum total in minor units, inclusive.
+    min_total: Option<i64>,
+    /// Maximum total in minor units, inclusive.
+    max_total: Option<i64>,
+    /// relevance (default), newest or total.
+    sort: Option<String>,
+    /// 1 to 100, default 20.
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Also return documents whose order has not arrived yet (default false).
+    include_incomplete: Option<bool>,
+}
+
+const SEARCH_PARAMS: [&str; 13] = [
+    "q",
+    "customer_id",
+    "status",
+    "payment_status",
+    "shipment_status",
+    "placed_from",
+    "placed_to",
+    "min_total",
+    "max_total",
+    "sort",
+    "limit",
+    "cursor",
+    "include_incomplete",
+];
+
+/// Full-text order-history search with filters, facets, highlights and cursor pagination.
+#[utoipa::path(get, path = "/orders", tag = "orders", params(SearchParams),
+    responses(
+        (status = 200, body = SearchResults),
+        (status = 400, body = platform::json::ErrorBody, description = "a parameter is malformed, out of range or abusive"),
+        (status = 503, body = platform::json::ErrorBody, description = "the index is unavailable")))]
+pub async fn search_orders(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<SearchResults>, SearchError> {
+    let query = parse_search(query.as_deref())?;
+    Ok(Json(state.view.index().search(&query).await?))
+}
+
+/// Parses and checks every search parameter; the first problem becomes the 400's message.
+pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
+    let params = parse_params(raw, &SEARCH_PARAMS).map_err(|(message, field)| SearchError::bad(field, message))?;
+    let text = match params.get("q") {
+        Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
+        None => None,
+    };
+    let non_empty = |name: &'static str| -> Result<Option<String>, SearchError> {
+        match params.get(name) {
+            Some(value) if value.chars().count() > 128 => Err(SearchError::bad(name, format!("{name} is too long"))),
+            Some(value) if !value.trim().is_empty() => Ok(Some(value.trim().to_string())),
+            Some(_) => Err(SearchError::bad(name, format!("{name} is empty"))),
+            None => Ok(None),
+        }
+    };
+    let status = params.get("status").map(|raw| symbol::<OrderStatus>("status", raw)).transpose()?;
+    let payment_status =
+        params.get("payment_status").map(|raw| symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
+    let shipment_status =
+        params.get("shipment_status").map(|raw| symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
+    let placed_from = params.get("placed_from").map(|raw| instant("placed_from", raw)).transpose()?;
+    let placed_to = params.get("placed_to").map(|raw| instant("placed_to", raw)).transpose()?;
+    if let (Some(from), Some(to)) = (placed_from, placed_to)
+        && from >= to
+    {
+        return Err(SearchError::bad("placed_to", "placed_to must be later than placed_from".to_string()));
+    }
+    let amount = |name: &'static str| -> Result<Option<i64>, SearchError> {
+        params
+            .get(name)
+            .map(|raw| {
+                raw.parse::<i64>().ok().filter(|amount| *amount >= 0).ok_or_else(|| {
+                    SearchError::bad(name, format!("{name} must be a whole number of minor units, 0 or more"))
+                })
+            })
+            .transpose()
+    };
+    let (min_total, max_total) = (amount("min_total")?, amount("max_total")?);
+    if let (Some(min), Some(max)) = (min_total, max_total)
+        && min > max
+    {
+        return Err(SearchError::bad("max_total", "max_total must not be less than min_total".to_string()));
+    }
+    let sort = match params.get("sort").map(String::as_str) {
+        None | Some("relevance") => SortOrder::Relevance,
+        Some("newest") => SortOrder::Newest,
+        Some("total") => SortOrder::Total,
+        Some(other) => {
+            return Err(SearchError::bad("sort", format!("sort must be relevance, newest or total, not {other:?}")));
+        }
+    };
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => {
+            raw.parse::<usize>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
+                SearchError::bad("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            })?
+        }
+    };
+    let after = params
+        .get("cursor")
+        .map(|raw| Cursor::decode(raw).map_err(|error| SearchError::bad("cursor", error.to_string())))
+        .transpose()?;
+    if let Some(cursor) = &after
+        && cursor.sort != sort
+    {
+        return Err(SearchError::bad("cursor", "cursor belongs to a search with another sort order".to_string()));
+    }
+    let include_incomplete = match params.get("include_incomplete").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(SearchError::bad("include_incomplete", "include_incomplete must be true or false".to_string()));
+        }
+    };
+    Ok(SearchQuery {
+        text,
+        customer_id: non_empty("customer_id")?,
+        status,
+        payment_status,
+        shipment_status,
+        placed_from,
+        placed_to,
+        min_total,
+        max_total,
+        sort,
+        limit,
+        after,
+        include_incomplete,
+    })
+}
+
+/// Decodes a query string into single values, refusing unknown and repeated parameters.
+fn parse_params(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<String, String>, (String, &'static str)> {
+    let mut params = HashMap::new();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| ("query string is malformed".to_string(), "query"))?;
+    for (name, value) in pairs {
+        let Some(known_name) = known.iter().find(|known| **known == name) else {
+            return Err((format!("unknown parameter {name:?}; known: {}", known.join(", ")), "query"));
+        };
+        if params.insert(name, value).is_some() {
+            return Err((format!("{known_name} is given more than once"), known_name));
+        }
+    }
+    Ok(params)
+}
+
+fn symbol<T: serde::de::DeserializeOwned>(name: &'static str, raw: &str) -> Result<T, SearchError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_ascii_uppercase()))
+        .map_err(|_| SearchError::bad(name, format!("{name} {raw:?} is not a known status")))
+}
+
+fn instant(name: &'static str, raw: &str) -> Result<DateTime<Utc>, SearchError> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| SearchError::bad(name, format!("{name} must be an RFC 3339 time or a YYYY-MM-DD date")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(query: &str) -> (String, String) {
+        match parse_search(Some(query)) {
+            Err(SearchError::BadRequest { field, message }) => (field.to_string(), message),
+            other => panic!("expected a bad request for {query:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_query_parses() {
+        let query = parse_search(Some(
+            "q=kettle+%22tea+mug%22&status=placed&payment_status=CAPTURED&placed_from=2026-01-01&placed_to=2026-02-01T00:00:00Z&min_total=100&max_total=900&sort=total&limit=5",
+        ))
+        .expect("parses");
+        assert_eq!(query.status, Some(OrderStatus::Placed));
+        assert_eq!(query.payment_status, Some(PaymentStatus::Captured));
+        assert_eq!(query.sort, SortOrder::Total);
+        assert_eq!(query.limit, 5);
+        assert_eq!(query.text.map(|text| text.clauses.len()), Some(2));
+    }
+
+    #[test]
+    fn bad_input_names_the_parameter() {
+        assert_eq!(error_of(&format!("q={}", "a".repeat(300))).0, "q");
+        assert_eq!(error_of("cursor=%%%").0, "query");
+        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y").0, "cursor");
+        assert_eq!(error_of("min_total=500&max_total=100").0, "max_total");
+        assert_eq!(error_of("placed_from=2026-02-01&placed_to=2026-01-01").0, "placed_to");
+        assert_eq!(error_of("limit=0").0, "limit");
+        assert_eq!(error_of("limit=101").0, "limit");
+        assert_eq!(error_of("status=SHIPPED").0, "status");
+        assert_eq!(error_of("sort=price").0, "sort");
+        assert_eq!(error_of("color=red").0, "query");
+        assert_eq!(error_of("q=a&q=b").0, "q");
+    }
+
+    #[test]
+    fn min_version_names_an_aggregate_and_a_positive_version() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_min_version(&format!("{id}:3")).ok(), Some((id, 3)));
+        assert!(parse_min_version("3").is_err());
+        assert!(parse_min_version(&format!("{id}:0")).is_err());
+        assert!(parse_min_version("not-a-uuid:1").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! order-history: the CQRS read model.
+//!
+//! Data flows one way: [`projection`] consumes the `orders`, `payments` and `shipments` topics,
+//! folds each batch into one [`order_view::OrderHistory`] document per order and writes it to
+//! an [`index`]; [`http`] serves GET by id and full-text search from that index and never
+//! calls a source service. [`rebuild`] replays the topics into a fresh view and swaps it in.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod index;
+pub mod projection;
+pub mod rebuild;

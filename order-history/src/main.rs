@@ -1,0 +1,59 @@
+//! order-history: serve (the default) or rebuild the view.
+
+use anyhow::Context;
+use clap::Parser;
+use order_history::app::{Application, catalog, codec};
+use order_history::config::{Cli, Command};
+use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    platform::telemetry::init_tracing();
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let app = Application::start(&config).await?;
+            tracing::info!(listen = %config.listen, "order-history serving");
+            app.serve(listener, platform::http::shutdown_signal()).await
+        }
+        Command::Rebuild => {
+            let catalog = catalog(&config)?;
+            // opening the live view takes tantivy's writer lock, so a running server is
+            // detected here instead of having its view swapped under it
+            let _live = catalog
+                .open_live()
+                .await
+                .context("cannot open the live view; is order-history running? then use POST /admin/rebuild")?;
+            let setup = RebuildSetup {
+                catalog,
+                kafka: config.kafka.clone(),
+                codec: codec(&config)?,
+                limits: config.batch_limits(),
+            };
+            let generation = rebuild::new_generation();
+            let tracker = RebuildTracker::with_progress_bar();
+            tracker.try_start(&generation);
+            let shutdown = CancellationToken::new();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                platform::http::shutdown_signal().await;
+                stop.cancel();
+            });
+            rebuild::run(&setup, &generation, None, &tracker, &shutdown).await?;
+            let status = tracker.status();
+            println!(
+                "rebuilt view {generation}: {} records, {} events applied, {} rejected, {:.0} records/s",
+                status.records_done,
+                status.events_applied,
+                status.rejected,
+                status.records_per_second.unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Rebuild: replay every source topic from offset 0 into a fresh view, then swap it in.
+//!
+//! 1. create an empty view beside the live one and note every partition's end offset;
+//! 2. replay up to those ends through the same decode and fold stages as live projection, so
+//!    the result is the same documents; the live view keeps serving all along;
+//! 3. hold live projection between batches, catch up to the new ends, swap atomically (alias
+//!    swap in Elasticsearch, directory swap in tantivy) and let projection go on in the new
+//!    view; the version rules make records it re-reads harmless;
+//! 4. catch up once more after the swap, for instances in other processes that kept writing
+//!    to the old view until the swap (Elasticsearch, shared group).
+//!
+//! Records the live projection dead-lettered are rejected again and counted, not re-sent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use events::EventCodec;
+use indicatif::{ProgressBar, ProgressStyle};
+use platform::kafka::KafkaArgs;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::index::{Checkpoint, HistoryIndex, ViewCatalog};
+use crate::projection::decode::Decoder;
+use crate::projection::source::Source;
+use crate::projection::{Assignment, BatchLimits, LiveView, decode_batch, fold, telemetry};
+
+/// Commit the new view every this many records, so a huge replay does not hold everything in
+/// the writer's memory.
+const COMMIT_EVERY_RECORDS: u64 = 200_000;
+
+pub struct RebuildSetup {
+    pub catalog: Arc<dyn ViewCatalog>,
+    pub kafka: KafkaArgs,
+    pub codec: Arc<EventCodec>,
+    pub limits: BatchLimits,
+}
+
+/// What a rebuild is doing, for `GET /admin/rebuild` and the metrics.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct RebuildStatus {
+    pub state: RebuildState,
+    pub generation: Option<String>,
+    pub records_done: u64,
+    pub records_total: u64,
+    pub events_applied: u64,
+    pub rejected: u64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records per second over the whole replay.
+    pub records_per_second: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RebuildState {
+    #[default]
+    Idle,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Shared between a running rebuild and whoever reports on it.
+#[derive(Clone, Default)]
+pub struct RebuildTracker {
+    status: Arc<Mutex<RebuildStatus>>,
+    progress_bar: Option<ProgressBar>,
+}
+
+impl RebuildTracker {
+    /// A tracker that also draws a progress bar on the terminal, for the CLI.
+    pub fn with_progress_bar() -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} rebuild [{elapsed_precise}] {wide_bar} {pos}/{len} records ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        RebuildTracker { status: Arc::default(), progress_bar: Some(bar) }
+    }
+
+    pub fn status(&self) -> RebuildStatus {
+        self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Marks a rebuild as started unless one is running; `false` if one is.
+    pub fn try_start(&self, generation: &str) -> bool {
+        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if status.state == RebuildState::Running {
+            return false;
+        }
+        *status = RebuildStatus {
+            state: RebuildState::Running,
+            generation: Some(generation.to_string()),
+            started_at: Some(Utc::now()),
+            ..RebuildStatus::default()
+        };
+        true
+    }
+
+    fn update(&self, change: impl FnOnce(&mut RebuildStatus)) {
+        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut status);
+        telemetry::rebuild_progress(status.records_done, status.records_total);
+        if let Some(bar) = &self.progress_bar {
+            bar.set_length(status.records_total);
+            bar.set_position(status.records_done);
+        }
+    }
+
+    fn finish(&self, result: &anyhow::Result<()>) {
+        self.update(|status| {
+            let finished_at = Utc::now();
+            status.finished_at = Some(finished_at);
+            if let Some(started_at) = status.started_at {
+                let seconds = (finished_at - started_at).as_seconds_f64();
+                status.records_per_second = (seconds > 0.0).then(|| status.records_done as f64 / seconds);
+            }
+            match result {
+                Ok(()) => status.state = RebuildState::Done,
+                Err(error) => {
+                    status.state = RebuildState::Failed;
+                    status.error = Some(format!("{error:#}"));
+                }
+            }
+        });
+        if let Some(bar) = &self.progress_bar {
+            bar.finish();
+        }
+    }
+}
+
+/// A new generation name: sortable, unique per millisecond.
+pub fn new_generation() -> String {
+    format!("g{}", Utc::now().format("%Y%m%d%H%M%S%3f"))
+}
+
+/// Runs a whole rebuild into `generation` (already marked started on `tracker`). With `live`,
+/// the running projection's view is swapped in place; without, only the catalog is switched.
+pub async fn run(
+    setup: &RebuildSetup,
+    generation: &str,
+    live: Option<&LiveView>,
+    tracker: &RebuildTracker,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let result = replay_and_swap(setup, generation, live, tracker, shutdown).await;
+    if result.is_err()
+        && let Err(error) = setup.catalog.discard(generation).await
+    {
+        tracing::warn!(%error, generation, "cannot discard the unfinished view");
+    }
+    tracker.finish(&result);
+    match &result {
+        Ok(()) => tracing::info!(generation, status = ?tracker.status(), "rebuild done"),
+        Err(error) => tracing::error!(generation, error = %format!("{error:#}"), "rebuild failed"),
+    }
+    result
+}
+
+async fn replay_and_swap(
+    setup: &RebuildSetup,
+    generation: &str,
+    live: Option<&LiveView>,
+    tracker: &RebuildTracker,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let next = setup.catalog.create_next(generation).await.context("cannot create the new view")?;
+    let consumer_config =
+        setup.kafka.consumer_config("order-history-rebuild", &format!("order-history-rebuild-{generation}"));
+    let source = Source::start(
+        consumer_config,
+        &events::topics::SOURCE_TOPICS,
+        Assignment::AllPartitions { resume_from: Checkpoint::default() },
+        setup.limits,
+    )
+    .await?;
+    let (starts, ends) = watermarks(&setup.kafka).await?;
+    // empty partitions have no record to move the position: they start where they end
+    let mut replay = Replay {
+        source,
+        decoder: Decoder::new(setup.codec.clone()),
+        next: next.clone(),
+        tracker,
+        position: starts.clone(),
+        since_commit: 0,
+    };
+    let total: i64 = ends.offsets.values().flat_map(|partitions| partitions.values()).sum::<i64>()
+        - starts.offsets.values().flat_map(|partitions| partitions.values()).sum::<i64>();
+    tracker.update(|status| status.records_total = u64::try_from(total).unwrap_or_default());
+    tracing::info!(generation, records = total, "rebuild replaying");
+    replay.until(&ends, shutdown).await?;
+
+    let guard = match live {
+        Some(live) => Some(live.lock_writes().await),
+        None => None,
+    };
+    let (_, ends) = watermarks(&setup.kafka).await?;
+    replay.until(&ends, shutdown).await?;
+    setup.catalog.promote(generation).await.context("cannot swap in the new view")?;
+    if let Some(live) = live {
+        live.replace(next);
+    }
+    drop(guard);
+    tracing::info!(generation, "new view swapped in");
+
+    let (_, ends) = watermarks(&setup.kafka).await?;
+    replay.until(&ends, shutdown).await?;
+    Ok(())
+}
+
+struct Replay<'a> {
+    source: Source,
+    decoder: Decoder,
+    next: Arc<dyn HistoryIndex>,
+    tracker: &'a RebuildTracker,
+    position: Checkpoint,
+    since_commit: u64,
+}
+
+impl Replay<'_> {
+    /// Replays until every partition's position reaches `ends`, then commits.
+    async fn until(&mut self, ends: &Checkpoint, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        self.position.merge(&self.source.positions()?);
+        while !reached(&self.position, ends) {
+            // a partition can end in offsets that carry no record (transaction markers), so an
+            // idle wait re-reads the consumer's position instead of waiting for a record
+            let Some(batch) = self.source.next_batch_within(shutdown, Some(Duration::from_secs(1))).await? else {
+                anyhow::bail!("rebuild interrupted by shutdown")
+            };
+            if batch.records.is_empty() {
+                self.position.merge(&self.source.positions()?);
+                continue;
+            }
+            let Some(decoded) = decode_batch(&mut self.decoder, batch, shutdown).await else {
+                anyhow::bail!("rebuild interrupted by shutdown")
+            };
+            let outcome = fold::fold_into(self.next.as_ref(), &decoded.events).await?;
+            self.position.merge(&decoded.checkpoint);
+            self.since_commit += decoded.records as u64;
+            if self.since_commit >= COMMIT_EVERY_RECORDS {
+                self.next.commit(&self.position).await?;
+                self.since_commit = 0;
+            }
+            self.tracker.update(|status| {
+                status.records_done += decoded.records as u64;
+                status.events_applied += outcome.applied as u64;
+                status.rejected += decoded.dead_letters.len() as u64;
+            });
+        }
+        self.next.commit(&self.position).await?;
+        self.since_commit = 0;
+        Ok(())
+    }
+}
+
+fn reached(position: &Checkpoint, ends: &Checkpoint) -> bool {
+    ends.offsets.iter().all(|(topic, partitions)| {
+        partitions.iter().all(|(partition, end)| position.next_offset(topic, *partition).is_some_and(|at| at >= *end))
+    })
+}
+
+/// The first and the next-to-be-written offset of every source partition.
+async fn watermarks(kafka: &KafkaArgs) -> anyhow::Result<(Checkpoint, Checkpoint)> {
+    let config = kafka.consumer_config("order-history-rebuild", "order-history-rebuild-watermarks");
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = config.create().context("cannot create a kafka client")?;
+        let (mut starts, mut ends) = (Checkpoint::default(), Checkpoint::default());
+        for topic in events::topics::SOURCE_TOPICS {
+            let metadata = consumer
+                .fetch_metadata(Some(topic), Duration::from_secs(10))
+                .with_context(|| format!("cannot read the metadata of topic {topic}"))?;
+            for found in metadata.topics() {
+                for partition in found.partitions() {
+                    let (low, high) = consumer
+                        .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
+                        .with_context(|| format!("cannot read the offsets of {topic}/{}", partition.id()))?;
+                    starts.advance(topic, partition.id(), low);
+                    ends.advance(topic, partition.id(), high);
+                }
+            }
+        }
+        Ok((starts, ends))
+    })
+    .await?
+}

@@ -1,0 +1,6 @@
+//! order-history against a real broker and registry, on both backends.
+
+mod helpers;
+mod projection;
+mod search;
+mod stories;
