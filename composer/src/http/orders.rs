@@ -1,0 +1,479 @@
+//! `GET /orders/{id}` and `GET /orders`: call the source services, merge, answer.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::{FutureExt, StreamExt, TryFutureExt};
+use metrics::{counter, histogram};
+use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::ApiState;
+use super::error::{GetOrderError, SearchError};
+use crate::compose::{Composed, DegradedPart, compose};
+use crate::downstream::wire::{OrderPage, OrderRecord};
+use crate::downstream::{Downstream, DownstreamError, RequestContext};
+use crate::search::{
+    Cursor, DEFAULT_LIMIT, MAX_LIMIT, Match, SearchFilter, SearchResults, SearchText, SortOrder, page_of,
+};
+use crate::telemetry::{DEGRADED_TOTAL, DOWNSTREAM_CALLS_PER_REQUEST};
+
+/// Requests sent to the source services to answer this request: the fan-out, N+1 for a search.
+pub const DOWNSTREAM_CALLS_HEADER: &str = "x-downstream-calls";
+/// Orders a search listed from order-svc (before any filter).
+pub const ORDERS_SCANNED_HEADER: &str = "x-orders-scanned";
+/// Present (`true`) when a search stopped listing at `--search-max-pages`.
+pub const SCAN_TRUNCATED_HEADER: &str = "x-scan-truncated";
+
+/// How long after the request deadline the handler gives up on its own. Every downstream call
+/// is already cut at the deadline; this only guards against a bug holding the answer back.
+const DEADLINE_GUARD: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The composed document, plus `degraded` naming the parts left out because their service
+/// failed; absent when nothing was left out, so a full answer is exactly order-history's JSON.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ComposedOrder {
+    #[serde(flatten)]
+    pub document: OrderHistory,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<DegradedPart>,
+}
+
+/// One order's history, composed from order-svc, payment-svc and shipping-svc, called
+/// concurrently. Without payment-svc or shipping-svc the answer is degraded, not an error.
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path, description = "the order id")),
+    responses(
+        (status = 200, body = ComposedOrder, headers(("x-downstream-calls" = u32, description = "requests made to the source services"))),
+        (status = 400, body = platform::json::ErrorBody, description = "the id is not a uuid"),
+        (status = 404, body = platform::json::ErrorBody, description = "order-svc has no such order"),
+        (status = 502, body = platform::json::ErrorBody, description = "order-svc failed or its breaker is open"),
+        (status = 504, body = platform::json::ErrorBody, description = "order-svc, or the whole request, ran out of time")))]
+pub async fn get_order(State(state): State<ApiState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let context = RequestContext::new(
+        Instant::now() + state.limits.request_deadline,
+        platform::trace::traceparent_or_new(&headers),
+    );
+    let answer = tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, get_composed_order(&state, &id, &context))
+        .await
+        .unwrap_or(Err(GetOrderError::DeadlineExceeded(state.limits.request_deadline)));
+    let calls = context.downstream_calls();
+    histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "get_order").record(f64::from(calls));
+    let mut response = match answer {
+        Ok(composed) => {
+            for part in &composed.degraded {
+                counter!(DEGRADED_TOTAL, "route" => "get_order", "part" => part.name()).increment(1);
+            }
+            if !composed.degraded.is_empty() {
+                tracing::info!(order_id = %composed.document.order_id, degraded = ?composed.degraded, "degraded answer");
+            }
+            Json(ComposedOrder { document: composed.document, degraded: composed.degraded }).into_response()
+        }
+        Err(error) => error.into_response(),
+    };
+    set_header(&mut response, DOWNSTREAM_CALLS_HEADER, calls.to_string());
+    response
+}
+
+async fn get_composed_order(state: &ApiState, id: &str, context: &RequestContext) -> Result<Composed, GetOrderError> {
+    let order_id = Uuid::parse_str(id).map_err(|_| GetOrderError::BadRequest {
+        message: format!("{id:?} is not an order id (a uuid)"),
+        field: "id",
+    })?;
+    let downstream = &state.downstream;
+    // all three at once; a failure of order-svc answers at once, without waiting for the others
+    let order = downstream
+        .order(order_id, context)
+        .map_err(GetOrderError::OrderSvc)
+        .and_then(|order| std::future::ready(order.ok_or(GetOrderError::NotFound(order_id))));
+    let parts = optional_parts(downstream, order_id, context);
+    let (order, (payments, shipments)) = futures::future::try_join(order, parts.map(Ok)).await?;
+    Ok(compose(order, payments, shipments))
+}
+
+/// Payments and shipments of one order, fetched concurrently; `None` for a part whose service
+/// failed, which the answer then names as degraded.
+async fn optional_parts(
+    downstream: &Downstream,
+    order_id: Uuid,
+    context: &RequestContext,
+) -> (Option<Vec<crate::downstream::wire::PaymentRecord>>, Option<Vec<crate::downstream::wire::ShipmentRecord>>) {
+    let (payments, shipments) =
+        tokio::join!(downstream.payments_of(order_id, context), downstream.shipments_of(order_id, context));
+    (optional(payments, order_id), optional(shipments, order_id))
+}
+
+fn optional<T>(result: Result<T, DownstreamError>, order_id: Uuid) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            tracing::debug!(%order_id, dependency = error.dependency().name(), error = %error, "part left out");
+            None
+        }
+    }
+}
+
+fn set_header(response: &mut Response, name: &'static str, value: String) {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(HeaderName::from_static(name), value);
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the parameters; they are parsed by hand for precise errors
+pub struct SearchParams {
+    /// Required: composition can only list one customer's orders.
+    customer_id: String,
+    /// Words over customer name and email, item names and SKUs, addresses and tracking numbers;
+    /// every word must match exactly (case and accents aside, no typo tolerance); "quoted
+    /// words" match as a phrase. At most 256 characters and 16 words.
+    q: Option<String>,
+    /// PLACED or CANCELLED.
+    status: Option<String>,
+    /// AUTHORIZED, DECLINED, CAPTURED or REFUNDED: any payment of the order.
+    payment_status: Option<String>,
+    /// CREATED, DISPATCHED, IN_TRANSIT, DELIVERED or RETURNED: any shipment of the order.
+    shipment_status: Option<String>,
+    /// Placed at or after: RFC 3339 or YYYY-MM-DD.
+    placed_from: Option<String>,
+    /// Placed before: RFC 3339 or YYYY-MM-DD.
+    placed_to: Option<String>,
+    /// Minimum total in minor units, inclusive.
+    min_total: Option<i64>,
+    /// Maximum total in minor units, inclusive.
+    max_total: Option<i64>,
+    /// newest (default) or total; there is no relevance ranking.
+    sort: Option<String>,
+    /// 1 to 100, default 20.
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+const SEARCH_PARAMS: [&str; 12] = [
+    "customer_id",
+    "q",
+    "status",
+    "payment_status",
+    "shipment_status",
+    "placed_from",
+    "placed_to",
+    "min_total",
+    "max_total",
+    "sort",
+    "limit",
+    "cursor",
+];
+
+/// A search, parsed and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchRequest {
+    pub filter: SearchFilter,
+    pub sort: SortOrder,
+    pub limit: usize,
+    pub after: Option<Cursor>,
+}
+
+/// One customer's orders, composed one by one and filtered in memory: the search composition
+/// can serve. Lists the customer's orders from order-svc page by page, calls payment-svc and
+/// shipping-svc for each order that the order-level filters keep (bounded concurrency), then
+/// filters, counts and pages. `x-downstream-calls` tells what it cost.
+#[utoipa::path(get, path = "/orders", tag = "orders", params(SearchParams),
+    responses(
+        (status = 200, body = SearchResults, headers(
+            ("x-downstream-calls" = u32, description = "requests made to the source services (the N+1)"),
+            ("x-orders-scanned" = u32, description = "orders listed from order-svc"),
+            ("x-scan-truncated" = bool, description = "present when the listing stopped at the page limit"))),
+        (status = 400, body = platform::json::ErrorBody, description = "no customer_id, or a parameter is malformed"),
+        (status = 502, body = platform::json::ErrorBody, description = "order-svc failed or its breaker is open"),
+        (status = 504, body = platform::json::ErrorBody, description = "order-svc, or the whole search, ran out of time")))]
+pub async fn search_orders(State(state): State<ApiState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let context = RequestContext::new(
+        Instant::now() + state.limits.search_deadline,
+        platform::trace::traceparent_or_new(&headers),
+    );
+    let answer = tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, search(&state, query.as_deref(), &context))
+        .await
+        .unwrap_or(Err(SearchError::DeadlineExceeded(state.limits.search_deadline)));
+    let calls = context.downstream_calls();
+    histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "search_orders").record(f64::from(calls));
+    let mut response = match answer {
+        Ok(answer) => {
+            for part in &answer.results.degraded {
+                counter!(DEGRADED_TOTAL, "route" => "search_orders", "part" => part.name()).increment(1);
+            }
+            let mut response = Json(answer.results).into_response();
+            set_header(&mut response, ORDERS_SCANNED_HEADER, answer.orders_scanned.to_string());
+            if answer.truncated {
+                set_header(&mut response, SCAN_TRUNCATED_HEADER, "true".to_string());
+            }
+            response
+        }
+        Err(error) => error.into_response(),
+    };
+    set_header(&mut response, DOWNSTREAM_CALLS_HEADER, calls.to_string());
+    response
+}
+
+struct SearchAnswer {
+    results: SearchResults,
+    orders_scanned: usize,
+    truncated: bool,
+}
+
+async fn search(
+    state: &ApiState,
+    raw_query: Option<&str>,
+    context: &RequestContext,
+) -> Result<SearchAnswer, SearchError> {
+    let request = parse_search(raw_query)?;
+    let scan = scan_customer(state, &request.filter, context).await?;
+    let mut results = page_of(scan.matches, request.sort, request.after.as_ref(), request.limit);
+    results.degraded = scan.degraded.into_iter().collect();
+    tracing::debug!(
+        customer_id = %request.filter.customer_id,
+        orders_scanned = scan.orders_scanned,
+        total = results.total,
+        downstream_calls = context.downstream_calls(),
+        "search composed"
+    );
+    Ok(SearchAnswer { results, orders_scanned: scan.orders_scanned, truncated: scan.truncated })
+}
+
+struct Scan {
+    matches: Vec<Match>,
+    degraded: BTreeSet<DegradedPart>,
+    orders_scanned: usize,
+    truncated: bool,
+}
+
+/// Lists the customer's orders page by page and composes those the order-level filters keep;
+/// the next page is fetched while the current one fans out.
+async fn scan_customer(state: &ApiState, filter: &SearchFilter, context: &RequestContext) -> Result<Scan, SearchError> {
+    let downstream = &state.downstream;
+    let list_page = |cursor: Option<String>| async move {
+        downstream
+            .orders_of_customer(&filter.customer_id, cursor.as_deref(), context)
+            .await
+            .map_err(SearchError::OrderSvc)
+    };
+    let mut scan = Scan { matches: Vec::new(), degraded: BTreeSet::new(), orders_scanned: 0, truncated: false };
+    let mut page: OrderPage = list_page(None).await?;
+    let mut pages_listed: u32 = 1;
+    loop {
+        scan.orders_scanned += page.orders.len();
+        let next_cursor = page.next_cursor.take();
+        let may_list_more = pages_listed < state.limits.search_max_pages;
+        let admitted: Vec<OrderRecord> = page.orders.into_iter().filter(|order| filter.admits_order(order)).collect();
+        let fan_out = compose_all(downstream, admitted, state.limits.fanout_concurrency, context);
+        let next_page = async {
+            match &next_cursor {
+                Some(cursor) if may_list_more => list_page(Some(cursor.clone())).await.map(Some),
+                _ => Ok(None),
+            }
+        };
+        let (composed, next_page) = futures::future::try_join(fan_out.map(Ok), next_page).await?;
+        for Composed { document, degraded } in composed {
+            scan.degraded.extend(degraded);
+            if let Some(highlights) = filter.matches(&document) {
+                scan.matches.push(Match { document, highlights });
+            }
+        }
+        match next_page {
+            Some(next) => {
+                page = next;
+                pages_listed += 1;
+            }
+            None => {
+                scan.truncated = next_cursor.is_some();
+                return Ok(scan);
+            }
+        }
+    }
+}
+
+/// Composes `orders`, at most `concurrency` at a time (two calls each).
+async fn compose_all(
+    downstream: &Downstream,
+    orders: Vec<OrderRecord>,
+    concurrency: usize,
+    context: &RequestContext,
+) -> Vec<Composed> {
+    futures::stream::iter(orders)
+        .map(|order| async move {
+            let (payments, shipments) = optional_parts(downstream, order.id, context).await;
+            compose(order, payments, shipments)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// Parses and checks every search parameter; the first problem becomes the 400's message.
+pub fn parse_search(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
+    let params = parse_params(raw, &SEARCH_PARAMS).map_err(|(message, field)| SearchError::bad(field, message))?;
+    let customer_id = match params.get("customer_id").map(|value| value.trim()) {
+        None => return Err(SearchError::CustomerRequired),
+        Some("") => return Err(SearchError::bad("customer_id", "customer_id is empty".to_string())),
+        Some(value) if value.chars().count() > 128 => {
+            return Err(SearchError::bad("customer_id", "customer_id is too long".to_string()));
+        }
+        Some(value) => value.to_string(),
+    };
+    let mut filter = SearchFilter::for_customer(customer_id);
+    filter.text = match params.get("q") {
+        Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
+        None => None,
+    };
+    filter.status = params.get("status").map(|raw| symbol::<OrderStatus>("status", raw)).transpose()?;
+    filter.payment_status =
+        params.get("payment_status").map(|raw| symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
+    filter.shipment_status =
+        params.get("shipment_status").map(|raw| symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
+    filter.placed_from = params.get("placed_from").map(|raw| instant("placed_from", raw)).transpose()?;
+    filter.placed_to = params.get("placed_to").map(|raw| instant("placed_to", raw)).transpose()?;
+    if let (Some(from), Some(to)) = (filter.placed_from, filter.placed_to)
+        && from >= to
+    {
+        return Err(SearchError::bad("placed_to", "placed_to must be later than placed_from".to_string()));
+    }
+    filter.min_total = params.get("min_total").map(|raw| amount("min_total", raw)).transpose()?;
+    filter.max_total = params.get("max_total").map(|raw| amount("max_total", raw)).transpose()?;
+    if let (Some(min), Some(max)) = (filter.min_total, filter.max_total)
+        && min > max
+    {
+        return Err(SearchError::bad("max_total", "max_total must not be less than min_total".to_string()));
+    }
+    let sort = match params.get("sort").map(String::as_str) {
+        None | Some("newest") => SortOrder::Newest,
+        Some("total") => SortOrder::Total,
+        Some("relevance") => {
+            return Err(SearchError::bad(
+                "sort",
+                "composition has no relevance ranking; sort by newest or total, or ask order-history".to_string(),
+            ));
+        }
+        Some(other) => return Err(SearchError::bad("sort", format!("sort must be newest or total, not {other:?}"))),
+    };
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => {
+            raw.parse::<usize>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
+                SearchError::bad("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            })?
+        }
+    };
+    let after = params
+        .get("cursor")
+        .map(|raw| Cursor::decode(raw).map_err(|error| SearchError::bad("cursor", error.to_string())))
+        .transpose()?;
+    if after.as_ref().is_some_and(|cursor| cursor.sort != sort) {
+        return Err(SearchError::bad("cursor", "cursor belongs to a search with another sort order".to_string()));
+    }
+    Ok(SearchRequest { filter, sort, limit, after })
+}
+
+/// Decodes a query string into single values, refusing unknown and repeated parameters.
+fn parse_params(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<String, String>, (String, &'static str)> {
+    let mut params = HashMap::new();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| ("query string is malformed".to_string(), "query"))?;
+    for (name, value) in pairs {
+        let Some(known_name) = known.iter().find(|known| **known == name) else {
+            return Err((format!("unknown parameter {name:?}; known: {}", known.join(", ")), "query"));
+        };
+        if params.insert(name, value).is_some() {
+            return Err((format!("{known_name} is given more than once"), known_name));
+        }
+    }
+    Ok(params)
+}
+
+fn symbol<T: serde::de::DeserializeOwned>(name: &'static str, raw: &str) -> Result<T, SearchError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_ascii_uppercase()))
+        .map_err(|_| SearchError::bad(name, format!("{name} {raw:?} is not a known status")))
+}
+
+fn instant(name: &'static str, raw: &str) -> Result<DateTime<Utc>, SearchError> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| SearchError::bad(name, format!("{name} must be an RFC 3339 time or a YYYY-MM-DD date")))
+}
+
+fn amount(name: &'static str, raw: &str) -> Result<i64, SearchError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|amount| *amount >= 0)
+        .ok_or_else(|| SearchError::bad(name, format!("{name} must be a whole number of minor units, 0 or more")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(query: &str) -> (String, String) {
+        match parse_search(Some(query)) {
+            Err(SearchError::BadRequest { field, message }) => (field.to_string(), message),
+            Err(SearchError::CustomerRequired) => ("customer_id".to_string(), "required".to_string()),
+            other => panic!("expected a bad request for {query:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_query_parses() {
+        let request = parse_search(Some(
+            "customer_id=cust-7&q=kettle+%22tea+mug%22&status=placed&payment_status=CAPTURED&shipment_status=in_transit&placed_from=2026-01-01&placed_to=2026-02-01T00:00:00Z&min_total=100&max_total=900&sort=total&limit=5",
+        ))
+        .expect("parses");
+        assert_eq!(request.filter.customer_id, "cust-7");
+        assert_eq!(request.filter.status, Some(OrderStatus::Placed));
+        assert_eq!(request.filter.payment_status, Some(PaymentStatus::Captured));
+        assert_eq!(request.filter.shipment_status, Some(ShipmentStatus::InTransit));
+        assert_eq!(request.sort, SortOrder::Total);
+        assert_eq!(request.limit, 5);
+        assert_eq!(request.filter.text.map(|text| text.clauses.len()), Some(2));
+    }
+
+    #[test]
+    fn a_search_without_a_customer_is_refused_with_the_reason() {
+        assert!(matches!(parse_search(Some("q=kettle")), Err(SearchError::CustomerRequired)));
+        assert!(matches!(parse_search(None), Err(SearchError::CustomerRequired)));
+        assert!(SearchError::CustomerRequired.to_string().contains("order-history"));
+    }
+
+    #[test]
+    fn bad_input_names_the_parameter() {
+        assert_eq!(error_of("customer_id=c&q=%22open").0, "q");
+        assert_eq!(error_of("customer_id=").0, "customer_id");
+        assert_eq!(error_of("customer_id=c&cursor=%%%").0, "cursor");
+        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y").0, "cursor");
+        assert_eq!(error_of("customer_id=c&min_total=500&max_total=100").0, "max_total");
+        assert_eq!(error_of("customer_id=c&placed_from=2026-02-01&placed_to=2026-01-01").0, "placed_to");
+        assert_eq!(error_of("customer_id=c&limit=0").0, "limit");
+        assert_eq!(error_of("customer_id=c&limit=101").0, "limit");
+        assert_eq!(error_of("customer_id=c&status=SHIPPED").0, "status");
+        assert_eq!(error_of("customer_id=c&sort=relevance").0, "sort");
+        assert_eq!(error_of("customer_id=c&include_incomplete=true").0, "query");
+        assert_eq!(error_of("customer_id=c&customer_id=d").0, "customer_id");
+    }
+
+    #[test]
+    fn a_cursor_of_another_sort_is_refused() {
+        let cursor = Cursor { sort: SortOrder::Total, key: 1, order_id: Uuid::now_v7() }.encode();
+        assert_eq!(error_of(&format!("customer_id=c&cursor={cursor}")).0, "cursor");
+        assert!(parse_search(Some(&format!("customer_id=c&sort=total&cursor={cursor}"))).is_ok());
+    }
+}

@@ -1,0 +1,24 @@
+//! composer: parse the configuration, start telemetry, build the app, serve; nothing else.
+
+use anyhow::Context;
+use clap::Parser;
+use composer::app::Application;
+use composer::config::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    platform::telemetry::init_tracing();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let app = Application::start(&config)?;
+    tracing::info!(
+        listen = %config.listen,
+        order_svc = %config.order_svc_url,
+        payment_svc = %config.payment_svc_url,
+        shipping_svc = %config.shipping_svc_url,
+        "composer serving"
+    );
+    app.serve(listener, platform::http::shutdown_signal()).await
+}
