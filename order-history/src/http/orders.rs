@@ -325,7 +325,7 @@ mod tests {
     #[test]
     fn bad_input_names_the_parameter() {
         assert_eq!(error_of(&format!("q={}", "a".repeat(300))).0, "q");
-        assert_eq!(error_of("cursor=%%%").0, "query");
+        assert_eq!(error_of("cursor=%%%").0, "cursor");
         assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y").0, "cursor");
         assert_eq!(error_of("min_total=500&max_total=100").0, "max_total");
         assert_eq!(error_of("placed_from=2026-02-01&placed_to=2026-01-01").0, "placed_to");
