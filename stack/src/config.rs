@@ -33,6 +33,12 @@ pub struct UpArgs {
     /// shipping-svc's listener.
     #[arg(long, env = "STACK_SHIPPING_SVC_LISTEN", default_value = "127.0.0.1:8003")]
     pub shipping_svc_listen: SocketAddr,
+    /// order-history's listener.
+    #[arg(long, env = "STACK_ORDER_HISTORY_LISTEN", default_value = "127.0.0.1:8010")]
+    pub order_history_listen: SocketAddr,
+    /// Serve order-history from Elasticsearch at this URL instead of the embedded tantivy index.
+    #[arg(long, env = "STACK_ELASTICSEARCH_URL")]
+    pub elasticsearch_url: Option<String>,
     /// The admin token every service is started with. The default is for the local profile
     /// only, where everything listens on 127.0.0.1; set your own anywhere else.
     #[arg(long, env = "STACK_ADMIN_TOKEN", default_value = "local-dev-admin-token", hide_env_values = true)]

@@ -1,8 +1,9 @@
 //! `stack up`: the start sequence of the local profile.
 //!
 //! broker → index fix → topics → schema registry → schemas → order-svc, payment-svc,
-//! shipping-svc, each step waiting for the one before it to be ready, so nothing races. Then it waits for Ctrl-C, SIGTERM, or a component
-//! exiting on its own, and stops everything in reverse order.
+//! shipping-svc → order-history, each step waiting for the one before it to be ready, so
+//! nothing races. Then it waits for Ctrl-C, SIGTERM, or a component exiting on its own, and
+//! stops everything in reverse order.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -81,6 +82,20 @@ async fn start_all(
         running.push(Supervised::spawn(name, command, &log_dir)?);
         wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{listen}"))).await?;
     }
+
+    let mut command = Command::new(bin_dir.join("order-history"));
+    command
+        .env("LISTEN_ADDR", args.order_history_listen.to_string())
+        .env("DATA_DIR", data_dir.join("order-history"))
+        .env("KAFKA_BOOTSTRAP_SERVERS", &kafka.bootstrap_servers)
+        .env("SCHEMA_REGISTRY_URL", &registry_url)
+        .env("ADMIN_TOKEN", &args.admin_token);
+    match &args.elasticsearch_url {
+        Some(url) => command.env("ELASTICSEARCH_URL", url),
+        None => command.env_remove("ELASTICSEARCH_URL"),
+    };
+    running.push(Supervised::spawn("order-history", command, &log_dir)?);
+    wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.order_history_listen))).await?;
     Ok(())
 }
 
@@ -261,6 +276,8 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
     for (name, listen) in source_services(args) {
         println!("  {name:<16} http://{listen}");
     }
+    let backend = if args.elasticsearch_url.is_some() { "elasticsearch" } else { "tantivy" };
+    println!("  order-history    http://{} ({backend})", args.order_history_listen);
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
     println!("press ctrl-c to stop");

@@ -37,12 +37,17 @@ struct RunningStack {
 struct Ports {
     broker: u16,
     registry: u16,
-    services: [u16; 3],
+    /// order-svc, payment-svc, shipping-svc, order-history
+    services: [u16; 4],
 }
 
 impl Ports {
     fn free() -> Self {
-        Self { broker: free_port(), registry: free_port(), services: [free_port(), free_port(), free_port()] }
+        Self {
+            broker: free_port(),
+            registry: free_port(),
+            services: [free_port(), free_port(), free_port(), free_port()],
+        }
     }
 }
 
@@ -68,6 +73,7 @@ impl RunningStack {
             .args(["--order-svc-listen", &format!("127.0.0.1:{}", ports.services[0])])
             .args(["--payment-svc-listen", &format!("127.0.0.1:{}", ports.services[1])])
             .args(["--shipping-svc-listen", &format!("127.0.0.1:{}", ports.services[2])])
+            .args(["--order-history-listen", &format!("127.0.0.1:{}", ports.services[3])])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -214,6 +220,22 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
     let decoded: PaymentEvent =
         consume_until(&stack, &codec, |event: &PaymentEvent| event.event_id == refunded.event_id).await;
     assert_eq!(decoded, refunded);
+
+    // order-history projected all of it into one document
+    let order_history = &stack.service_urls[3];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = reqwest::get(format!("{order_history}/orders/{order_id}")).await.expect("order-history answers");
+        if response.status().is_success() {
+            let document: Json = response.json().await.expect("json");
+            if document["payments"][0]["status"] == "REFUNDED" && document["shipments"][0]["status"] == "DISPATCHED" {
+                assert_eq!(document["customer"]["name"], serde_json::json!(placed.order.customer.name));
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "order-history never projected the order");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     stack.stop();
 
