@@ -8,7 +8,7 @@ mod service;
 pub use elasticsearch::{NOIDA_DB_BIN_ENV, NOIDA_DB_VERSION, SearchEngine, start_search_engine};
 pub use service::{
     Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, source_service_args, spawn_source_service,
-    spawn_source_service_with_fresh_infra,
+    spawn_source_service_on, spawn_source_service_with_fresh_infra,
 };
 
 use std::net::{SocketAddr, TcpListener};

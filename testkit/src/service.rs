@@ -77,11 +77,24 @@ pub async fn spawn_source_service(
     args: &SourceServiceArgs,
     build: impl FnOnce(SourceServiceContext) -> ServiceRoutes,
 ) -> SpawnedService {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    spawn_source_service_on(listener, name, database_url, migrator, args, build).await
+}
+
+/// [`spawn_source_service`] on a listener of the caller's, e.g. bound to the address of a
+/// service that was stopped, to start it again where its clients expect it.
+pub async fn spawn_source_service_on(
+    listener: tokio::net::TcpListener,
+    name: &'static str,
+    database_url: String,
+    migrator: Migrator,
+    args: &SourceServiceArgs,
+    build: impl FnOnce(SourceServiceContext) -> ServiceRoutes,
+) -> SpawnedService {
     crate::init_test_tracing();
     let runtime = SourceServiceRuntime::start(name, &database_url, migrator, args).await.expect("service starts");
     let routes = build(runtime.context.clone());
     let router = runtime.router(routes.reads, routes.writes, routes.openapi);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("local address");
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(runtime.serve(listener, router, async {
