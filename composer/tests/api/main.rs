@@ -1,0 +1,7 @@
+//! composer against real source services: each test starts its own on port 0.
+
+mod equivalence;
+mod failures;
+mod get_order;
+mod helpers;
+mod search;
