@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::ApiState;
 use super::error::{GetOrderError, SearchError};
 use crate::compose::{Composed, DegradedPart, compose};
-use crate::downstream::wire::{OrderPage, OrderRecord};
+use crate::downstream::wire::{OrderPage, OrderRecord, PaymentRecord, ShipmentRecord};
 use crate::downstream::{Downstream, DownstreamError, RequestContext};
 use crate::search::{
     Cursor, DEFAULT_LIMIT, MAX_LIMIT, Match, SearchFilter, SearchResults, SearchText, SortOrder, page_of,
@@ -104,7 +104,7 @@ async fn optional_parts(
     downstream: &Downstream,
     order_id: Uuid,
     context: &RequestContext,
-) -> (Option<Vec<crate::downstream::wire::PaymentRecord>>, Option<Vec<crate::downstream::wire::ShipmentRecord>>) {
+) -> (Option<Vec<PaymentRecord>>, Option<Vec<ShipmentRecord>>) {
     let (payments, shipments) =
         tokio::join!(downstream.payments_of(order_id, context), downstream.shipments_of(order_id, context));
     (optional(payments, order_id), optional(shipments, order_id))
