@@ -41,6 +41,30 @@ pub struct DecodedBatch {
     pub dead_letters: Vec<DeadLetter>,
     pub checkpoint: Checkpoint,
     pub records: usize,
+    /// The oldest record's timestamp and when the batch was closed and decoded, to break a
+    /// record's delay down by stage in the debug log.
+    pub timing: BatchTiming,
+}
+
+impl DecodedBatch {
+    /// Appends a later batch: its events follow, its positions win.
+    pub fn absorb(&mut self, later: DecodedBatch) {
+        self.events.extend(later.events);
+        self.dead_letters.extend(later.dead_letters);
+        self.checkpoint.merge(&later.checkpoint);
+        self.records += later.records;
+        self.timing.oldest_record_ms = match (self.timing.oldest_record_ms, later.timing.oldest_record_ms) {
+            (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
+            (mine, theirs) => mine.or(theirs),
+        };
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchTiming {
+    pub oldest_record_ms: Option<i64>,
+    pub closed_at: Option<Instant>,
+    pub decoded_at: Option<Instant>,
 }
 
 /// What the projection needs from the outside.
@@ -61,14 +85,19 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
     let reader = tokio::spawn(read_and_decode(source.clone(), Decoder::new(setup.codec), decoded_tx, shutdown.clone()));
     tracing::info!(backend = view.index().backend(), "projection started");
 
-    while let Some(batch) = decoded_rx.recv().await {
+    while let Some(mut batch) = decoded_rx.recv().await {
+        // batches that queued up while the last commit ran go into this one commit: under
+        // load a commit, not a batch, is the unit of cost, so a record waits for one at most
+        while let Ok(next) = decoded_rx.try_recv() {
+            batch.absorb(next);
+        }
         if !dead_letters.deliver(&batch.dead_letters, &shutdown).await {
             break;
         }
         let started = Instant::now();
         let guard = view.lock_writes().await;
         let index = view.index();
-        let Some(outcome) = write_with_retry(index.as_ref(), &batch, &shutdown).await? else {
+        let Some((outcome, committing)) = write_with_retry(index.as_ref(), &batch, &shutdown).await? else {
             break;
         };
         drop(guard);
@@ -81,7 +110,20 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
         for event in &batch.events {
             telemetry::projection_delay((now - event.occurred_at()).to_std().unwrap_or_default());
         }
-        tracing::debug!(records = batch.records, applied = outcome.applied, stale = outcome.stale, "batch projected");
+        let since = |at: Option<Instant>| at.map(|at| started.saturating_duration_since(at).as_millis());
+        tracing::debug!(
+            records = batch.records,
+            applied = outcome.applied,
+            stale = outcome.stale,
+            oldest_record_age_at_close_ms = ?batch.timing.oldest_record_ms.zip(batch.timing.closed_at).map(
+                |(oldest, closed_at)| now.timestamp_millis() - oldest - closed_at.elapsed().as_millis() as i64
+            ),
+            decode_ms = ?batch.timing.closed_at.zip(batch.timing.decoded_at).map(|(closed, decoded)| (decoded - closed).as_millis()),
+            queued_ms = ?since(batch.timing.decoded_at),
+            fold_ms = (committing - started).as_millis(),
+            commit_ms = committing.elapsed().as_millis(),
+            "batch projected"
+        );
     }
     shutdown.cancel();
     reader.await.context("projection reader panicked")??;
@@ -95,13 +137,14 @@ async fn write_with_retry(
     index: &dyn HistoryIndex,
     batch: &DecodedBatch,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Option<fold::FoldOutcome>> {
+) -> anyhow::Result<Option<(fold::FoldOutcome, Instant)>> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let attempt = async {
             let outcome = fold::fold_into(index, &batch.events).await?;
+            let committing = Instant::now();
             index.commit(&batch.checkpoint).await?;
-            Ok::<_, IndexError>(outcome)
+            Ok::<_, IndexError>((outcome, committing))
         };
         match attempt.await {
             Ok(outcome) => return Ok(Some(outcome)),
@@ -143,6 +186,7 @@ pub async fn decode_batch(
     shutdown: &CancellationToken,
 ) -> Option<DecodedBatch> {
     let records = batch.records.len();
+    let oldest_record_ms = batch.records.iter().filter_map(|record| record.timestamp_ms).min();
     let mut events = Vec::with_capacity(records);
     let mut dead_letters = Vec::new();
     for record in batch.records {
@@ -151,5 +195,6 @@ pub async fn decode_batch(
             Decoded::Rejected(letter) => dead_letters.push(letter),
         }
     }
-    Some(DecodedBatch { events, dead_letters, checkpoint: batch.checkpoint, records })
+    let timing = BatchTiming { oldest_record_ms, closed_at: batch.closed_at, decoded_at: Some(Instant::now()) };
+    Some(DecodedBatch { events, dead_letters, checkpoint: batch.checkpoint, records, timing })
 }

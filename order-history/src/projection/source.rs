@@ -26,6 +26,8 @@ pub struct RawRecord {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    /// The record's timestamp (the producer's create time), in Unix milliseconds.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl RawRecord {
@@ -36,6 +38,7 @@ impl RawRecord {
             offset: message.offset(),
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().map(<[u8]>::to_vec),
+            timestamp_ms: message.timestamp().to_millis(),
         }
     }
 }
@@ -44,6 +47,8 @@ impl RawRecord {
 #[derive(Debug, Default)]
 pub struct RecordBatch {
     pub records: Vec<RawRecord>,
+    /// When the batch closed: the hand-off from the source to the next stage.
+    pub closed_at: Option<Instant>,
     pub checkpoint: Checkpoint,
 }
 
@@ -59,6 +64,8 @@ pub enum Assignment {
     Group,
     AllPartitions { resume_from: Checkpoint },
 }
+
+const PROJECTION_FETCH_WAIT_MS: &str = "10";
 
 pub type ProjectionConsumer = StreamConsumer<ProjectionContext>;
 
@@ -77,6 +84,11 @@ impl Source {
         let mut config = config;
         // consumer lag per partition arrives in the statistics callback
         config.set("statistics.interval.ms", "5000");
+        // A broker may hold a fetch until this wait runs out even when data arrived (tansu
+        // does), and a record appended during a fetch waits for the next one: the wait is paid
+        // up to twice in freshness. Kafka answers as soon as data arrives, so a short wait
+        // only costs idle polls: 100 small requests a second.
+        config.set("fetch.wait.max.ms", PROJECTION_FETCH_WAIT_MS);
         let consumer: ProjectionConsumer =
             config.create_with_context(ProjectionContext).context("cannot create the kafka consumer")?;
         let consumer = Arc::new(consumer);
@@ -132,6 +144,7 @@ impl Source {
                 Err(_) => break,
             }
         }
+        batch.closed_at = Some(Instant::now());
         Ok(Some(batch))
     }
 

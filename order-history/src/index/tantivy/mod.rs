@@ -158,18 +158,21 @@ impl View {
         let mut writer_guard = lock(&self.writer);
         let writer = writer_guard.as_mut().ok_or_else(|| anyhow!("the index is closed"))?;
         let nothing_stored = lock(&self.pending).is_empty();
-        if nothing_stored && *lock(&self.committed_checkpoint) == *checkpoint {
+        // a batch names only the partitions it read; the commit carries the position of all
+        let mut checkpoint_after = lock(&self.committed_checkpoint).clone();
+        checkpoint_after.merge(checkpoint);
+        if nothing_stored && *lock(&self.committed_checkpoint) == checkpoint_after {
             // projection commits every batch even when a batch changed nothing
             return Ok(());
         }
-        let payload = serde_json::to_string(checkpoint).context("cannot serialize the checkpoint")?;
+        let payload = serde_json::to_string(&checkpoint_after).context("cannot serialize the checkpoint")?;
         let mut prepared = writer.prepare_commit().context("cannot prepare the commit")?;
         prepared.set_payload(&payload);
         prepared.commit().context("cannot commit the index")?;
         // searchable before the pending copies go, so `load` never misses a document
         self.reader.reload().context("cannot reload the index reader")?;
         lock(&self.pending).clear();
-        *lock(&self.committed_checkpoint) = checkpoint.clone();
+        *lock(&self.committed_checkpoint) = checkpoint_after;
         Ok(())
     }
 
