@@ -35,6 +35,10 @@ use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+// the allocator the order-history binary uses
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     orders: u64,
     rate: u64,

@@ -7,6 +7,11 @@ use order_history::config::{Cli, Command};
 use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
 use tokio_util::sync::CancellationToken;
 
+// Projection allocates and frees a document per event; glibc's malloc took a quarter of the
+// rebuild's CPU in a profile (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -142,6 +142,15 @@ pub fn new_generation() -> String {
     format!("g{}", Utc::now().format("%Y%m%d%H%M%S%3f"))
 }
 
+/// A replay reads a backlog, so a batch fills at once and the commit per batch is the cost to
+/// spread: 20,000 records a batch replayed 450k events ~15% faster than 5,000 did;
+/// 50,000 gained nothing more and held more memory.
+const REPLAY_BATCH_RECORDS: usize = 20_000;
+
+fn replay_limits(live: BatchLimits) -> BatchLimits {
+    BatchLimits { max_records: live.max_records.max(REPLAY_BATCH_RECORDS), ..live }
+}
+
 /// Runs a whole rebuild into `generation` (already marked started on `tracker`). With `live`,
 /// the running projection's view is swapped in place; without, only the catalog is switched.
 pub async fn run(
@@ -179,7 +188,7 @@ async fn replay_and_swap(
         consumer_config,
         &events::topics::SOURCE_TOPICS,
         Assignment::AllPartitions { resume_from: Checkpoint::default() },
-        setup.limits,
+        replay_limits(setup.limits),
     )
     .await?;
     let (starts, ends) = watermarks(&setup.kafka).await?;
