@@ -36,6 +36,9 @@ pub struct UpArgs {
     /// order-history's listener.
     #[arg(long, env = "STACK_ORDER_HISTORY_LISTEN", default_value = "127.0.0.1:8010")]
     pub order_history_listen: SocketAddr,
+    /// composer's listener.
+    #[arg(long, env = "STACK_COMPOSER_LISTEN", default_value = "127.0.0.1:8020")]
+    pub composer_listen: SocketAddr,
     /// Serve order-history from Elasticsearch at this URL instead of the embedded tantivy index.
     #[arg(long, env = "STACK_ELASTICSEARCH_URL")]
     pub elasticsearch_url: Option<String>,

@@ -1,7 +1,7 @@
 //! `stack up`: the start sequence of the local profile.
 //!
 //! broker → index fix → topics → schema registry → schemas → order-svc, payment-svc,
-//! shipping-svc → order-history, each step waiting for the one before it to be ready, so
+//! shipping-svc → order-history → composer, each step waiting for the one before it to be ready, so
 //! nothing races. Then it waits for Ctrl-C, SIGTERM, or a component exiting on its own, and
 //! stops everything in reverse order.
 
@@ -96,6 +96,15 @@ async fn start_all(
     };
     running.push(Supervised::spawn("order-history", command, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.order_history_listen))).await?;
+
+    let mut command = Command::new(bin_dir.join("composer"));
+    command
+        .env("LISTEN_ADDR", args.composer_listen.to_string())
+        .env("ORDER_SVC_URL", format!("http://{}", args.order_svc_listen))
+        .env("PAYMENT_SVC_URL", format!("http://{}", args.payment_svc_listen))
+        .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen));
+    running.push(Supervised::spawn("composer", command, &log_dir)?);
+    wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.composer_listen))).await?;
     Ok(())
 }
 
@@ -278,6 +287,7 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
     }
     let backend = if args.elasticsearch_url.is_some() { "elasticsearch" } else { "tantivy" };
     println!("  order-history    http://{} ({backend})", args.order_history_listen);
+    println!("  composer         http://{}", args.composer_listen);
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
     println!("press ctrl-c to stop");

@@ -37,8 +37,8 @@ struct RunningStack {
 struct Ports {
     broker: u16,
     registry: u16,
-    /// order-svc, payment-svc, shipping-svc, order-history
-    services: [u16; 4],
+    /// order-svc, payment-svc, shipping-svc, order-history, composer
+    services: [u16; 5],
 }
 
 impl Ports {
@@ -46,7 +46,7 @@ impl Ports {
         Self {
             broker: free_port(),
             registry: free_port(),
-            services: [free_port(), free_port(), free_port(), free_port()],
+            services: [free_port(), free_port(), free_port(), free_port(), free_port()],
         }
     }
 }
@@ -74,6 +74,7 @@ impl RunningStack {
             .args(["--payment-svc-listen", &format!("127.0.0.1:{}", ports.services[1])])
             .args(["--shipping-svc-listen", &format!("127.0.0.1:{}", ports.services[2])])
             .args(["--order-history-listen", &format!("127.0.0.1:{}", ports.services[3])])
+            .args(["--composer-listen", &format!("127.0.0.1:{}", ports.services[4])])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -236,6 +237,33 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
         assert!(Instant::now() < deadline, "order-history never projected the order");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // composer knows only what the services hold (the events above went straight to the
+    // topics), so it is asked about an order placed through order-svc
+    let client = reqwest::Client::new();
+    let order: Json = client
+        .post(format!("{}/orders", stack.service_urls[0]))
+        .json(&serde_json::json!({
+            "customer_id": "c-stack", "customer_name": "Stack Test", "customer_email": "stack@example.com",
+            "currency": "EUR", "items": [{"sku": "SKU-1", "name": "Kettle", "quantity": 2, "unit_price": 1500}],
+            "shipping_address": {"line1": "1 Main St", "city": "Utrecht", "postal_code": "3511", "country": "NL"}
+        }))
+        .send()
+        .await
+        .expect("order-svc answers")
+        .json()
+        .await
+        .expect("json");
+    let composed: Json = client
+        .get(format!("{}/orders/{}", stack.service_urls[4], order["id"].as_str().expect("an order id")))
+        .send()
+        .await
+        .expect("composer answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(composed["total"]["amount_minor"], 3000, "composer answered {composed}");
+    assert_eq!(composed["customer"]["name"], "Stack Test");
 
     stack.stop();
 
