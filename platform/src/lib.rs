@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod json;
 pub mod kafka;
 pub mod outbox;
+pub mod query;
 pub mod source_service;
 pub mod store;
 pub mod telemetry;

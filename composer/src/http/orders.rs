@@ -1,15 +1,15 @@
 //! `GET /orders/{id}` and `GET /orders`: call the source services, merge, answer.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
 use futures::{FutureExt, StreamExt, TryFutureExt};
 use metrics::{counter, histogram};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use platform::query::{parse_instant, parse_query, parse_symbol};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
@@ -319,7 +319,7 @@ async fn compose_all(
 
 /// Parses and checks every search parameter; the first problem becomes the 400's message.
 pub fn parse_search(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
-    let params = parse_params(raw, &SEARCH_PARAMS).map_err(|(message, field)| SearchError::bad(field, message))?;
+    let params = parse_query(raw, &SEARCH_PARAMS)?;
     let customer_id = match params.get("customer_id").map(|value| value.trim()) {
         None => return Err(SearchError::CustomerRequired),
         Some("") => return Err(SearchError::bad("customer_id", "customer_id is empty".to_string())),
@@ -333,13 +333,13 @@ pub fn parse_search(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
         Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
         None => None,
     };
-    filter.status = params.get("status").map(|raw| symbol::<OrderStatus>("status", raw)).transpose()?;
+    filter.status = params.get("status").map(|raw| parse_symbol::<OrderStatus>("status", raw)).transpose()?;
     filter.payment_status =
-        params.get("payment_status").map(|raw| symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
+        params.get("payment_status").map(|raw| parse_symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
     filter.shipment_status =
-        params.get("shipment_status").map(|raw| symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
-    filter.placed_from = params.get("placed_from").map(|raw| instant("placed_from", raw)).transpose()?;
-    filter.placed_to = params.get("placed_to").map(|raw| instant("placed_to", raw)).transpose()?;
+        params.get("shipment_status").map(|raw| parse_symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
+    filter.placed_from = params.get("placed_from").map(|raw| parse_instant("placed_from", raw)).transpose()?;
+    filter.placed_to = params.get("placed_to").map(|raw| parse_instant("placed_to", raw)).transpose()?;
     if let (Some(from), Some(to)) = (filter.placed_from, filter.placed_to)
         && from >= to
     {
@@ -379,38 +379,6 @@ pub fn parse_search(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
         return Err(SearchError::bad("cursor", "cursor belongs to a search with another sort order".to_string()));
     }
     Ok(SearchRequest { filter, sort, limit, after })
-}
-
-/// Decodes a query string into single values, refusing unknown and repeated parameters.
-fn parse_params(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<String, String>, (String, &'static str)> {
-    let mut params = HashMap::new();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
-        .map_err(|_| ("query string is malformed".to_string(), "query"))?;
-    for (name, value) in pairs {
-        let Some(known_name) = known.iter().find(|known| **known == name) else {
-            return Err((format!("unknown parameter {name:?}; known: {}", known.join(", ")), "query"));
-        };
-        if params.insert(name, value).is_some() {
-            return Err((format!("{known_name} is given more than once"), known_name));
-        }
-    }
-    Ok(params)
-}
-
-fn symbol<T: serde::de::DeserializeOwned>(name: &'static str, raw: &str) -> Result<T, SearchError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_ascii_uppercase()))
-        .map_err(|_| SearchError::bad(name, format!("{name} {raw:?} is not a known status")))
-}
-
-fn instant(name: &'static str, raw: &str) -> Result<DateTime<Utc>, SearchError> {
-    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(instant.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|midnight| midnight.and_utc())
-        .ok_or_else(|| SearchError::bad(name, format!("{name} must be an RFC 3339 time or a YYYY-MM-DD date")))
 }
 
 fn amount(name: &'static str, raw: &str) -> Result<i64, SearchError> {

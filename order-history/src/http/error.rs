@@ -41,6 +41,12 @@ impl SearchError {
     }
 }
 
+impl From<platform::query::ParamError> for SearchError {
+    fn from(error: platform::query::ParamError) -> Self {
+        SearchError::BadRequest { field: error.field, message: error.message }
+    }
+}
+
 impl IntoResponse for SearchError {
     fn into_response(self) -> Response {
         match &self {

@@ -1,12 +1,11 @@
 //! `GET /orders/{id}` and `GET /orders`: parse the request into a typed query, ask the live view.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use chrono::{DateTime, NaiveDate, Utc};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use platform::query::{parse_instant, parse_query, parse_symbol};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -58,8 +57,8 @@ pub async fn get_order(
         message: format!("{id:?} is not an order id (a uuid)"),
         field: "id",
     })?;
-    let params = parse_params(query.as_deref(), &["min_version", "wait_ms"])
-        .map_err(|(message, field)| GetOrderError::BadRequest { message, field })?;
+    let params = parse_query(query.as_deref(), &["min_version", "wait_ms"])
+        .map_err(|error| GetOrderError::BadRequest { message: error.message, field: error.field })?;
     let min_version = params.get("min_version").map(|raw| parse_min_version(raw)).transpose()?;
     let wait = match params.get("wait_ms") {
         None => Duration::from_millis(1000),
@@ -176,7 +175,7 @@ pub async fn search_orders(
 
 /// Parses and checks every search parameter; the first problem becomes the 400's message.
 pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
-    let params = parse_params(raw, &SEARCH_PARAMS).map_err(|(message, field)| SearchError::bad(field, message))?;
+    let params = parse_query(raw, &SEARCH_PARAMS)?;
     let text = match params.get("q") {
         Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
         None => None,
@@ -189,13 +188,13 @@ pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
             None => Ok(None),
         }
     };
-    let status = params.get("status").map(|raw| symbol::<OrderStatus>("status", raw)).transpose()?;
+    let status = params.get("status").map(|raw| parse_symbol::<OrderStatus>("status", raw)).transpose()?;
     let payment_status =
-        params.get("payment_status").map(|raw| symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
+        params.get("payment_status").map(|raw| parse_symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
     let shipment_status =
-        params.get("shipment_status").map(|raw| symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
-    let placed_from = params.get("placed_from").map(|raw| instant("placed_from", raw)).transpose()?;
-    let placed_to = params.get("placed_to").map(|raw| instant("placed_to", raw)).transpose()?;
+        params.get("shipment_status").map(|raw| parse_symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
+    let placed_from = params.get("placed_from").map(|raw| parse_instant("placed_from", raw)).transpose()?;
+    let placed_to = params.get("placed_to").map(|raw| parse_instant("placed_to", raw)).transpose()?;
     if let (Some(from), Some(to)) = (placed_from, placed_to)
         && from >= to
     {
@@ -264,38 +263,6 @@ pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
         after,
         include_incomplete,
     })
-}
-
-/// Decodes a query string into single values, refusing unknown and repeated parameters.
-fn parse_params(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<String, String>, (String, &'static str)> {
-    let mut params = HashMap::new();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
-        .map_err(|_| ("query string is malformed".to_string(), "query"))?;
-    for (name, value) in pairs {
-        let Some(known_name) = known.iter().find(|known| **known == name) else {
-            return Err((format!("unknown parameter {name:?}; known: {}", known.join(", ")), "query"));
-        };
-        if params.insert(name, value).is_some() {
-            return Err((format!("{known_name} is given more than once"), known_name));
-        }
-    }
-    Ok(params)
-}
-
-fn symbol<T: serde::de::DeserializeOwned>(name: &'static str, raw: &str) -> Result<T, SearchError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_ascii_uppercase()))
-        .map_err(|_| SearchError::bad(name, format!("{name} {raw:?} is not a known status")))
-}
-
-fn instant(name: &'static str, raw: &str) -> Result<DateTime<Utc>, SearchError> {
-    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(instant.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|midnight| midnight.and_utc())
-        .ok_or_else(|| SearchError::bad(name, format!("{name} must be an RFC 3339 time or a YYYY-MM-DD date")))
 }
 
 #[cfg(test)]

@@ -1,0 +1,71 @@
+//! Strict query-string parameters for read APIs: every parameter is known and given once, and
+//! each malformed value becomes an error that names its parameter. Both read designs parse the
+//! same search parameters with these, so a request is refused the same way by either.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A parameter that cannot be used, and why; becomes a 400 naming `field`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    /// The parameter at fault, or `query` for the query string as a whole.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        ParamError { field, message: message.into() }
+    }
+}
+
+/// Decodes a query string into single values, refusing unknown and repeated parameters.
+pub fn parse_query(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<String, String>, ParamError> {
+    let mut params = HashMap::new();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| ParamError::new("query", "query string is malformed"))?;
+    for (name, value) in pairs {
+        let Some(known_name) = known.iter().find(|known| **known == name) else {
+            return Err(ParamError::new("query", format!("unknown parameter {name:?}; known: {}", known.join(", "))));
+        };
+        if params.insert(name, value).is_some() {
+            return Err(ParamError::new(known_name, format!("{known_name} is given more than once")));
+        }
+    }
+    Ok(params)
+}
+
+/// A status symbol such as `CAPTURED`, in any case.
+pub fn parse_symbol<T: serde::de::DeserializeOwned>(field: &'static str, raw: &str) -> Result<T, ParamError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_ascii_uppercase()))
+        .map_err(|_| ParamError::new(field, format!("{field} {raw:?} is not a known status")))
+}
+
+/// An RFC 3339 time, or a `YYYY-MM-DD` date meaning its midnight UTC.
+pub fn parse_instant(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ParamError> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| ParamError::new(field, format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_repeated_and_malformed_parameters_name_the_field() {
+        assert_eq!(parse_query(Some("a=1&b=2"), &["a", "b"]).expect("parses").len(), 2);
+        assert_eq!(parse_query(Some("color=red"), &["a"]).unwrap_err().field, "query");
+        assert_eq!(parse_query(Some("a=1&a=2"), &["a"]).unwrap_err().field, "a");
+        assert_eq!(parse_symbol::<String>("status", "placed").expect("any string"), "PLACED");
+        assert_eq!(parse_instant("from", "2026-01-02").expect("a date").to_rfc3339(), "2026-01-02T00:00:00+00:00");
+        assert_eq!(parse_instant("from", "yesterday").unwrap_err().field, "from");
+    }
+}
