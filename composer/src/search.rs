@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use order_view::{Address, OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+pub use order_view::{Facets, SearchHit};
+use platform::query::MalformedCursor;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -412,18 +412,13 @@ pub struct Cursor {
     pub order_id: Uuid,
 }
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cursor is malformed; pass back the next_cursor of a previous page unchanged")]
-pub struct MalformedCursor;
-
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        platform::query::encode_cursor(self)
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, MalformedCursor> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| MalformedCursor)?;
-        serde_json::from_slice(&bytes).map_err(|_| MalformedCursor)
+        platform::query::decode_cursor(raw)
     }
 }
 
@@ -442,24 +437,6 @@ pub struct SearchResults {
     /// filtered and counted without them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub degraded: Vec<DegradedPart>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct SearchHit {
-    pub document: OrderHistory,
-    /// The values of the fields `q` matched, with matches in `<em>…</em>`.
-    pub highlights: BTreeMap<String, Vec<String>>,
-    /// Always null: composition has no relevance ranking.
-    pub score: Option<f32>,
-}
-
-/// Counts of matching documents per status symbol. A document with two payments in different
-/// states counts once under each.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Facets {
-    pub status: BTreeMap<String, u64>,
-    pub payment_status: BTreeMap<String, u64>,
-    pub shipment_status: BTreeMap<String, u64>,
 }
 
 /// A composed document that matched, with its highlights.

@@ -6,9 +6,11 @@
 
 mod apply;
 mod document;
+mod search;
 
 pub use apply::{Applied, SourceEvent};
 pub use document::{
     Address, AsOf, Customer, LineItem, Money, OrderHistory, OrderStatus, PaymentMethod, PaymentStatus, PaymentSummary,
     ShipmentStatus, ShipmentSummary, Source, TimelineEntry,
 };
+pub use search::{Facets, SearchHit};

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A parameter that cannot be used, and why; becomes a 400 naming `field`.
@@ -53,6 +55,21 @@ pub fn parse_instant(field: &'static str, raw: &str) -> Result<DateTime<Utc>, Pa
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map(|midnight| midnight.and_utc())
         .ok_or_else(|| ParamError::new(field, format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date")))
+}
+
+/// A cursor that cannot be decoded; it was not passed back unchanged.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cursor is malformed; pass back the next_cursor of a previous page unchanged")]
+pub struct MalformedCursor;
+
+/// An opaque pagination cursor: base64url (no padding) of the position's JSON.
+pub fn encode_cursor<T: serde::Serialize>(position: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
+}
+
+pub fn decode_cursor<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, MalformedCursor> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| MalformedCursor)?;
+    serde_json::from_slice(&bytes).map_err(|_| MalformedCursor)
 }
 
 #[cfg(test)]

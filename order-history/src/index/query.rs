@@ -3,12 +3,10 @@
 //! User text never reaches a backend's query language: it is split here into words and quoted
 //! phrases, each bounded, and each backend builds its own query from those pieces.
 
-use std::collections::BTreeMap;
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+pub use order_view::{Facets, SearchHit};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use platform::query::MalformedCursor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -173,18 +171,13 @@ pub enum CursorKey {
     Score(f32),
 }
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cursor is malformed; pass back the next_cursor of a previous page unchanged")]
-pub struct MalformedCursor;
-
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        platform::query::encode_cursor(self)
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, MalformedCursor> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| MalformedCursor)?;
-        serde_json::from_slice(&bytes).map_err(|_| MalformedCursor)
+        platform::query::decode_cursor(raw)
     }
 }
 
@@ -197,24 +190,6 @@ pub struct SearchResults {
     pub facets: Facets,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct SearchHit {
-    pub document: OrderHistory,
-    /// Matched fragments per field (one of the `TEXT_FIELDS`), with matches in `<em>…</em>`.
-    pub highlights: BTreeMap<String, Vec<String>>,
-    /// Present when sorting by relevance; only comparable within one response.
-    pub score: Option<f32>,
-}
-
-/// Counts of matching documents per status symbol (e.g. `"CAPTURED": 12`). A document with
-/// two payments in different states counts once under each.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Facets {
-    pub status: BTreeMap<String, u64>,
-    pub payment_status: BTreeMap<String, u64>,
-    pub shipment_status: BTreeMap<String, u64>,
 }
 
 /// The flat, indexable view of a document that both backends index: the text fields and the
@@ -360,6 +335,7 @@ mod tests {
             Cursor { sort: SortOrder::Newest, key: CursorKey::Integer(1_767_225_600_123), order_id: Uuid::now_v7() };
         assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
         assert_eq!(Cursor::decode("not a cursor"), Err(MalformedCursor));
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"{\"sort\":\"newest\"}")), Err(MalformedCursor));
+        let incomplete = platform::query::encode_cursor(&serde_json::json!({"sort": "newest"}));
+        assert_eq!(Cursor::decode(&incomplete), Err(MalformedCursor));
     }
 }
