@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use order_view::{Address, OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use order_view::{Address, OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus, push_html_escaped};
 pub use order_view::{Facets, SearchHit};
 use platform::query::MalformedCursor;
 use serde::{Deserialize, Serialize};
@@ -368,27 +368,14 @@ fn highlight(value: &str, mut ranges: Vec<std::ops::Range<usize>>) -> String {
     let mut output = String::with_capacity(value.len() + 9 * merged.len());
     let mut cursor = 0;
     for range in merged {
-        push_escaped(&mut output, &value[cursor..range.start]);
+        push_html_escaped(&mut output, &value[cursor..range.start]);
         output.push_str("<em>");
-        push_escaped(&mut output, &value[range.clone()]);
+        push_html_escaped(&mut output, &value[range.clone()]);
         output.push_str("</em>");
         cursor = range.end;
     }
-    push_escaped(&mut output, &value[cursor..]);
+    push_html_escaped(&mut output, &value[cursor..]);
     output
-}
-
-fn push_escaped(output: &mut String, text: &str) {
-    for character in text.chars() {
-        match character {
-            '&' => output.push_str("&amp;"),
-            '<' => output.push_str("&lt;"),
-            '>' => output.push_str("&gt;"),
-            '"' => output.push_str("&quot;"),
-            '\'' => output.push_str("&#x27;"),
-            other => output.push(other),
-        }
-    }
 }
 
 /// How hits are ordered; the order id (ascending) breaks ties, as in order-history.

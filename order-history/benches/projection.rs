@@ -353,6 +353,25 @@ async fn search_latency(index: &dyn order_history::index::HistoryIndex) {
     println!("{:<28} mean total hits {}", "", total_hits.1 / 2000);
 }
 
+/// Publishes a new order's ORDER_PLACED as the outbox relay would; returns its read-your-writes
+/// URL on order-history once the broker has acknowledged it.
+async fn publish_order(
+    codec: &events::EventCodec,
+    producer: &FutureProducer,
+    app_address: std::net::SocketAddr,
+    sequence: u64,
+) -> String {
+    let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
+    let value = codec.encode(&order).await.expect("encodes");
+    let key = order.order_id.to_string();
+    producer
+        .send(FutureRecord::to(OrderEvent::TOPIC).key(&key).payload(&value), Duration::from_secs(10))
+        .await
+        .map_err(|(error, _)| error)
+        .expect("delivered");
+    format!("http://{app_address}/orders/{key}?min_version={key}:1&wait_ms=2000")
+}
+
 async fn warm_up(
     codec: &events::EventCodec,
     producer: &FutureProducer,
@@ -360,15 +379,7 @@ async fn warm_up(
     app_address: std::net::SocketAddr,
 ) {
     for sequence in 9_000_000..9_000_020u64 {
-        let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
-        let value = codec.encode(&order).await.expect("encodes");
-        let key = order.order_id.to_string();
-        producer
-            .send(FutureRecord::to(OrderEvent::TOPIC).key(&key).payload(&value), Duration::from_secs(10))
-            .await
-            .map_err(|(error, _)| error)
-            .expect("delivered");
-        let url = format!("http://{app_address}/orders/{key}?min_version={key}:1&wait_ms=2000");
+        let url = publish_order(codec, producer, app_address, sequence).await;
         while client.get(&url).send().await.expect("get").status() != 200 {}
     }
 }
@@ -397,16 +408,8 @@ async fn freshness(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u
             (codec.clone(), producer.clone(), client.clone(), histogram.clone(), acks.clone(), stale.clone());
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
-            let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
-            let value = codec.encode(&order).await.expect("encodes");
-            let key = order.order_id.to_string();
-            producer
-                .send(FutureRecord::to(OrderEvent::TOPIC).key(&key).payload(&value), Duration::from_secs(10))
-                .await
-                .map_err(|(error, _)| error)
-                .expect("delivered");
+            let url = publish_order(&codec, &producer, app_address, sequence).await;
             acks.lock().expect("histogram").record(started.elapsed().as_micros() as u64).expect("record");
-            let url = format!("http://{app_address}/orders/{key}?min_version={key}:1&wait_ms=2000");
             loop {
                 let response = client.get(&url).send().await.expect("get");
                 if response.status() == 200 {

@@ -13,4 +13,4 @@ pub use document::{
     Address, AsOf, Customer, LineItem, Money, OrderHistory, OrderStatus, PaymentMethod, PaymentStatus, PaymentSummary,
     ShipmentStatus, ShipmentSummary, Source, TimelineEntry,
 };
-pub use search::{Facets, SearchHit};
+pub use search::{Facets, SearchHit, push_html_escaped};

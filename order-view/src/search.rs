@@ -26,3 +26,30 @@ pub struct Facets {
     pub payment_status: BTreeMap<String, u64>,
     pub shipment_status: BTreeMap<String, u64>,
 }
+
+/// Appends `text` to a highlight, HTML-escaped, so that only the `<em>` tags around matches are
+/// markup: a customer's name or an item's can never inject any.
+pub fn push_html_escaped(highlight: &mut String, text: &str) {
+    for character in text.chars() {
+        match character {
+            '&' => highlight.push_str("&amp;"),
+            '<' => highlight.push_str("&lt;"),
+            '>' => highlight.push_str("&gt;"),
+            '"' => highlight.push_str("&quot;"),
+            '\'' => highlight.push_str("&#x27;"),
+            other => highlight.push(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped_and_text_kept() {
+        let mut highlight = String::from("<em>Tom</em>");
+        push_html_escaped(&mut highlight, " <b>&</b> 'Jerry\" Zoë");
+        assert_eq!(highlight, "<em>Tom</em> &lt;b&gt;&amp;&lt;/b&gt; &#x27;Jerry&quot; Zoë");
+    }
+}

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use ::tantivy::tokenizer::TextAnalyzer;
+use order_view::push_html_escaped;
 
 use super::schema::{IDENTIFIER_FIELDS, parts_analyzer, text_values};
 use crate::index::query::{IndexedFields, SearchText, TextClause};
@@ -158,13 +159,13 @@ fn snippet(value: &str, mut matches: Vec<Range<usize>>) -> String {
         if start >= end || start < cursor {
             continue;
         }
-        push_escaped(&mut snippet, &value[cursor..start]);
+        push_html_escaped(&mut snippet, &value[cursor..start]);
         snippet.push_str("<em>");
-        push_escaped(&mut snippet, &value[start..end]);
+        push_html_escaped(&mut snippet, &value[start..end]);
         snippet.push_str("</em>");
         cursor = end;
     }
-    push_escaped(&mut snippet, &value[cursor..window_end]);
+    push_html_escaped(&mut snippet, &value[cursor..window_end]);
     if window_end < value.len() {
         snippet.push('…');
     }
@@ -189,19 +190,6 @@ fn floor_char_boundary(value: &str, mut index: usize) -> usize {
         index -= 1;
     }
     index
-}
-
-fn push_escaped(output: &mut String, text: &str) {
-    for character in text.chars() {
-        match character {
-            '&' => output.push_str("&amp;"),
-            '<' => output.push_str("&lt;"),
-            '>' => output.push_str("&gt;"),
-            '"' => output.push_str("&quot;"),
-            '\'' => output.push_str("&#x27;"),
-            other => output.push(other),
-        }
-    }
 }
 
 /// Whether `left` becomes `right` with at most `max_edits` insertions, deletions, substitutions
