@@ -87,13 +87,35 @@ pub fn with_operational_routes(
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus_metrics))
         .with_state(state);
-    app.merge(operational)
+    // only the API is counted: scrapes and probes would otherwise count themselves
+    app.layer(axum::middleware::from_fn(count_traffic))
+        .merge(operational)
         // enforced by the body extractors, so each API can answer in its own error shape
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(map_response(json_error_bodies))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Counts every API request and the body bytes it moved, so that a caller can measure how
+/// many requests a design sends to this service and how much data they move, from the outside
+/// (`compare` reads these from `/metrics` before and after a load step).
+async fn count_traffic(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::body::HttpBody;
+    let request_bytes = request.body().size_hint().exact().unwrap_or_else(|| request.body().size_hint().lower());
+    let response = next.run(request).await;
+    let response_bytes = response.body().size_hint().exact().unwrap_or_else(|| response.body().size_hint().lower());
+    let class = match response.status().as_u16() {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    metrics::counter!("http_server_requests_total", "class" => class).increment(1);
+    metrics::counter!("http_server_body_bytes_total", "direction" => "in").increment(request_bytes);
+    metrics::counter!("http_server_body_bytes_total", "direction" => "out").increment(response_bytes);
+    response
 }
 
 /// The error body every API of the system answers with: `{"error": "...", "field": "..."}`.

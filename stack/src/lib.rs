@@ -4,6 +4,7 @@
 
 pub mod binaries;
 pub mod config;
+pub mod demo;
 pub mod process;
 pub mod tansu;
 pub mod up;

@@ -1,7 +1,7 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
 use clap::{Parser, Subcommand};
-use stack::{config, tansu, up};
+use stack::{config, demo, tansu, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
@@ -14,6 +14,9 @@ struct Cli {
 enum Command {
     /// Start the broker, the schema registry and the services in the foreground, until Ctrl-C.
     Up(Box<config::UpArgs>),
+    /// Start everything on an empty data dir, seed it, measure CQRS against API Composition,
+    /// write the report, and keep the system up until Ctrl-C (or stop with --exit).
+    Demo(Box<demo::DemoArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
     InstallBroker(config::BrokerInstallArgs),
 }
@@ -23,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
     platform::telemetry::init_tracing();
     match Cli::parse().command {
         Command::Up(args) => up::run(*args).await,
+        Command::Demo(args) => demo::run(*args).await,
         Command::InstallBroker(args) => {
             let path = tansu::ensure_installed(&args).await?;
             println!("{}", path.display());

@@ -27,26 +27,60 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const BROKER_DB: &str = "tansu.db";
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    start(&args).await?.serve_until_stopped().await
+}
+
+/// The whole system, running. Dropping it kills every process (they also die with the launcher).
+pub struct RunningStack {
+    processes: Vec<Supervised>,
+    pub data_dir: PathBuf,
+}
+
+/// Starts everything, in order, and prints where it listens.
+pub async fn start(args: &UpArgs) -> anyhow::Result<RunningStack> {
     let data_dir = std::path::absolute(&args.data_dir)?;
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let tansu = tansu::ensure_installed(&args.broker).await?;
     let bin_dir = binaries::prepare(args.bin_dir.as_deref(), !args.no_build).await?;
 
     let mut running: Vec<Supervised> = Vec::new();
-    if let Err(error) = start_all(&args, &data_dir, &tansu, &bin_dir, &mut running).await {
+    if let Err(error) = start_all(args, &data_dir, &tansu, &bin_dir, &mut running).await {
         stop_all(running).await;
         return Err(error);
     }
-    print_summary(&args, &data_dir);
+    print_summary(args, &data_dir);
+    Ok(RunningStack { processes: running, data_dir })
+}
 
-    let outcome = tokio::select! {
-        () = platform::http::shutdown_signal() => Ok(()),
-        (name, status) = first_unexpected_exit(&mut running) => {
-            Err(anyhow::anyhow!("{name} exited unexpectedly ({status}); see {}", data_dir.join("logs").display()))
+impl RunningStack {
+    /// Runs `work` while watching the processes: a process that exits on its own fails it.
+    pub async fn watch<T>(&mut self, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        let logs = self.data_dir.join("logs");
+        tokio::select! {
+            outcome = work => outcome,
+            (name, status) = first_unexpected_exit(&mut self.processes) => {
+                Err(anyhow::anyhow!("{name} exited unexpectedly ({status}); see {}", logs.display()))
+            }
         }
-    };
-    stop_all(running).await;
-    outcome
+    }
+
+    /// Waits for Ctrl-C, SIGTERM, or a component exiting on its own, then stops everything in
+    /// reverse order.
+    pub async fn serve_until_stopped(mut self) -> anyhow::Result<()> {
+        println!("press ctrl-c to stop");
+        let outcome = self
+            .watch(async {
+                platform::http::shutdown_signal().await;
+                Ok(())
+            })
+            .await;
+        self.stop().await;
+        outcome
+    }
+
+    pub async fn stop(self) {
+        stop_all(self.processes).await;
+    }
 }
 
 async fn start_all(
@@ -290,5 +324,4 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
     println!("  composer         http://{}", args.composer_listen);
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
-    println!("press ctrl-c to stop");
 }

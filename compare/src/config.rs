@@ -1,0 +1,243 @@
+//! The flags of `compare`. The defaults reach the local `stack up`; every flag has an
+//! environment variable, so the compose stack is one `.env` away.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+
+/// Where each service of the stack answers.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Endpoints {
+    #[arg(long, env = "COMPARE_ORDER_SVC_URL", default_value = "http://127.0.0.1:8001")]
+    pub order_svc: String,
+    #[arg(long, env = "COMPARE_PAYMENT_SVC_URL", default_value = "http://127.0.0.1:8002")]
+    pub payment_svc: String,
+    #[arg(long, env = "COMPARE_SHIPPING_SVC_URL", default_value = "http://127.0.0.1:8003")]
+    pub shipping_svc: String,
+    #[arg(long, env = "COMPARE_ORDER_HISTORY_URL", default_value = "http://127.0.0.1:8010")]
+    pub order_history: String,
+    #[arg(long, env = "COMPARE_COMPOSER_URL", default_value = "http://127.0.0.1:8020")]
+    pub composer: String,
+    /// The broker, only to find its process for the CPU figures.
+    #[arg(long, env = "COMPARE_BROKER", default_value = "127.0.0.1:9092")]
+    pub broker: String,
+    /// The schema registry, only to find its process for the CPU figures.
+    #[arg(long, env = "COMPARE_SCHEMA_REGISTRY_URL", default_value = "http://127.0.0.1:8081")]
+    pub schema_registry: String,
+}
+
+impl Endpoints {
+    /// The base URL of a service, by its name.
+    pub fn url_of(&self, service: &str) -> &str {
+        match service {
+            "order-svc" => &self.order_svc,
+            "payment-svc" => &self.payment_svc,
+            "shipping-svc" => &self.shipping_svc,
+            "order-history" => &self.order_history,
+            "composer" => &self.composer,
+            "schema-registry" => &self.schema_registry,
+            other => unreachable!("no service named {other}"),
+        }
+    }
+
+    /// The loopback ports of every process of the stack, to find them in /proc.
+    pub fn ports(&self) -> Vec<(String, u16)> {
+        let services = ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"];
+        let mut ports: Vec<(String, u16)> = services
+            .iter()
+            .filter_map(|name| port_of(self.url_of(name)).map(|port| (name.to_string(), port)))
+            .collect();
+        if let Some(port) = port_of(&self.broker) {
+            ports.push(("broker".to_string(), port));
+        }
+        ports
+    }
+
+    pub fn as_list(&self) -> Vec<(String, String)> {
+        ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"]
+            .iter()
+            .map(|name| (name.to_string(), self.url_of(name).to_string()))
+            .chain([("broker".to_string(), self.broker.clone())])
+            .collect()
+    }
+}
+
+fn port_of(address: &str) -> Option<u16> {
+    let without_scheme = address.split("://").last()?;
+    let host_port = without_scheme.split('/').next()?;
+    host_port.rsplit(':').next()?.parse().ok()
+}
+
+/// The scenarios, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Scenario {
+    GetById,
+    Search,
+    Freshness,
+    SlowDependency,
+    DependencyDown,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] =
+        [Scenario::GetById, Scenario::Search, Scenario::Freshness, Scenario::SlowDependency, Scenario::DependencyDown];
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+    /// The admin token of the source services' `/admin/faults` (the local stack's default).
+    #[arg(long, env = "COMPARE_ADMIN_TOKEN", default_value = "local-dev-admin-token", hide_env_values = true)]
+    pub admin_token: String,
+    /// Orders to create before measuring.
+    #[arg(long, env = "COMPARE_ORDERS")]
+    pub orders: Option<u64>,
+    /// Seconds of each load step.
+    #[arg(long, env = "COMPARE_DURATION")]
+    pub duration: Option<f64>,
+    /// Arrival rates of the GET-by-id scenario, requests per second, comma separated.
+    #[arg(long, env = "COMPARE_RATES", value_delimiter = ',')]
+    pub rates: Option<Vec<f64>>,
+    /// Arrival rate of the search, freshness-read, slow and down scenarios.
+    #[arg(long, env = "COMPARE_FAULT_RATE")]
+    pub fault_rate: Option<f64>,
+    /// Writes per second of the freshness scenario.
+    #[arg(long, env = "COMPARE_WRITE_RATE")]
+    pub write_rate: Option<f64>,
+    /// Small and fast (under 2 minutes): 300 orders, 2-second steps, two rates.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only these scenarios (comma separated); the default is all of them.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Option<Vec<Scenario>>,
+    /// The seed of the generated data; the same seed gives the same orders, customers and mix.
+    #[arg(long, env = "COMPARE_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Where `report.md`, `report.json` and the charts are written.
+    #[arg(long, env = "COMPARE_OUT", default_value = "report")]
+    pub out: PathBuf,
+    /// The stack's data directory, to measure the size of the view and of the source databases
+    /// (the local profile's layout: `<dir>/order-history`, `<dir>/order-svc`, ...).
+    #[arg(long, env = "COMPARE_STACK_DATA_DIR", default_value = ".data")]
+    pub stack_data_dir: PathBuf,
+    /// `local` or `compose`: recorded in the report.
+    #[arg(long, env = "COMPARE_PROFILE", default_value = "local")]
+    pub profile: String,
+    /// How long to wait for order-history to hold every seeded order, in seconds.
+    #[arg(long, env = "COMPARE_CONVERGE_TIMEOUT", default_value_t = 600.0)]
+    pub converge_timeout: f64,
+    /// Do not draw progress bars (logs only).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The arguments with every default resolved.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub endpoints: Endpoints,
+    pub admin_token: String,
+    pub orders: u64,
+    pub customers: u64,
+    pub step: Duration,
+    pub rates: Vec<f64>,
+    pub fault_rate: f64,
+    pub write_rate: f64,
+    pub quick: bool,
+    pub scenarios: Vec<Scenario>,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub stack_data_dir: PathBuf,
+    pub profile: String,
+    pub converge_timeout: Duration,
+    pub progress: bool,
+    /// The slowdowns of shipping-svc in the slow-dependency scenario.
+    pub slow_delays_ms: Vec<u64>,
+}
+
+impl CompareArgs {
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        let (orders, step, rates, fault_rate, write_rate) = if self.quick {
+            (300, 2.0, vec![100.0, 400.0], 100.0, 20.0)
+        } else {
+            (20_000, 10.0, vec![200.0, 1000.0, 3000.0], 200.0, 50.0)
+        };
+        let orders = self.orders.unwrap_or(orders);
+        let step = self.duration.unwrap_or(step);
+        let rates = self.rates.clone().unwrap_or(rates);
+        let fault_rate = self.fault_rate.unwrap_or(fault_rate);
+        let write_rate = self.write_rate.unwrap_or(write_rate);
+        if orders == 0 {
+            bail!("--orders must be at least 1");
+        }
+        if !(step.is_finite() && (0.5..=3600.0).contains(&step)) {
+            bail!("--duration must be between 0.5 and 3600 seconds, got {step}");
+        }
+        for rate in rates.iter().chain([&fault_rate, &write_rate]) {
+            if !(rate.is_finite() && (1.0..=100_000.0).contains(rate)) {
+                bail!("rates must be between 1 and 100000 per second, got {rate}");
+            }
+        }
+        let mut scenarios = self.scenarios.clone().unwrap_or_else(|| Scenario::ALL.to_vec());
+        scenarios.sort();
+        scenarios.dedup();
+        Ok(Plan {
+            endpoints: self.endpoints.clone(),
+            admin_token: self.admin_token.clone(),
+            orders,
+            // about four orders a customer on average, skewed: some have dozens
+            customers: (orders / 4).max(1),
+            step: Duration::from_secs_f64(step),
+            rates,
+            fault_rate,
+            write_rate,
+            quick: self.quick,
+            scenarios,
+            seed: self.seed,
+            out: self.out.clone(),
+            stack_data_dir: self.stack_data_dir.clone(),
+            profile: self.profile.clone(),
+            converge_timeout: Duration::from_secs_f64(self.converge_timeout.max(1.0)),
+            progress: !self.no_progress,
+            slow_delays_ms: vec![50, 250],
+        })
+    }
+}
+
+impl Plan {
+    pub fn runs(&self, scenario: Scenario) -> bool {
+        self.scenarios.contains(&scenario)
+    }
+
+    /// Every parameter, for the report's environment section.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        let rates: Vec<String> = self.rates.iter().map(|rate| format!("{rate}")).collect();
+        let scenarios: Vec<String> = self.scenarios.iter().map(|scenario| format!("{scenario:?}")).collect();
+        vec![
+            ("orders".into(), self.orders.to_string()),
+            ("customers".into(), self.customers.to_string()),
+            ("seed".into(), self.seed.to_string()),
+            ("step_seconds".into(), format!("{}", self.step.as_secs_f64())),
+            ("get_by_id_rates".into(), rates.join(", ")),
+            ("fault_and_search_rate".into(), format!("{}", self.fault_rate)),
+            ("freshness_write_rate".into(), format!("{}", self.write_rate)),
+            ("slow_delays_ms".into(), format!("{:?}", self.slow_delays_ms)),
+            ("quick".into(), self.quick.to_string()),
+            ("scenarios".into(), scenarios.join(", ")),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_ports_in_urls_and_addresses() {
+        assert_eq!(port_of("http://127.0.0.1:8001"), Some(8001));
+        assert_eq!(port_of("http://localhost:8010/"), Some(8010));
+        assert_eq!(port_of("127.0.0.1:9092"), Some(9092));
+        assert_eq!(port_of("http://example.com"), None);
+    }
+}

@@ -1,0 +1,246 @@
+//! `compare`: measures CQRS (order-history) against API Composition (composer) on one running
+//! stack, on the same work in the same run, and writes `report.md`, `report.json` and charts.
+//!
+//! ```text
+//! check the stack → seed (and measure the projection's cost) → scenarios, one design at a time
+//!   → coupling matrix from the measurements → report
+//! ```
+
+pub mod config;
+pub mod load;
+pub mod procfs;
+pub mod report;
+pub mod scenarios;
+pub mod seed;
+pub mod target;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::MultiProgress;
+
+use config::{CompareArgs, Plan, Scenario};
+use report::model::{CqrsCost, Environment, Report, SOURCE_SERVICES};
+use scenarios::Run;
+use target::Stack;
+
+/// Answers that take longer than this count as timeouts.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a finished run leaves behind.
+pub struct Outcome {
+    pub report: Report,
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs the whole comparison and writes the report.
+pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
+    let plan = args.plan()?;
+    let started_at = now();
+    let stack = Stack::new(plan.endpoints.clone(), plan.admin_token.clone(), REQUEST_TIMEOUT)?;
+    stack.check_reachable().await?;
+    // a fault left behind by an interrupted run would skew every figure
+    stack.clear_faults().await?;
+    seed::ensure_empty(&stack, plan.seed, plan.customers).await?;
+    let pids = stack_pids(&plan);
+    let progress = if plan.progress {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+    };
+
+    tracing::info!(orders = plan.orders, seed = plan.seed, "seeding");
+    let order_history_pid = pids.get("order-history").copied();
+    let cost_before = CostProbe::take(&stack, order_history_pid).await?;
+    let seeded = seed::seed(&plan, &stack, &progress).await?;
+    let cost_after = CostProbe::take(&stack, order_history_pid).await?;
+    let seeding_seconds = seeded.seeding.as_ref().map_or(0.0, |s| s.write_seconds + s.converge_seconds);
+    let cqrs_cost = cqrs_cost(&plan, &stack, &cost_before, &cost_after, seeding_seconds, order_history_pid).await;
+
+    let run = Run { plan: plan.clone(), stack, seeded, pids: pids.values().copied().collect(), progress };
+    let mut report = Report {
+        environment: environment(&plan, &run.stack, &started_at).await,
+        seeding: run.seeded.seeding.clone(),
+        get_by_id: Vec::new(),
+        search: Vec::new(),
+        freshness: None,
+        slow_dependency: Vec::new(),
+        dependency_down: Vec::new(),
+        coupling: Vec::new(),
+        cqrs_cost: Some(cqrs_cost),
+    };
+    let outcome = run_scenarios(&run, &mut report).await;
+    // whatever happened, leave no fault behind
+    let cleared = run.stack.clear_faults().await;
+    outcome?;
+    cleared?;
+    let mut healthy = report.get_by_id.clone();
+    healthy.extend(report.search.iter().cloned());
+    report.coupling = scenarios::coupling::matrix(&healthy, &report.dependency_down);
+    report.environment.finished_at = now();
+    let files = report::write_report(&plan.out, &report)
+        .with_context(|| format!("cannot write the report to {}", plan.out.display()))?;
+    Ok(Outcome { report, files })
+}
+
+async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
+    if run.plan.runs(Scenario::GetById) {
+        report.get_by_id = run.get_by_id().await?;
+    }
+    if run.plan.runs(Scenario::Search) {
+        report.search = run.search().await?;
+    }
+    if run.plan.runs(Scenario::Freshness) {
+        report.freshness = Some(run.freshness().await?);
+    }
+    if run.plan.runs(Scenario::SlowDependency) {
+        report.slow_dependency = run.slow_dependency().await?;
+    }
+    if run.plan.runs(Scenario::DependencyDown) {
+        report.dependency_down = run.dependency_down().await?;
+    }
+    Ok(())
+}
+
+/// The stack's processes on this machine, by name.
+fn stack_pids(plan: &Plan) -> BTreeMap<String, u32> {
+    let ports = plan.endpoints.ports();
+    let numbers: Vec<u16> = ports.iter().map(|(_, port)| *port).collect();
+    let found = procfs::listeners(&numbers);
+    let pids: BTreeMap<String, u32> =
+        ports.into_iter().filter_map(|(name, port)| found.get(&port).map(|pid| (name, *pid))).collect();
+    if pids.is_empty() {
+        tracing::warn!("none of the stack's processes is visible in /proc; cpu figures will be missing");
+    }
+    pids
+}
+
+struct CostProbe {
+    events_applied: f64,
+    cpu_seconds: Option<f64>,
+}
+
+impl CostProbe {
+    async fn take(stack: &Stack, pid: Option<u32>) -> anyhow::Result<Self> {
+        let counters = stack.scrape_all().await?;
+        let events_applied =
+            counters.get("order-history").map_or(0.0, |c| c.sum("order_history_events_applied_total", &[]));
+        Ok(Self { events_applied, cpu_seconds: pid.and_then(procfs::cpu_seconds) })
+    }
+}
+
+async fn cqrs_cost(
+    plan: &Plan,
+    stack: &Stack,
+    before: &CostProbe,
+    after: &CostProbe,
+    seconds: f64,
+    pid: Option<u32>,
+) -> CqrsCost {
+    let events_applied = (after.events_applied - before.events_applied).max(0.0) as u64;
+    let source_bytes: Option<u64> = SOURCE_SERVICES
+        .iter()
+        .map(|service| procfs::dir_bytes(&plan.stack_data_dir.join(service)))
+        .try_fold(0, |sum, bytes| bytes.map(|bytes| sum + bytes));
+    let orders_in_view = async {
+        let url = format!("{}/orders?limit=1", stack.url_of("order-history"));
+        let answer: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
+        answer["total"].as_u64()
+    }
+    .await
+    .unwrap_or(0);
+    CqrsCost {
+        view_bytes: procfs::dir_bytes(&plan.stack_data_dir.join("order-history")),
+        source_bytes,
+        orders_in_view,
+        projection_cpu_seconds: after.cpu_seconds.zip(before.cpu_seconds).map(|(after, before)| after - before),
+        events_applied,
+        events_applied_per_second: if seconds > 0.0 { events_applied as f64 / seconds } else { 0.0 },
+        order_history_rss_mib: pid.and_then(procfs::rss_mib),
+    }
+}
+
+async fn environment(plan: &Plan, stack: &Stack, started_at: &str) -> Environment {
+    let mut versions = BTreeMap::new();
+    for service in target::HTTP_SERVICES {
+        let url = format!("{}/openapi.json", stack.url_of(service));
+        let version = async {
+            let document: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
+            document["info"]["version"].as_str().map(str::to_string)
+        }
+        .await;
+        versions.insert(service.to_string(), version.unwrap_or_else(|| "unknown".to_string()));
+    }
+    let backend = async {
+        let url = format!("{}/readyz", stack.url_of("order-history"));
+        let answer: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
+        answer["checks"].as_object().map(|checks| checks.keys().cloned().collect::<Vec<_>>().join(", "))
+    }
+    .await;
+    if let Some(backend) = backend {
+        versions.insert("order-history readiness checks".to_string(), backend);
+    }
+    Environment {
+        started_at: started_at.to_string(),
+        finished_at: String::new(),
+        cpus: procfs::cpu_count(),
+        os: procfs::os_description(),
+        memory_total_mib: procfs::memory_total_mib(),
+        profile: plan.profile.clone(),
+        compare_version: env!("CARGO_PKG_VERSION").to_string(),
+        versions,
+        parameters: plan.parameters().into_iter().collect(),
+        endpoints: plan.endpoints.as_list().into_iter().collect(),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The three most telling figures of a report, one line each, for a terminal.
+pub fn headlines(report: &Report) -> Vec<String> {
+    use report::model::Design;
+    let mut lines = Vec::new();
+    // GET by id at the highest rate both designs were measured at
+    let rate = report.get_by_id.iter().map(|step| step.target_rps).fold(f64::NAN, f64::max);
+    let at = |design: Design| report.get_by_id.iter().find(|step| step.design == design && step.target_rps == rate);
+    if let (Some(cqrs), Some(composition)) = (at(Design::OrderHistory), at(Design::Composer)) {
+        lines.push(format!(
+            "GET by id at {rate} req/s: p99 {:.1} ms from order-history (CQRS), {:.1} ms from composer (API Composition); errors {:.1}% vs {:.1}%",
+            cqrs.latency_ms.p99,
+            composition.latency_ms.p99,
+            cqrs.error_rate * 100.0,
+            composition.error_rate * 100.0
+        ));
+    }
+    if let Some(freshness) = &report.freshness {
+        lines.push(format!(
+            "freshness: order-history shows a write after p50 {:.0} ms, p99 {:.0} ms; composer answered {} of {} reads-after-write at the written version",
+            freshness.staleness_ms.p50, freshness.staleness_ms.p99, freshness.composer_fresh_reads, freshness.composer_reads
+        ));
+    }
+    let down = |design: Design| {
+        report
+            .dependency_down
+            .iter()
+            .filter(move |step| step.design == design && step.endpoint == scenarios::reads::GET_BY_ID)
+    };
+    let worst_full = |design: Design| {
+        down(design)
+            .map(|step| (step.ok as f64 / step.sent.max(1) as f64, step.condition.label()))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+    };
+    if let (Some((cqrs, _)), Some((composition, condition))) =
+        (worst_full(Design::OrderHistory), worst_full(Design::Composer))
+    {
+        lines.push(format!(
+            "with {condition}: composer answered {:.0}% of GETs in full, order-history {:.0}% (its worst case over every service down)",
+            composition * 100.0,
+            cqrs * 100.0
+        ));
+    }
+    lines
+}

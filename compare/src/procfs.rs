@@ -1,0 +1,134 @@
+//! What the kernel knows about the stack's processes: which process listens on which port, and
+//! the CPU time and memory each has used. Read from /proc, so it costs the processes nothing and
+//! needs no cooperation from them. Off Linux, or for processes in other namespaces (containers),
+//! nothing is found and the figures that need it are reported as unknown.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s times. `USER_HZ` is 100 on every Linux
+/// architecture this runs on; the kernel fixes it for user space.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The processes listening on `ports` on this machine, by port.
+pub fn listeners(ports: &[u16]) -> BTreeMap<u16, u32> {
+    let wanted: HashSet<u16> = ports.iter().copied().collect();
+    let mut inode_to_port = BTreeMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            if fields.len() < 10 || fields[3] != "0A" {
+                continue;
+            }
+            let Some(port) = fields[1].rsplit(':').next().and_then(|hex| u16::from_str_radix(hex, 16).ok()) else {
+                continue;
+            };
+            if wanted.contains(&port) {
+                inode_to_port.insert(fields[9].to_string(), port);
+            }
+        }
+    }
+    let mut found = BTreeMap::new();
+    if inode_to_port.is_empty() {
+        return found;
+    }
+    let Ok(processes) = std::fs::read_dir("/proc") else { return found };
+    for process in processes.flatten() {
+        let Some(pid) = process.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let target = target.to_string_lossy();
+            if let Some(inode) = target.strip_prefix("socket:[").and_then(|rest| rest.strip_suffix(']'))
+                && let Some(port) = inode_to_port.get(inode)
+            {
+                found.insert(*port, pid);
+            }
+        }
+    }
+    found
+}
+
+/// User plus system CPU seconds the process has used, or `None` when it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name may hold spaces and parentheses; the fields after its last ')' are fixed
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after the name: state(0) ppid(1) ... utime(11) stime(12)
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / TICKS_PER_SECOND)
+}
+
+/// Resident memory in MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// CPU seconds of this process (the load generator).
+pub fn own_cpu_seconds() -> Option<f64> {
+    cpu_seconds(std::process::id())
+}
+
+/// The summed CPU seconds of `pids`; a process that went away counts as zero.
+pub fn total_cpu_seconds(pids: &[u32]) -> f64 {
+    pids.iter().filter_map(|pid| cpu_seconds(*pid)).sum()
+}
+
+/// Bytes of every file under `path`, or `None` when it does not exist.
+pub fn dir_bytes(path: &Path) -> Option<u64> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    if metadata.is_file() {
+        return Some(metadata.len());
+    }
+    let mut total = 0;
+    for entry in std::fs::read_dir(path).ok()?.flatten() {
+        total += dir_bytes(&entry.path()).unwrap_or(0);
+    }
+    Some(total)
+}
+
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+pub fn memory_total_mib() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+pub fn os_description() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let release = release.trim();
+    format!("{} {} {}", std::env::consts::OS, release, std::env::consts::ARCH).replace("  ", " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_its_own_listener_and_cpu_time() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let found = listeners(&[port]);
+        assert_eq!(found.get(&port), Some(&std::process::id()));
+        // burn a little CPU so the figure is positive whatever the tick rounding
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        assert!(x != 1);
+        assert!(own_cpu_seconds().unwrap() > 0.0);
+        assert!(rss_mib(std::process::id()).unwrap() > 0.0);
+    }
+}

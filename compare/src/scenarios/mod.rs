@@ -1,0 +1,157 @@
+//! The scenarios. Each one measures both designs on the same requests, one design at a time so
+//! that neither steals the other's CPU, through [`Run::measure`].
+
+pub mod coupling;
+pub mod faults;
+pub mod freshness;
+pub mod reads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::config::Plan;
+use crate::load;
+use crate::procfs;
+use crate::report::model::{Condition, Design, LoadStep, SOURCE_SERVICES};
+use crate::seed::Seeded;
+use crate::target::{self, HTTP_SERVICES, Stack};
+
+/// Requests outstanding at once, per step: far above what any healthy step needs, low enough
+/// that a stalled design cannot exhaust the load generator's sockets.
+const MAX_IN_FLIGHT: usize = 2048;
+/// Time between steps, so one step's tail does not land in the next one's figures.
+const SETTLE: Duration = Duration::from_millis(1500);
+
+/// Everything a scenario needs: the plan, the stack, the seeded data and the processes.
+pub struct Run {
+    pub plan: Plan,
+    pub stack: Stack,
+    pub seeded: Seeded,
+    /// The stack's processes found in /proc (empty when they are out of sight, e.g. in
+    /// containers); their CPU time is the cost figure.
+    pub pids: Vec<u32>,
+    pub progress: MultiProgress,
+}
+
+/// One load step to measure.
+pub struct Step {
+    pub scenario: &'static str,
+    pub design: Design,
+    pub endpoint: &'static str,
+    pub condition: Condition,
+    pub rate: f64,
+    /// The URLs to GET, in turn.
+    pub urls: Vec<String>,
+}
+
+impl Run {
+    /// Runs one open-loop step and turns it into the report's figures, with the downstream
+    /// calls, bytes and CPU time it cost the whole stack.
+    pub async fn measure(&self, step: Step) -> anyhow::Result<LoadStep> {
+        tokio::time::sleep(SETTLE.min(self.plan.step / 4)).await;
+        let not_servable = self.probe_servable(&step).await;
+        let bar = self.step_bar(&step);
+        let before = self.stack.scrape_all().await?;
+        let cpu_before = procfs::total_cpu_seconds(&self.pids);
+        let urls = Arc::new(step.urls);
+        let client = self.stack.client.clone();
+        let ticker = tokio::spawn({
+            let bar = bar.clone();
+            let total = self.plan.step.as_secs_f64();
+            async move {
+                let started = std::time::Instant::now();
+                loop {
+                    bar.set_position((started.elapsed().as_secs_f64() / total * 100.0).min(100.0) as u64);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        });
+        let measured = load::open_loop(step.rate, self.plan.step, MAX_IN_FLIGHT, |i| {
+            let client = client.clone();
+            let urls = urls.clone();
+            async move { load::get(&client, &urls[i as usize % urls.len()]).await }
+        })
+        .await;
+        ticker.abort();
+        let cpu_after = procfs::total_cpu_seconds(&self.pids);
+        let after = self.stack.scrape_all().await?;
+        bar.finish_and_clear();
+
+        let sent = measured.sent as f64;
+        let downstream = target::delta(&before, &after, &SOURCE_SERVICES, "http_server_requests_total", &[]);
+        let bytes = target::delta(&before, &after, &HTTP_SERVICES, "http_server_body_bytes_total", &[]);
+        let ok = measured.count("ok");
+        let degraded = measured.count("degraded");
+        let errors = measured.errors();
+        let result = LoadStep {
+            scenario: step.scenario.to_string(),
+            design: step.design,
+            endpoint: step.endpoint.to_string(),
+            condition: step.condition,
+            target_rps: step.rate,
+            duration_seconds: self.plan.step.as_secs_f64(),
+            sent: measured.sent,
+            ok,
+            degraded,
+            errors,
+            outcomes: measured.outcomes.clone(),
+            achieved_rps: (ok + degraded) as f64 / measured.elapsed.as_secs_f64(),
+            error_rate: errors as f64 / sent,
+            degraded_rate: degraded as f64 / sent,
+            latency_ms: measured.percentiles(),
+            not_servable,
+            // a design that calls nothing shows 0 here, measured like the other's
+            downstream_calls_per_request: Some(downstream / sent),
+            bytes_per_request: Some(bytes / sent),
+            cpu_ms_per_1000: (!self.pids.is_empty()).then(|| (cpu_after - cpu_before) * 1000.0 / sent * 1000.0),
+        };
+        tracing::info!(
+            scenario = %result.scenario,
+            design = result.design.name(),
+            condition = %result.condition.label(),
+            rate = result.target_rps,
+            sent = result.sent,
+            ok = result.ok,
+            degraded = result.degraded,
+            errors = result.errors,
+            p50_ms = result.latency_ms.p50,
+            p99_ms = result.latency_ms.p99,
+            "step measured"
+        );
+        Ok(result)
+    }
+
+    /// One request before the load: a design that answers it with a 4xx cannot serve it at all
+    /// (composer's global search), and the report says so with the design's own words.
+    async fn probe_servable(&self, step: &Step) -> Option<String> {
+        let response = self.stack.client.get(&step.urls[0]).send().await.ok()?;
+        if !response.status().is_client_error() {
+            return None;
+        }
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.ok()?;
+        let message = body.get("error").and_then(|error| error.as_str()).unwrap_or("refused");
+        Some(format!("{status}: {message}"))
+    }
+
+    fn step_bar(&self, step: &Step) -> ProgressBar {
+        if !self.plan.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = self.progress.add(ProgressBar::new(100));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>44} [{bar:30}] {elapsed}")
+                .expect("static template is valid")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{} {} {} {}/s", step.scenario, step.design.name(), step.condition.label(), step.rate));
+        bar
+    }
+
+    /// The URL of GET by id for `order_id` on `design`.
+    pub fn get_url(&self, design: Design, order_id: &str) -> String {
+        format!("{}/orders/{order_id}", self.stack.url_of(design.name()))
+    }
+}

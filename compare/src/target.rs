@@ -1,0 +1,188 @@
+//! The stack under measurement, seen from outside: its HTTP endpoints, the fault injection of
+//! the source services, and the counters they publish on `/metrics`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::config::Endpoints;
+use crate::report::model::SOURCE_SERVICES;
+
+/// Every HTTP service of the stack, by name, in a fixed order.
+pub const HTTP_SERVICES: [&str; 5] = ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"];
+
+#[derive(Clone)]
+pub struct Stack {
+    pub endpoints: Endpoints,
+    /// For the load: a large pool, short timeouts, no proxy.
+    pub client: reqwest::Client,
+    admin_token: String,
+}
+
+impl Stack {
+    pub fn new(endpoints: Endpoints, admin_token: String, request_timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(request_timeout)
+            .connect_timeout(Duration::from_secs(2))
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self { endpoints, client, admin_token })
+    }
+
+    pub fn url_of(&self, service: &str) -> &str {
+        self.endpoints.url_of(service)
+    }
+
+    /// Fails with one line per service that does not answer `/readyz`, so a user sees at once
+    /// which part of the stack is missing.
+    pub async fn check_reachable(&self) -> anyhow::Result<()> {
+        let mut problems = Vec::new();
+        for service in HTTP_SERVICES {
+            let url = format!("{}/readyz", self.url_of(service));
+            match self.client.get(&url).timeout(Duration::from_secs(3)).send().await {
+                Ok(response) if response.status().is_success() => {}
+                Ok(response) => problems.push(format!("{service} at {url} is not ready ({})", response.status())),
+                Err(error) => problems.push(format!("{service} at {url} is not reachable: {}", error_chain(&error))),
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "the stack is not reachable:\n  {}\nstart it with `cargo run --release -p stack -- up`, or point compare at yours (see `compare --help`)",
+                problems.join("\n  ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Sets a source service's read faults; `None` clears them.
+    pub async fn set_fault(&self, service: &str, delay_ms: u64, error_rate: f64) -> anyhow::Result<()> {
+        let url = format!("{}/admin/faults", self.url_of(service));
+        let response = self
+            .client
+            .put(&url)
+            .bearer_auth(&self.admin_token)
+            .json(&json!({"delay_ms": delay_ms, "error_rate": error_rate}))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            bail!(
+                "{service} refused the fault injection ({status}): {body}; is --admin-token the stack's admin token?"
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn clear_faults(&self) -> anyhow::Result<()> {
+        for service in SOURCE_SERVICES {
+            self.set_fault(service, 0, 0.0).await?;
+        }
+        Ok(())
+    }
+
+    /// The counters of every HTTP service, read from `/metrics`.
+    pub async fn scrape_all(&self) -> anyhow::Result<BTreeMap<&'static str, Counters>> {
+        let mut all = BTreeMap::new();
+        for service in HTTP_SERVICES {
+            let url = format!("{}/metrics", self.url_of(service));
+            let text = self
+                .client
+                .get(&url)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .with_context(|| format!("cannot read {url}"))?
+                .text()
+                .await?;
+            all.insert(service, Counters::parse(&text));
+        }
+        Ok(all)
+    }
+}
+
+/// The sums of a Prometheus text exposition's samples, by metric name and by full series.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    series: BTreeMap<String, f64>,
+}
+
+impl Counters {
+    pub fn parse(text: &str) -> Self {
+        let mut series = BTreeMap::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let Some((name, value)) = line.rsplit_once(' ') else { continue };
+            if let Ok(value) = value.trim().parse::<f64>() {
+                series.insert(name.trim().to_string(), value);
+            }
+        }
+        Self { series }
+    }
+
+    /// The sum over every series of `metric` whose labels contain each of `labels`
+    /// (`direction="out"`).
+    pub fn sum(&self, metric: &str, labels: &[&str]) -> f64 {
+        self.series
+            .iter()
+            .filter(|(series, _)| {
+                let name = series.split('{').next().unwrap_or_default();
+                name == metric && labels.iter().all(|label| series.contains(label))
+            })
+            .map(|(_, value)| value)
+            .sum()
+    }
+}
+
+/// The change of one metric between two scrapes, summed over `services`.
+pub fn delta(
+    before: &BTreeMap<&'static str, Counters>,
+    after: &BTreeMap<&'static str, Counters>,
+    services: &[&str],
+    metric: &str,
+    labels: &[&str],
+) -> f64 {
+    services
+        .iter()
+        .map(|service| {
+            let of =
+                |scrape: &BTreeMap<&'static str, Counters>| scrape.get(service).map_or(0.0, |c| c.sum(metric, labels));
+            of(after) - of(before)
+        })
+        .sum()
+}
+
+/// `error: cause: cause`, because reqwest's top-level message alone ("error sending request")
+/// does not say what went wrong.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_series_by_name_and_labels() {
+        let text = "# TYPE x counter\nhttp_server_requests_total{class=\"2xx\"} 7\nhttp_server_requests_total{class=\"5xx\"} 3\nhttp_server_body_bytes_total{direction=\"out\"} 100\nother 1\n";
+        let counters = Counters::parse(text);
+        assert_eq!(counters.sum("http_server_requests_total", &[]), 10.0);
+        assert_eq!(counters.sum("http_server_requests_total", &["class=\"5xx\""]), 3.0);
+        assert_eq!(counters.sum("http_server_body_bytes_total", &["direction=\"in\""]), 0.0);
+        assert_eq!(counters.sum("other", &[]), 1.0);
+    }
+}

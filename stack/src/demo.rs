@@ -1,0 +1,108 @@
+//! `stack demo`: the main job. Brings up the whole system on an empty data dir, runs `compare`
+//! against it, prints where the report is and its most telling figures, and keeps the system up
+//! for exploring until Ctrl-C (or stops at once with `--exit`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use compare::config::{CompareArgs, Endpoints, Scenario};
+
+use crate::config::UpArgs;
+use crate::up;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub up: UpArgs,
+    /// Orders to seed (default 20,000; 300 with --quick).
+    #[arg(long)]
+    pub orders: Option<u64>,
+    /// Seconds of each load step (default 10; 2 with --quick).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// GET-by-id arrival rates, requests per second, comma separated (default 200,1000,3000).
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Option<Vec<f64>>,
+    /// Small and fast: 300 orders, 2-second steps, two rates; under 2 minutes once built.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only these scenarios (comma separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Option<Vec<Scenario>>,
+    /// The seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where the report is written.
+    #[arg(long, default_value = "report")]
+    pub out: PathBuf,
+    /// Stop the system once the report is written, instead of leaving it up until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
+    // every demo starts from nothing, so that its figures are comparable with other runs of the
+    // same seed; the data of `stack up` (the data dir itself) is left alone
+    let demo_dir = args.up.data_dir.join("demo");
+    if demo_dir.exists() {
+        std::fs::remove_dir_all(&demo_dir).with_context(|| format!("cannot empty {}", demo_dir.display()))?;
+    }
+    args.up.data_dir = demo_dir.clone();
+    let mut stack = up::start(&args.up).await?;
+    let compare_args = compare_args(&args, &demo_dir);
+    println!(
+        "running compare (seed {}); this takes {}",
+        args.seed,
+        if args.quick { "about a minute" } else { "about ten minutes" }
+    );
+    let outcome = stack.watch(compare::run(&compare_args)).await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            stack.stop().await;
+            return Err(error.context("the comparison failed; the logs are in the data dir"));
+        }
+    };
+    let report = std::path::absolute(args.out.join("report.md"))?;
+    println!();
+    println!("report: {}", report.display());
+    for line in compare::headlines(&outcome.report) {
+        println!("- {line}");
+    }
+    if args.exit {
+        stack.stop().await;
+        return Ok(());
+    }
+    println!("the system stays up for exploring (see README.md, \"Try it\")");
+    stack.serve_until_stopped().await
+}
+
+fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
+    let up = &args.up;
+    let http = |address: std::net::SocketAddr| format!("http://{address}");
+    CompareArgs {
+        endpoints: Endpoints {
+            order_svc: http(up.order_svc_listen),
+            payment_svc: http(up.payment_svc_listen),
+            shipping_svc: http(up.shipping_svc_listen),
+            order_history: http(up.order_history_listen),
+            composer: http(up.composer_listen),
+            broker: up.broker_listen.to_string(),
+            schema_registry: http(up.registry_listen),
+        },
+        admin_token: up.admin_token.clone(),
+        orders: args.orders,
+        duration: args.duration,
+        rates: args.rates.clone(),
+        fault_rate: None,
+        write_rate: None,
+        quick: args.quick,
+        scenarios: args.scenarios.clone(),
+        seed: args.seed,
+        out: args.out.clone(),
+        stack_data_dir: data_dir.to_path_buf(),
+        profile: if up.elasticsearch_url.is_some() { "local, elasticsearch".into() } else { "local".into() },
+        converge_timeout: 600.0,
+        no_progress: false,
+    }
+}

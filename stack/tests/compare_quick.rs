@@ -1,0 +1,198 @@
+//! `compare --quick` against a real local stack (tansu, the registry, the five services): the
+//! report's figures must come from real measurements. Request counts match what the services
+//! themselves counted, every step accounts for each request it sent, percentiles grow, and the
+//! differences between the designs that the architecture implies show up in the numbers.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+
+use compare::config::{CompareArgs, Endpoints};
+use compare::report::model::{Condition, Design, LoadStep, Report};
+use compare::target::Counters;
+use stack::config::{BrokerInstallArgs, UpArgs};
+
+fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
+}
+
+fn up_args(data_dir: &Path) -> UpArgs {
+    UpArgs {
+        data_dir: data_dir.to_path_buf(),
+        broker_listen: free_address(),
+        registry_listen: free_address(),
+        order_svc_listen: free_address(),
+        payment_svc_listen: free_address(),
+        shipping_svc_listen: free_address(),
+        order_history_listen: free_address(),
+        composer_listen: free_address(),
+        elasticsearch_url: None,
+        admin_token: "compare-test-token".to_string(),
+        partitions: 3,
+        bin_dir: Some(Path::new(env!("CARGO_BIN_EXE_stack")).parent().expect("bin dir").to_path_buf()),
+        no_build: true,
+        broker: BrokerInstallArgs { tansu_bin: std::env::var_os("TANSU_BIN").map(Into::into), cache_dir: None },
+    }
+}
+
+fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
+    let http = |address: SocketAddr| format!("http://{address}");
+    CompareArgs {
+        endpoints: Endpoints {
+            order_svc: http(up.order_svc_listen),
+            payment_svc: http(up.payment_svc_listen),
+            shipping_svc: http(up.shipping_svc_listen),
+            order_history: http(up.order_history_listen),
+            composer: http(up.composer_listen),
+            broker: up.broker_listen.to_string(),
+            schema_registry: http(up.registry_listen),
+        },
+        admin_token: up.admin_token.clone(),
+        orders: None,
+        duration: None,
+        rates: None,
+        fault_rate: None,
+        write_rate: None,
+        quick: true,
+        scenarios: None,
+        seed: 7,
+        out: out.to_path_buf(),
+        stack_data_dir: up.data_dir.clone(),
+        profile: "local".to_string(),
+        converge_timeout: 300.0,
+        no_progress: true,
+    }
+}
+
+async fn composer_requests(url: &str) -> f64 {
+    let text = reqwest::get(format!("{url}/metrics")).await.expect("scrape").text().await.expect("metrics text");
+    Counters::parse(&text).sum("http_server_requests_total", &[])
+}
+
+fn all_steps(report: &Report) -> Vec<&LoadStep> {
+    report
+        .get_by_id
+        .iter()
+        .chain(&report.search)
+        .chain(&report.slow_dependency)
+        .chain(&report.dependency_down)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let up = up_args(data_dir.path());
+    let stack = stack::up::start(&up).await.expect("the stack starts");
+    let args = compare_args(&up, out.path());
+    let composer_url = args.endpoints.composer.clone();
+
+    let composer_before = composer_requests(&composer_url).await;
+    let outcome = compare::run(&args).await;
+    let composer_after = composer_requests(&composer_url).await;
+    let second_seeding = compare::run(&args).await;
+    stack.stop().await;
+    let outcome = outcome.expect("compare --quick succeeds");
+    let report = outcome.report;
+
+    // every file of the report is there
+    for file in ["report.md", "report.json", "latency.svg", "freshness_cdf.svg", "availability.svg", "coupling.svg"] {
+        let path = out.path().join(file);
+        let size = std::fs::metadata(&path).unwrap_or_else(|_| panic!("{file} is written")).len();
+        assert!(size > 500, "{file} has {size} bytes");
+    }
+    let written: Report =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).expect("report.json parses");
+    assert_eq!(written.get_by_id.len(), report.get_by_id.len());
+
+    // seeding: every order converged at its latest version
+    let seeding = report.seeding.as_ref().expect("seeding figures");
+    assert_eq!(seeding.orders, 300);
+    assert_eq!(seeding.orders_verified, 300);
+    assert_eq!(seeding.write_errors, 0);
+    assert!(seeding.mix.get("payment_declined").copied().unwrap_or(0) > 0, "{:?}", seeding.mix);
+
+    // each step accounts for every request it sent, and its percentiles grow
+    let steps = all_steps(&report);
+    assert!(!steps.is_empty());
+    for step in &steps {
+        let label = format!("{} {} {}", step.scenario, step.design.name(), step.condition.label());
+        assert_eq!(step.sent, (step.target_rps * step.duration_seconds).round() as u64, "{label}");
+        assert_eq!(step.ok + step.degraded + step.errors, step.sent, "{label}");
+        assert_eq!(step.outcomes.values().sum::<u64>(), step.sent, "{label}");
+        let p = &step.latency_ms;
+        assert!(p.p50 > 0.0, "{label}");
+        assert!(p.p50 <= p.p90 && p.p90 <= p.p99 && p.p99 <= p.p999 && p.p999 <= p.max, "{label}: {p:?}");
+    }
+
+    // composer itself counted the requests the report says it sent: every step's requests and
+    // its one probe, the freshness reads, and a few probes that wait for its breakers to close
+    let composer_sent: u64 =
+        steps.iter().filter(|step| step.design == Design::Composer).map(|step| step.sent + 1).sum::<u64>()
+            + report.freshness.as_ref().expect("freshness").composer_reads;
+    let composer_counted = (composer_after - composer_before) as u64;
+    assert!(
+        composer_counted >= composer_sent && composer_counted <= composer_sent + 200,
+        "composer counted {composer_counted} requests, the report accounts for {composer_sent}"
+    );
+
+    // what the architectures imply shows up in the figures
+    let healthy_get =
+        |design| report.get_by_id.iter().find(|step| step.design == design).expect("a healthy get by id step");
+    let cqrs = healthy_get(Design::OrderHistory);
+    let composition = healthy_get(Design::Composer);
+    assert_eq!(cqrs.errors, 0);
+    assert_eq!(cqrs.downstream_calls_per_request, Some(0.0));
+    let calls = composition.downstream_calls_per_request.expect("measured");
+    assert!((3.0..3.5).contains(&calls), "composer calls {calls} services per get");
+    let global = |design| {
+        report.search.iter().find(|step| step.design == design && step.scenario == "global_search").expect("global")
+    };
+    assert!(global(Design::Composer).not_servable.is_some());
+    assert!(global(Design::OrderHistory).not_servable.is_none());
+    assert_eq!(global(Design::OrderHistory).errors, 0);
+
+    let down = |design, service: &str| {
+        report
+            .dependency_down
+            .iter()
+            .find(|step| {
+                step.design == design
+                    && step.endpoint == "GET /orders/{id}"
+                    && step.condition == Condition::Down { service: service.to_string() }
+            })
+            .expect("a down step")
+    };
+    assert_eq!(down(Design::Composer, "order-svc").ok + down(Design::Composer, "order-svc").degraded, 0);
+    assert!(down(Design::Composer, "payment-svc").degraded > 0);
+    for service in ["order-svc", "payment-svc", "shipping-svc"] {
+        assert_eq!(down(Design::OrderHistory, service).errors, 0, "order-history with {service} down");
+    }
+    let coupling: BTreeMap<(Design, String), &compare::report::model::CouplingRow> =
+        report.coupling.iter().map(|row| ((row.design, row.endpoint.clone()), row)).collect();
+    let composer_get = coupling[&(Design::Composer, "GET /orders/{id}".to_string())];
+    assert_eq!(composer_get.needs_for_any_answer, vec!["order-svc".to_string()]);
+    assert_eq!(composer_get.needs_for_full_answer.len(), 3);
+    assert!(coupling[&(Design::OrderHistory, "GET /orders/{id}".to_string())].needs_for_any_answer.is_empty());
+
+    let freshness = report.freshness.as_ref().expect("freshness");
+    assert!(freshness.observed > 0);
+    assert_eq!(freshness.cdf.last().map(|point| point.1), Some(1.0));
+    assert_eq!(freshness.composer_fresh_reads, freshness.composer_reads);
+
+    // a second run on the same stack refuses to seed again, naming why
+    let refused = second_seeding.err().expect("a second seeding is refused");
+    assert!(format!("{refused:#}").contains("already holds seeded orders"), "{refused:#}");
+}
+
+#[tokio::test]
+async fn an_unreachable_stack_is_a_clear_error() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let up = up_args(data_dir.path());
+    let error = compare::run(&compare_args(&up, out.path())).await.err().expect("nothing listens there");
+    let message = format!("{error:#}");
+    assert!(message.contains("the stack is not reachable"), "{message}");
+    assert!(message.contains("order-history"), "{message}");
+}
