@@ -59,18 +59,14 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let seeding_seconds = seeded.seeding.as_ref().map_or(0.0, |s| s.write_seconds + s.converge_seconds);
     let cqrs_cost = cqrs_cost(&plan, &stack, &cost_before, &cost_after, seeding_seconds, order_history_pid).await;
 
-    let run = Run { plan: plan.clone(), stack, seeded, pids: pids.values().copied().collect(), progress };
-    let mut report = Report {
-        environment: environment(&plan, &run.stack, &started_at).await,
-        seeding: run.seeded.seeding.clone(),
-        get_by_id: Vec::new(),
-        search: Vec::new(),
-        freshness: None,
-        slow_dependency: Vec::new(),
-        dependency_down: Vec::new(),
-        coupling: Vec::new(),
-        cqrs_cost: Some(cqrs_cost),
-    };
+    let pids: Vec<u32> = pids.values().copied().collect();
+    let idle_cpu_cores = idle_cpu_cores(&pids).await;
+    let run = Run { plan: plan.clone(), stack, seeded, pids, idle_cpu_cores: idle_cpu_cores.unwrap_or(0.0), progress };
+    let mut environment = environment(&plan, &run.stack, &started_at).await;
+    environment.idle_cpu_cores = idle_cpu_cores;
+    let mut report = Report::empty(environment);
+    report.seeding = run.seeded.seeding.clone();
+    report.cqrs_cost = Some(cqrs_cost);
     let outcome = run_scenarios(&run, &mut report).await;
     // whatever happened, leave no fault behind
     let cleared = run.stack.clear_faults().await;
@@ -102,6 +98,20 @@ async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
         report.dependency_down = run.dependency_down().await?;
     }
     Ok(())
+}
+
+/// CPU cores the stack uses with nothing to do: consumers and relays poll, the broker
+/// housekeeps. Each step's CPU figure counts only what its requests added above this.
+async fn idle_cpu_cores(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    // let the projection finish what seeding left, then sample a quiet stretch
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = procfs::total_cpu_seconds(pids);
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Some((procfs::total_cpu_seconds(pids) - before) / started.elapsed().as_secs_f64())
 }
 
 /// The stack's processes on this machine, by name.
@@ -188,6 +198,7 @@ async fn environment(plan: &Plan, stack: &Stack, started_at: &str) -> Environmen
         cpus: procfs::cpu_count(),
         os: procfs::os_description(),
         memory_total_mib: procfs::memory_total_mib(),
+        idle_cpu_cores: None,
         profile: plan.profile.clone(),
         compare_version: env!("CARGO_PKG_VERSION").to_string(),
         versions,

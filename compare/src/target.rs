@@ -46,7 +46,9 @@ impl Stack {
             match self.client.get(&url).timeout(Duration::from_secs(3)).send().await {
                 Ok(response) if response.status().is_success() => {}
                 Ok(response) => problems.push(format!("{service} at {url} is not ready ({})", response.status())),
-                Err(error) => problems.push(format!("{service} at {url} is not reachable: {}", error_chain(&error))),
+                Err(error) => {
+                    problems.push(format!("{service} at {url} is not reachable: {:#}", anyhow::Error::new(error)))
+                }
             }
         }
         if !problems.is_empty() {
@@ -157,19 +159,6 @@ pub fn delta(
             of(after) - of(before)
         })
         .sum()
-}
-
-/// `error: cause: cause`, because reqwest's top-level message alone ("error sending request")
-/// does not say what went wrong.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

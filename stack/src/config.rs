@@ -58,3 +58,19 @@ pub struct UpArgs {
     #[command(flatten)]
     pub broker: BrokerInstallArgs,
 }
+
+impl UpArgs {
+    /// Where `compare` finds this stack.
+    pub fn endpoints(&self) -> compare::config::Endpoints {
+        let http = |address: SocketAddr| format!("http://{address}");
+        compare::config::Endpoints {
+            order_svc: http(self.order_svc_listen),
+            payment_svc: http(self.payment_svc_listen),
+            shipping_svc: http(self.shipping_svc_listen),
+            order_history: http(self.order_history_listen),
+            composer: http(self.composer_listen),
+            broker: self.broker_listen.to_string(),
+            schema_registry: http(self.registry_listen),
+        }
+    }
+}

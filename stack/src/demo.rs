@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use compare::config::{CompareArgs, Endpoints, Scenario};
+use compare::config::{CompareArgs, Scenario};
 
 use crate::config::UpArgs;
 use crate::up;
@@ -79,17 +79,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
 
 fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
     let up = &args.up;
-    let http = |address: std::net::SocketAddr| format!("http://{address}");
     CompareArgs {
-        endpoints: Endpoints {
-            order_svc: http(up.order_svc_listen),
-            payment_svc: http(up.payment_svc_listen),
-            shipping_svc: http(up.shipping_svc_listen),
-            order_history: http(up.order_history_listen),
-            composer: http(up.composer_listen),
-            broker: up.broker_listen.to_string(),
-            schema_registry: http(up.registry_listen),
-        },
+        endpoints: up.endpoints(),
         admin_token: up.admin_token.clone(),
         orders: args.orders,
         duration: args.duration,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
-use compare::config::{CompareArgs, Endpoints};
+use compare::config::CompareArgs;
 use compare::report::model::{Condition, Design, LoadStep, Report};
 use compare::target::Counters;
 use stack::config::{BrokerInstallArgs, UpArgs};
@@ -36,17 +36,8 @@ fn up_args(data_dir: &Path) -> UpArgs {
 }
 
 fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
-    let http = |address: SocketAddr| format!("http://{address}");
     CompareArgs {
-        endpoints: Endpoints {
-            order_svc: http(up.order_svc_listen),
-            payment_svc: http(up.payment_svc_listen),
-            shipping_svc: http(up.shipping_svc_listen),
-            order_history: http(up.order_history_listen),
-            composer: http(up.composer_listen),
-            broker: up.broker_listen.to_string(),
-            schema_registry: http(up.registry_listen),
-        },
+        endpoints: up.endpoints(),
         admin_token: up.admin_token.clone(),
         orders: None,
         duration: None,

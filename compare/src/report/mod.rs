@@ -333,28 +333,19 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn empty_report() -> Report {
-        Report {
-            environment: Environment {
-                started_at: "2025-01-01T10:00:00Z".to_string(),
-                finished_at: "2025-01-01T10:20:00Z".to_string(),
-                cpus: 2,
-                os: "Linux 6.1.0 x86_64".to_string(),
-                memory_total_mib: Some(4096),
-                profile: "local".to_string(),
-                compare_version: "0.1.0".to_string(),
-                versions: BTreeMap::new(),
-                parameters: BTreeMap::new(),
-                endpoints: BTreeMap::new(),
-            },
-            seeding: None,
-            get_by_id: Vec::new(),
-            search: Vec::new(),
-            freshness: None,
-            slow_dependency: Vec::new(),
-            dependency_down: Vec::new(),
-            coupling: Vec::new(),
-            cqrs_cost: None,
-        }
+        Report::empty(Environment {
+            started_at: "2025-01-01T10:00:00Z".to_string(),
+            finished_at: "2025-01-01T10:20:00Z".to_string(),
+            cpus: 2,
+            os: "Linux 6.1.0 x86_64".to_string(),
+            memory_total_mib: Some(4096),
+            idle_cpu_cores: Some(0.1),
+            profile: "local".to_string(),
+            compare_version: "0.1.0".to_string(),
+            versions: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
+        })
     }
 
     /// A report with every scenario, where CQRS is faster and composition is fresher.

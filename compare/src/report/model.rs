@@ -58,6 +58,23 @@ pub struct Report {
     pub cqrs_cost: Option<CqrsCost>,
 }
 
+impl Report {
+    /// A report with no measurement yet.
+    pub fn empty(environment: Environment) -> Self {
+        Self {
+            environment,
+            seeding: None,
+            get_by_id: Vec::new(),
+            search: Vec::new(),
+            freshness: None,
+            slow_dependency: Vec::new(),
+            dependency_down: Vec::new(),
+            coupling: Vec::new(),
+            cqrs_cost: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Environment {
     /// RFC 3339, when the run started.
@@ -67,6 +84,10 @@ pub struct Environment {
     /// `Linux 6.1.0 x86_64`, or what could be found out.
     pub os: String,
     pub memory_total_mib: Option<u64>,
+    /// CPU cores the stack's processes used with no load at all (polling consumers, relays,
+    /// the broker), measured before the scenarios; the CPU figures of each step are above it.
+    #[serde(default)]
+    pub idle_cpu_cores: Option<f64>,
     /// `local` (tansu, SQLite, tantivy) or `compose` (Kafka, PostgreSQL, Elasticsearch), as
     /// configured for the run.
     pub profile: String,

@@ -32,6 +32,8 @@ pub struct Run {
     /// The stack's processes found in /proc (empty when they are out of sight, e.g. in
     /// containers); their CPU time is the cost figure.
     pub pids: Vec<u32>,
+    /// CPU cores the stack uses with no load; subtracted from each step's CPU time.
+    pub idle_cpu_cores: f64,
     pub progress: MultiProgress,
 }
 
@@ -55,6 +57,7 @@ impl Run {
         let bar = self.step_bar(&step);
         let before = self.stack.scrape_all().await?;
         let cpu_before = procfs::total_cpu_seconds(&self.pids);
+        let cpu_window = std::time::Instant::now();
         let urls = Arc::new(step.urls);
         let client = self.stack.client.clone();
         let ticker = tokio::spawn({
@@ -76,6 +79,7 @@ impl Run {
         .await;
         ticker.abort();
         let cpu_after = procfs::total_cpu_seconds(&self.pids);
+        let cpu_used = (cpu_after - cpu_before - self.idle_cpu_cores * cpu_window.elapsed().as_secs_f64()).max(0.0);
         let after = self.stack.scrape_all().await?;
         bar.finish_and_clear();
 
@@ -105,7 +109,7 @@ impl Run {
             // a design that calls nothing shows 0 here, measured like the other's
             downstream_calls_per_request: Some(downstream / sent),
             bytes_per_request: Some(bytes / sent),
-            cpu_ms_per_1000: (!self.pids.is_empty()).then(|| (cpu_after - cpu_before) * 1000.0 / sent * 1000.0),
+            cpu_ms_per_1000: (!self.pids.is_empty()).then(|| cpu_used * 1000.0 / sent * 1000.0),
         };
         tracing::info!(
             scenario = %result.scenario,
