@@ -2149,46 +2149,4 @@ mod tests {
             assert!(customer.email.chars().all(|c| !c.is_ascii_uppercase()));
         }
     }
-
-    /// `cargo test -p compare --lib seed::generator::tests::report_mix -- --ignored --nocapture`
-    #[test]
-    #[ignore = "prints the mix of seed 42 over 20 000 orders"]
-    fn report_mix() {
-        let plans = plans(42, 5000, 20_000);
-        let mix = mix(&plans);
-        let pct = |part: usize, whole: usize| format!("{:.2}%", 100.0 * share(part, whole));
-        println!("{mix:?}");
-        println!(
-            "unpaid {}, declined {}, authorized only {}, captured {}, refunded {}, cancelled {}, with shipment {}",
-            pct(mix.unpaid, mix.orders),
-            pct(mix.declined, mix.orders),
-            pct(mix.authorized_only, mix.orders),
-            pct(mix.captured, mix.orders),
-            pct(mix.refunded, mix.orders),
-            pct(mix.cancelled, mix.orders),
-            pct(mix.shipped, mix.orders),
-        );
-        println!(
-            "of shipments: in flight {}, delivered {}, returned {}, with extra location updates {}",
-            pct(mix.in_flight, mix.shipped),
-            pct(mix.delivered, mix.shipped),
-            pct(mix.returned, mix.shipped),
-            pct(mix.location_updates, mix.shipped),
-        );
-        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-        for plan in &plans {
-            *counts.entry(plan.customer_id.as_str()).or_default() += 1;
-        }
-        let mut sorted: Vec<usize> = counts.values().copied().collect();
-        sorted.sort_unstable();
-        println!(
-            "customers with orders {}, busiest {}, median {}",
-            sorted.len(),
-            sorted[sorted.len() - 1],
-            sorted[sorted.len() / 2]
-        );
-        for plan in plans.iter().take(3) {
-            println!("{:#}", plan_json(plan));
-        }
-    }
 }
