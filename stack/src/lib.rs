@@ -5,6 +5,7 @@
 pub mod binaries;
 pub mod config;
 pub mod demo;
+pub mod init;
 pub mod process;
 pub mod tansu;
 pub mod up;

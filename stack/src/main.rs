@@ -1,7 +1,7 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
 use clap::{Parser, Subcommand};
-use stack::{config, demo, tansu, up};
+use stack::{config, demo, init, tansu, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
@@ -17,6 +17,9 @@ enum Command {
     /// Start everything on an empty data dir, seed it, measure CQRS against API Composition,
     /// write the report, and keep the system up until Ctrl-C (or stop with --exit).
     Demo(Box<demo::DemoArgs>),
+    /// Create the topics and register the schemas on a broker and registry that run elsewhere
+    /// (the compose stack's init job), then exit.
+    Init(Box<init::InitArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
     InstallBroker(config::BrokerInstallArgs),
 }
@@ -27,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Up(args) => up::run(*args).await,
         Command::Demo(args) => demo::run(*args).await,
+        Command::Init(args) => init::run(*args).await,
         Command::InstallBroker(args) => {
             let path = tansu::ensure_installed(&args).await?;
             println!("{}", path.display());

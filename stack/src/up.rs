@@ -238,7 +238,7 @@ pub fn topic_specs(partitions: i32) -> Vec<TopicSpec> {
     source_topics.chain([dead_letters]).collect()
 }
 
-async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
+pub async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
     let codec = EventCodec::new(&RegistryConfig::new(registry_url))?;
     let ids = [
         (topics::value_subject(topics::ORDERS), codec.register::<OrderEvent>().await?),
