@@ -151,3 +151,26 @@ pub async fn ensure_topics(kafka: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    /// The guarantees the outbox and the projection rely on, on every broker: the compose
+    /// profile's Apache Kafka gets exactly these, with its bootstrap servers from
+    /// `KAFKA_BOOTSTRAP_SERVERS` (`kafka:29092`, the internal listener).
+    #[test]
+    fn clients_are_idempotent_acks_all_and_classic_group_consumers() {
+        let kafka = KafkaArgs::new("kafka:29092");
+        let producer = kafka.producer_config("relay");
+        assert_eq!(producer.get("bootstrap.servers"), Some("kafka:29092"));
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        let consumer = kafka.consumer_config("projection", "order-history");
+        assert_eq!(consumer.get("bootstrap.servers"), Some("kafka:29092"));
+        assert_eq!(consumer.get("group.protocol"), Some("classic"));
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+        assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(consumer.get("isolation.level"), Some("read_committed"));
+    }
+}
