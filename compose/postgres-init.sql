@@ -1,0 +1,5 @@
+-- Run once by the postgres image on an empty data volume (docker-entrypoint-initdb.d):
+-- one database per source service, each service owns its own.
+CREATE DATABASE orders;
+CREATE DATABASE payments;
+CREATE DATABASE shipments;

