@@ -106,7 +106,7 @@ pub struct CompareArgs {
     /// Writes per second of the freshness scenario.
     #[arg(long, env = "COMPARE_WRITE_RATE")]
     pub write_rate: Option<f64>,
-    /// Small and fast (under 2 minutes): 300 orders, 2-second steps, two rates.
+    /// Small and fast (under 2 minutes): 300 orders, 1.5-second steps, two rates, one slowdown.
     #[arg(long)]
     pub quick: bool,
     /// Run only these scenarios (comma separated); the default is all of them.
@@ -159,7 +159,7 @@ pub struct Plan {
 impl CompareArgs {
     pub fn plan(&self) -> anyhow::Result<Plan> {
         let (orders, step, rates, fault_rate, write_rate) = if self.quick {
-            (300, 2.0, vec![100.0, 400.0], 100.0, 20.0)
+            (300, 1.5, vec![100.0, 400.0], 100.0, 20.0)
         } else {
             (20_000, 10.0, vec![200.0, 1000.0, 3000.0], 200.0, 50.0)
         };
@@ -200,7 +200,8 @@ impl CompareArgs {
             profile: self.profile.clone(),
             converge_timeout: Duration::from_secs_f64(self.converge_timeout.max(1.0)),
             progress: !self.no_progress,
-            slow_delays_ms: vec![50, 250],
+            // quick mode keeps the slowdown that shows the effect most clearly
+            slow_delays_ms: if self.quick { vec![250] } else { vec![50, 250] },
         })
     }
 }

@@ -17,13 +17,13 @@ pub struct DemoArgs {
     /// Orders to seed (default 20,000; 300 with --quick).
     #[arg(long)]
     pub orders: Option<u64>,
-    /// Seconds of each load step (default 10; 2 with --quick).
+    /// Seconds of each load step (default 10; 1.5 with --quick).
     #[arg(long)]
     pub duration: Option<f64>,
     /// GET-by-id arrival rates, requests per second, comma separated (default 200,1000,3000).
     #[arg(long, value_delimiter = ',')]
     pub rates: Option<Vec<f64>>,
-    /// Small and fast: 300 orders, 2-second steps, two rates; under 2 minutes once built.
+    /// Small and fast: 300 orders, 1.5-second steps, two rates, one slowdown; under 2 minutes once built.
     #[arg(long)]
     pub quick: bool,
     /// Run only these scenarios (comma separated).
@@ -53,7 +53,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "running compare (seed {}); this takes {}",
         args.seed,
-        if args.quick { "about a minute" } else { "about ten minutes" }
+        if args.quick { "under two minutes" } else { "about ten minutes" }
     );
     let outcome = stack.watch(compare::run(&compare_args)).await;
     let outcome = match outcome {

@@ -816,6 +816,10 @@ fn render_freshness(out: &mut String, report: &Report, charts: &[&str]) {
         ],
         vec!["composer reads-after-write".to_string(), format_thousands(freshness.composer_reads as f64)],
         vec!["of which at the written version".to_string(), format_thousands(freshness.composer_fresh_reads as f64)],
+        vec![
+            "composer reads failed or degraded (not counted above)".to_string(),
+            format_thousands(freshness.composer_unanswered_reads as f64),
+        ],
     ];
     push_table(out, &["count", "value"], &counts);
     push_chart(out, charts, FRESHNESS_CHART, "order-history staleness CDF");

@@ -401,6 +401,7 @@ pub(crate) mod tests {
             )]),
             composer_fresh_reads: 500,
             composer_reads: 500,
+            composer_unanswered_reads: 0,
         });
         // As the run orders them: every endpoint under one condition, then the next condition.
         for condition in [healthy(), shipping_slow()] {

@@ -217,7 +217,12 @@ pub struct Freshness {
     /// Composition reads the systems of record, so a write is readable once acknowledged:
     /// this is how many reads-after-write composer answered at the written version.
     pub composer_fresh_reads: u64,
+    /// composer's whole answers (200 without `degraded`) to a read right after a write.
     pub composer_reads: u64,
+    /// Reads after a write that composer failed or answered with parts missing: they say
+    /// nothing about freshness, and are counted apart.
+    #[serde(default)]
+    pub composer_unanswered_reads: u64,
 }
 
 /// One endpoint of one design, as measured.

@@ -46,30 +46,6 @@ impl Run {
         Ok(steps)
     }
 
-    /// composer's breakers stay open for their cool-down after a fault ends; the next step must
-    /// not inherit them. Requests let the half-open probes through.
-    async fn wait_for_closed_breakers(&self) {
-        let breakers = format!("{}/breakers", self.stack.url_of("composer"));
-        let probe = self.get_urls(Design::Composer).swap_remove(0);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            let states: Option<serde_json::Value> = match self.stack.client.get(&breakers).send().await {
-                Ok(response) => response.json().await.ok(),
-                Err(_) => None,
-            };
-            let all_closed = states
-                .as_ref()
-                .and_then(|states| states.as_object())
-                .is_some_and(|states| states.values().all(|state| state == "closed"));
-            if all_closed {
-                return;
-            }
-            let _ = self.stack.client.get(&probe).send().await;
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        tracing::warn!("composer's breakers did not all close within 30 s; the next step may see them open");
-    }
-
     async fn each_design(
         &self,
         scenario: &'static str,

@@ -35,10 +35,12 @@ struct Samples {
     not_visible: u64,
     composer_reads: u64,
     composer_fresh: u64,
+    composer_unanswered: u64,
 }
 
 impl Run {
     pub async fn freshness(&self) -> anyhow::Result<Freshness> {
+        self.wait_for_closed_breakers().await;
         let duration = self.plan.step * 2;
         let rate = self.plan.write_rate;
         // a different seed from the seeded data, and customers of their own, so these writes
@@ -99,6 +101,7 @@ impl Run {
             by_write_kind: by_kind.into_iter().map(|(kind, histogram)| (kind, load::percentiles(&histogram))).collect(),
             composer_fresh_reads: samples.composer_fresh,
             composer_reads: samples.composer_reads,
+            composer_unanswered_reads: samples.composer_unanswered,
         })
     }
 
@@ -186,19 +189,26 @@ impl Shared {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let composer = format!("{}/orders/{}", self.stack.url_of("composer"), written.order_id);
-        let composer_fresh = match self.stack.client.get(&composer).send().await {
+        // only a whole answer says whether composition is fresh; a failed or degraded one is
+        // an availability figure, counted apart
+        let composer_answer = match self.stack.client.get(&composer).send().await {
             Ok(response) if response.status().is_success() => {
-                response.json::<Value>().await.is_ok_and(|document| holds(&document, written))
+                response.json::<Value>().await.ok().filter(|document| document.get("degraded").is_none())
             }
-            _ => false,
+            _ => None,
         };
         let mut samples = samples.lock().expect("no panics while locked");
         match seen_after {
             Some(after) => samples.staleness_ms.push((written.kind, after.as_secs_f64() * 1000.0)),
             None => samples.not_visible += 1,
         }
-        samples.composer_reads += 1;
-        samples.composer_fresh += u64::from(composer_fresh);
+        match composer_answer {
+            Some(document) => {
+                samples.composer_reads += 1;
+                samples.composer_fresh += u64::from(holds(&document, written));
+            }
+            None => samples.composer_unanswered += 1,
+        }
     }
 }
 

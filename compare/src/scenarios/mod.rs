@@ -53,6 +53,11 @@ impl Run {
     /// calls, bytes and CPU time it cost the whole stack.
     pub async fn measure(&self, step: Step) -> anyhow::Result<LoadStep> {
         tokio::time::sleep(SETTLE.min(self.plan.step / 4)).await;
+        // under a fault the breakers are part of what is measured; otherwise none may be
+        // left open by an earlier overload
+        if step.condition == Condition::Healthy {
+            self.wait_for_closed_breakers().await;
+        }
         let not_servable = self.probe_servable(&step).await;
         let bar = self.step_bar(&step);
         let before = self.stack.scrape_all().await?;
@@ -125,6 +130,30 @@ impl Run {
             "step measured"
         );
         Ok(result)
+    }
+
+    /// composer's breakers stay open for their cool-down after a fault, or after an overload
+    /// tripped them; no step may inherit them. Requests let the half-open probes through.
+    pub async fn wait_for_closed_breakers(&self) {
+        let breakers = format!("{}/breakers", self.stack.url_of("composer"));
+        let probe = self.get_urls(Design::Composer).swap_remove(0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let states: Option<serde_json::Value> = match self.stack.client.get(&breakers).send().await {
+                Ok(response) => response.json().await.ok(),
+                Err(_) => None,
+            };
+            let all_closed = states
+                .as_ref()
+                .and_then(|states| states.as_object())
+                .is_some_and(|states| states.values().all(|state| state == "closed"));
+            if all_closed {
+                return;
+            }
+            let _ = self.stack.client.get(&probe).send().await;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        tracing::warn!("composer's breakers did not all close within 30 s; the next step may see them open");
     }
 
     /// One request before the load: a design that answers it with a 4xx cannot serve it at all
