@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+/// The stack's processes that answer HTTP, by name.
+const HTTP_PROCESSES: [&str; 6] =
+    ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"];
+
 /// Where each service of the stack answers.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Endpoints {
@@ -55,7 +59,7 @@ impl Endpoints {
     }
 
     pub fn as_list(&self) -> Vec<(String, String)> {
-        ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"]
+        HTTP_PROCESSES
             .iter()
             .map(|name| (name.to_string(), self.url_of(name).to_string()))
             .chain([("broker".to_string(), self.broker.clone())])

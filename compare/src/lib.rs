@@ -134,9 +134,7 @@ struct CostProbe {
 
 impl CostProbe {
     async fn take(stack: &Stack, pid: Option<u32>) -> anyhow::Result<Self> {
-        let counters = stack.scrape_all().await?;
-        let events_applied =
-            counters.get("order-history").map_or(0.0, |c| c.sum("order_history_events_applied_total", &[]));
+        let events_applied = stack.scrape("order-history").await?.sum("order_history_events_applied_total", &[]);
         Ok(Self { events_applied, cpu_seconds: pid.and_then(procfs::cpu_seconds) })
     }
 }

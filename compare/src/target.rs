@@ -2,10 +2,10 @@
 //! the source services, and the counters they publish on `/metrics`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::config::Endpoints;
 use crate::report::model::SOURCE_SERVICES;
@@ -88,21 +88,43 @@ impl Stack {
         Ok(())
     }
 
-    /// The counters of every HTTP service, read from `/metrics`.
+    /// POSTs `body` (none when `None`) to a service, as a client's write, and returns the answer
+    /// and when it was acknowledged. A refusal is an error naming the status and the body.
+    pub async fn write(&self, service: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(Value, Instant)> {
+        let url = format!("{}{path}", self.url_of(service));
+        let request = self.client.post(&url);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let acknowledged = Instant::now();
+        let status = response.status();
+        let answer: Value = response.json().await.with_context(|| format!("{url} answered {status} without json"))?;
+        anyhow::ensure!(status.is_success(), "{url} answered {status}: {answer}");
+        Ok((answer, acknowledged))
+    }
+
+    /// The counters of one service, read from its `/metrics`.
+    pub async fn scrape(&self, service: &str) -> anyhow::Result<Counters> {
+        let url = format!("{}/metrics", self.url_of(service));
+        let text = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("cannot read {url}"))?
+            .text()
+            .await?;
+        Ok(Counters::parse(&text))
+    }
+
+    /// The counters of every HTTP service.
     pub async fn scrape_all(&self) -> anyhow::Result<BTreeMap<&'static str, Counters>> {
         let mut all = BTreeMap::new();
         for service in HTTP_SERVICES {
-            let url = format!("{}/metrics", self.url_of(service));
-            let text = self
-                .client
-                .get(&url)
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .with_context(|| format!("cannot read {url}"))?
-                .text()
-                .await?;
-            all.insert(service, Counters::parse(&text));
+            all.insert(service, self.scrape(service).await?);
         }
         Ok(all)
     }

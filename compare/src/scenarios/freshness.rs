@@ -132,19 +132,19 @@ impl Shared {
         match (i % 3, target) {
             (1, Some((order_id, _))) => {
                 let body = json!({"order_id": order_id, "amount": 4999, "currency": "EUR", "method": "CARD"});
-                let (answer, acknowledged) = self.post("payment-svc", "/payments", &body).await?;
+                let (answer, acknowledged) = self.stack.write("payment-svc", "/payments", Some(&body)).await?;
                 Ok((written("payment_authorized", &order_id, &answer)?, acknowledged))
             }
             (2, Some((order_id, address))) => {
                 let body = json!({"order_id": order_id, "carrier": "DHL", "address": address});
-                let (answer, acknowledged) = self.post("shipping-svc", "/shipments", &body).await?;
+                let (answer, acknowledged) = self.stack.write("shipping-svc", "/shipments", Some(&body)).await?;
                 Ok((written("shipment_created", &order_id, &answer)?, acknowledged))
             }
             _ => {
                 let plan = generator.lock().expect("no panics while locked").order();
                 let mut body = plan.order;
                 body["customer_id"] = json!(format!("fresh-{}", i % 50));
-                let (answer, acknowledged) = self.post("order-svc", "/orders", &body).await?;
+                let (answer, acknowledged) = self.stack.write("order-svc", "/orders", Some(&body)).await?;
                 let order_id = answer["id"].as_str().context("order-svc answered without an id")?.to_string();
                 placed
                     .lock()
@@ -153,17 +153,6 @@ impl Shared {
                 Ok((written("order_placed", &order_id, &answer)?, acknowledged))
             }
         }
-    }
-
-    async fn post(&self, service: &str, path: &str, body: &Value) -> anyhow::Result<(Value, Instant)> {
-        let url = format!("{}{path}", self.stack.url_of(service));
-        let response =
-            self.stack.client.post(&url).json(body).send().await.with_context(|| format!("cannot reach {url}"))?;
-        let acknowledged = Instant::now();
-        let status = response.status();
-        let answer: Value = response.json().await.with_context(|| format!("{url} answered {status} without json"))?;
-        anyhow::ensure!(status.is_success(), "{url} answered {status}: {answer}");
-        Ok((answer, acknowledged))
     }
 
     /// Waits until order-history shows the write, then reads composer once.

@@ -269,18 +269,8 @@ struct Writer<'a> {
 impl Writer<'_> {
     /// POSTs `body` (no body when null) and counts the write, or the refusal.
     async fn post(&self, service: &str, path: &str, body: &Value, kind: &str) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.stack.url_of(service));
-        let request = self.stack.client.post(&url);
-        let request = if body.is_null() { request } else { request.json(body) };
-        let outcome = async {
-            let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
-            let status = response.status();
-            let answer: Value =
-                response.json().await.with_context(|| format!("{url} answered {status} without json"))?;
-            anyhow::ensure!(status.is_success(), "{url} answered {status}: {answer}");
-            Ok(answer)
-        }
-        .await;
+        let body = (!body.is_null()).then_some(body);
+        let outcome = self.stack.write(service, path, body).await.map(|(answer, _)| answer);
         let mut counts = self.counts.lock().expect("no panics while locked");
         match &outcome {
             Ok(_) => {
