@@ -6,6 +6,7 @@
 //!   → coupling matrix from the measurements → report
 //! ```
 
+pub mod chaos;
 pub mod config;
 pub mod load;
 pub mod procfs;
@@ -39,7 +40,7 @@ pub struct Outcome {
 pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let plan = args.plan()?;
     let started_at = now();
-    let stack = Stack::new(plan.endpoints.clone(), plan.admin_token.clone(), REQUEST_TIMEOUT)?;
+    let stack = Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT)?;
     stack.check_reachable().await?;
     // a fault left behind by an interrupted run would skew every figure
     stack.clear_faults().await?;

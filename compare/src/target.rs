@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::config::Endpoints;
+use crate::config::{Credentials, Endpoints};
 use crate::report::model::SOURCE_SERVICES;
 
 /// Every HTTP service of the stack, by name, in a fixed order.
@@ -18,19 +18,33 @@ pub struct Stack {
     pub endpoints: Endpoints,
     /// For the load: a large pool, short timeouts, no proxy.
     pub client: reqwest::Client,
-    admin_token: String,
+    credentials: Credentials,
+    write_patience: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{message}")]
+    Refused { status: reqwest::StatusCode, message: String },
 }
 
 impl Stack {
-    pub fn new(endpoints: Endpoints, admin_token: String, request_timeout: Duration) -> anyhow::Result<Self> {
+    /// Every request bears a service read token unless it sets its own (writes, admin calls).
+    pub fn new(endpoints: Endpoints, credentials: Credentials, request_timeout: Duration) -> anyhow::Result<Self> {
+        let mut read_token =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", credentials.service_token()?))?;
+        read_token.set_sensitive(true);
         let client = reqwest::Client::builder()
+            .default_headers([(reqwest::header::AUTHORIZATION, read_token)].into_iter().collect())
             .no_proxy()
             .timeout(request_timeout)
             .connect_timeout(Duration::from_secs(2))
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
             .build()?;
-        Ok(Self { endpoints, client, admin_token })
+        Ok(Self { endpoints, client, credentials, write_patience: None })
     }
 
     pub fn url_of(&self, service: &str) -> &str {
@@ -66,7 +80,7 @@ impl Stack {
         let response = self
             .client
             .put(&url)
-            .bearer_auth(&self.admin_token)
+            .bearer_auth(self.credentials.admin_token.expose())
             .json(&json!({"delay_ms": delay_ms, "error_rate": error_rate}))
             .send()
             .await
@@ -88,20 +102,60 @@ impl Stack {
         Ok(())
     }
 
+    /// Writes retry for up to `patience` while the service is unreachable or answers 5xx, as a
+    /// client riding out a restart would; each write keeps one `Idempotency-Key` across its
+    /// attempts, so a create whose answer was lost is not made twice.
+    pub fn retrying_writes(mut self, patience: Duration) -> Self {
+        self.write_patience = Some(patience);
+        self
+    }
+
     /// POSTs `body` (none when `None`) to a service, as a client's write, and returns the answer
     /// and when it was acknowledged. A refusal is an error naming the status and the body.
     pub async fn write(&self, service: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(Value, Instant)> {
         let url = format!("{}{path}", self.url_of(service));
-        let request = self.client.post(&url);
+        let key = uuid::Uuid::now_v7().to_string();
+        let give_up = self.write_patience.map(|patience| Instant::now() + patience);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = self.write_once(&url, body, &key).await;
+            let transient = match &outcome {
+                Err(WriteError::Unreachable(_)) => true,
+                Err(WriteError::Refused { status, .. }) => status.is_server_error(),
+                Ok(_) => false,
+            };
+            match give_up {
+                Some(give_up) if transient && Instant::now() < give_up => {
+                    tracing::debug!(%url, attempt, "write failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
+                }
+                _ => return outcome.map_err(anyhow::Error::from),
+            }
+        }
+    }
+
+    async fn write_once(&self, url: &str, body: Option<&Value>, key: &str) -> Result<(Value, Instant), WriteError> {
+        let request = self
+            .client
+            .post(url)
+            .bearer_auth(self.credentials.write_token.expose())
+            .header(platform::idempotency::HEADER, key);
         let request = match body {
             Some(body) => request.json(body),
             None => request,
         };
-        let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let response =
+            request.send().await.map_err(|error| WriteError::Unreachable(format!("cannot reach {url}: {error}")))?;
         let acknowledged = Instant::now();
         let status = response.status();
-        let answer: Value = response.json().await.with_context(|| format!("{url} answered {status} without json"))?;
-        anyhow::ensure!(status.is_success(), "{url} answered {status}: {answer}");
+        let answer: Value = response
+            .json()
+            .await
+            .map_err(|error| WriteError::Unreachable(format!("{url} answered {status} without json: {error}")))?;
+        if !status.is_success() {
+            return Err(WriteError::Refused { status, message: format!("{url} answered {status}: {answer}") });
+        }
         Ok((answer, acknowledged))
     }
 

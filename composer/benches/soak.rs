@@ -146,6 +146,7 @@ async fn main() {
             (composer.clone(), tally.clone(), latencies.clone(), running.clone());
         let (order_ids, customers, in_flight) = (order_ids.clone(), customers.clone(), in_flight.clone());
         let period = Duration::from_nanos(1_000_000_000 / options.rate);
+        let token = testkit::service_token();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -162,11 +163,12 @@ async fn main() {
                 } else {
                     format!("/orders/{}", order_ids[fastrand::usize(..order_ids.len())])
                 };
-                let (composer, tally, latencies) = (composer.clone(), tally.clone(), latencies.clone());
+                let (composer, tally, latencies, token) =
+                    (composer.clone(), tally.clone(), latencies.clone(), token.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
                     let started = Instant::now();
-                    let response = composer.client.get(composer.url(&path)).send().await;
+                    let response = composer.client.get(composer.url(&path)).bearer_auth(&token).send().await;
                     let elapsed_us = started.elapsed().as_micros() as u64;
                     let counter = match response {
                         Ok(response) if response.status() == 200 => {

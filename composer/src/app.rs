@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use platform::auth::{ReadAccess, ReadGuard, ServiceToken};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -20,8 +21,14 @@ impl Application {
     pub fn start(config: &Config) -> anyhow::Result<Self> {
         config.validate().context("invalid configuration")?;
         crate::telemetry::describe_metrics();
-        let downstream = Downstream::new(config).context("cannot build the http client")?;
-        let state = ApiState { downstream: Arc::new(downstream), limits: RequestLimits::of(config) };
+        let keys = config.read_auth.keys()?;
+        let downstream =
+            Downstream::new(config, ServiceToken::new(keys.clone())).context("cannot build the http client")?;
+        let state = ApiState {
+            downstream: Arc::new(downstream),
+            limits: RequestLimits::of(config),
+            read_guard: ReadGuard::new(keys, ReadAccess::Anyone),
+        };
         Ok(Application { state })
     }
 

@@ -13,7 +13,7 @@ use order_view::{Address, Customer, LineItem, Money, OrderHistory, PaymentSummar
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::downstream::wire::{AddressRecord, OrderRecord, PaymentRecord, ShipmentRecord};
+use order_view::source_api::{AddressRecord, OrderRecord, PaymentRecord, ShipmentRecord};
 
 /// A part of the document that an optional service could not deliver in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
@@ -154,7 +154,7 @@ pub(crate) mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::downstream::wire::LineItemRecord;
+    use order_view::source_api::LineItemRecord;
 
     pub fn at(millis: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_795_000_000_000 + millis).expect("in range")

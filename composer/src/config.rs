@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use platform::auth::ReadAuthArgs;
 
 use crate::downstream::breaker::BreakerSettings;
 use crate::downstream::retry::RetryBudgetSettings;
@@ -66,13 +67,19 @@ pub struct Config {
     /// Idle keep-alive connections kept per dependency.
     #[arg(long = "pool-max-idle-per-host", env = "POOL_MAX_IDLE_PER_HOST", default_value_t = 64)]
     pub pool_max_idle_per_host: usize,
+    /// Reads need a customer or service token signed with this secret; composer signs its own
+    /// service token with it for its calls to the source services.
+    #[command(flatten)]
+    pub read_auth: ReadAuthArgs,
 }
 
 impl Config {
-    /// A configuration with every default, listening on `listen`; for tests and benches.
+    /// A configuration with every default and the local profile's dev secret, listening on
+    /// `listen`; for tests and benches.
     pub fn local(listen: SocketAddr) -> Config {
         let mut config = Config::parse_from(["composer"]);
         config.listen = listen;
+        config.read_auth = ReadAuthArgs::new(platform::auth::dev::JWT_SECRET);
         config
     }
 

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::compose::DegradedPart;
-use crate::downstream::wire::OrderRecord;
+use order_view::source_api::OrderRecord;
 
 pub const MAX_TEXT_CHARS: usize = 256;
 pub const MAX_TEXT_CLAUSES: usize = 16;

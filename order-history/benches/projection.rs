@@ -389,7 +389,12 @@ async fn warm_up(
 async fn freshness(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u64, seconds: u64) {
     let codec = Arc::new(infra.codec());
     let producer: FutureProducer = infra.kafka.producer_config("bench-fresh").create().expect("producer");
-    let client = reqwest::Client::new();
+    // reads need a service token, signed with the secret the app below was started with
+    let keys = platform::auth::JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
+    let token = keys.mint(&platform::auth::Reader::Service, Duration::from_secs(3600));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
+    let client = reqwest::Client::builder().default_headers(headers).build().expect("http client");
     let histogram = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
     let acks = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
     let stale = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -497,6 +502,7 @@ async fn main() {
         schema_registry_url: infra.registry_url.clone(),
         group_id: "order-history-bench".to_string(),
         admin_token: None,
+        read_auth: platform::auth::ReadAuthArgs::new(platform::auth::dev::JWT_SECRET),
         batch_max_records: 5000,
         batch_max_wait_ms: 20,
     };

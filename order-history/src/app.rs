@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use events::{EventCodec, RegistryConfig};
+use platform::auth::{BearerToken, ReadAccess, ReadGuard, checked_token};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -76,7 +77,9 @@ impl Application {
                 limits: config.batch_limits(),
             }),
             rebuilds: RebuildTracker::default(),
-            admin_token: platform::faults::AdminToken::new(config.admin_token.clone()),
+            repairs: crate::repair::RepairTracker::default(),
+            admin_token: BearerToken::new("admin token", checked_token("admin token", config.admin_token.clone())?),
+            read_guard: ReadGuard::new(config.read_auth.keys()?, ReadAccess::Anyone),
             kafka: config.kafka.clone(),
             shutdown: shutdown.clone(),
         };

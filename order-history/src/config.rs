@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use platform::auth::{ReadAuthArgs, Secret};
 use platform::kafka::KafkaArgs;
 use platform::source_service::DEFAULT_SCHEMA_REGISTRY_URL;
 
@@ -34,6 +35,10 @@ pub enum Command {
     /// Replay every topic from offset 0 into a fresh view, then swap it in. With tantivy, run
     /// it while the server is stopped (or use `POST /admin/rebuild` on the running server).
     Rebuild,
+    /// Compare the running order-history's view with the source services over HTTP and report
+    /// drift (exit 0: none, 1: drift, 2: a service cannot be read); `--repair` re-projects the
+    /// drifting orders. Its flags go after `reconcile`.
+    Reconcile(crate::reconcile::ReconcileArgs),
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -58,9 +63,12 @@ pub struct Config {
     /// The consumer group. With tantivy every instance is a full replica and needs its own.
     #[arg(long = "group-id", env = "CONSUMER_GROUP_ID", default_value = DEFAULT_GROUP_ID)]
     pub group_id: String,
-    /// Bearer token for `POST /admin/rebuild`; without it the endpoint answers 401.
+    /// Bearer token of the admin endpoints; without it they answer 401.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
+    /// Reads need a customer or service token signed with this secret.
+    #[command(flatten)]
+    pub read_auth: ReadAuthArgs,
     /// The most records one batch holds.
     #[arg(long = "batch-max-records", env = "BATCH_MAX_RECORDS", default_value_t = 5000)]
     pub batch_max_records: usize,
@@ -98,5 +106,34 @@ mod tests {
         assert_eq!(cli.config.group_id, DEFAULT_GROUP_ID);
         let rebuild = Cli::try_parse_from(["order-history", "--group-id", "replica-2", "rebuild"]).expect("parses");
         assert!(matches!(rebuild.command, Some(Command::Rebuild)));
+    }
+
+    #[test]
+    fn reconcile_defaults_to_the_local_stack_and_takes_its_own_flags() {
+        let cli = Cli::try_parse_from(["order-history", "reconcile"]).expect("parses");
+        let Some(Command::Reconcile(args)) = cli.command else { panic!("reconcile parses as reconcile") };
+        assert_eq!(args.order_history_url, crate::reconcile::DEFAULT_ORDER_HISTORY_URL);
+        assert_eq!(args.order_svc_url, crate::reconcile::DEFAULT_ORDER_SVC_URL);
+        assert_eq!((args.repair, args.json, args.examples, args.settle_ms), (false, false, 5, 2000));
+        let cli = Cli::try_parse_from([
+            "order-history",
+            "reconcile",
+            "--repair",
+            "--json",
+            "--examples",
+            "2",
+            "--settle-ms",
+            "0",
+            "--admin-token",
+            "an-admin-token-of-length",
+            "--payment-svc-url",
+            "http://payment-svc:8002",
+        ])
+        .expect("parses");
+        let Some(Command::Reconcile(args)) = cli.command else { panic!("reconcile parses as reconcile") };
+        assert_eq!((args.repair, args.json, args.examples, args.settle_ms), (true, true, 2, 0));
+        assert_eq!(args.admin_token.as_ref().map(|token| token.expose()), Some("an-admin-token-of-length"));
+        assert_eq!(args.payment_svc_url, "http://payment-svc:8002");
+        assert!(!format!("{args:?}").contains("an-admin-token-of-length"), "tokens never print");
     }
 }

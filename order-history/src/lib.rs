@@ -4,6 +4,8 @@
 //! folds each batch into one [`order_view::OrderHistory`] document per order and writes it to
 //! an [`index`]; [`http`] serves GET by id and full-text search from that index and never
 //! calls a source service. [`rebuild`] replays the topics into a fresh view and swaps it in.
+//! [`reconcile`] compares the view with the source services over HTTP, and [`repair`]
+//! re-projects the orders it finds drifting.
 
 pub mod app;
 pub mod config;
@@ -11,3 +13,5 @@ pub mod http;
 pub mod index;
 pub mod projection;
 pub mod rebuild;
+pub mod reconcile;
+pub mod repair;

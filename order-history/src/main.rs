@@ -1,4 +1,4 @@
-//! order-history: serve (the default) or rebuild the view.
+//! order-history: serve (the default), rebuild the view, or reconcile it with the sources.
 
 use anyhow::Context;
 use clap::Parser;
@@ -18,6 +18,11 @@ async fn main() -> anyhow::Result<()> {
     platform::telemetry::init_tracing();
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Reconcile(args) => {
+            // 0 no drift, 1 drift, 2 a service cannot be read: for scripts and cron
+            let exit_code = order_history::reconcile::main(args).await;
+            std::process::exit(exit_code)
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await

@@ -11,6 +11,7 @@
 //!
 //! Records the live projection dead-lettered are rejected again and counted, not re-sent.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use utoipa::ToSchema;
 use crate::index::{Checkpoint, HistoryIndex, ViewCatalog};
 use crate::projection::decode::Decoder;
 use crate::projection::source::Source;
-use crate::projection::{Assignment, BatchLimits, LiveView, decode_batch, fold, telemetry};
+use crate::projection::{Assignment, BatchLimits, DecodedBatch, LiveView, decode_batch, fold, telemetry};
 
 /// Commit the new view every this many records, so a huge replay does not hold everything in
 /// the writer's memory.
@@ -182,28 +183,11 @@ async fn replay_and_swap(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let next = setup.catalog.create_next(generation).await.context("cannot create the new view")?;
-    let consumer_config =
-        setup.kafka.consumer_config("order-history-rebuild", &format!("order-history-rebuild-{generation}"));
-    let source = Source::start(
-        consumer_config,
-        &events::topics::SOURCE_TOPICS,
-        Assignment::AllPartitions { resume_from: Checkpoint::default() },
-        replay_limits(setup.limits),
-    )
-    .await?;
-    let (starts, ends) = watermarks(&setup.kafka).await?;
-    // empty partitions have no record to move the position: they start where they end
-    let mut replay = Replay {
-        source,
-        decoder: Decoder::new(setup.codec.clone()),
-        next: next.clone(),
-        tracker,
-        position: starts.clone(),
-        since_commit: 0,
-    };
-    let total: i64 = ends.offsets.values().flat_map(|partitions| partitions.values()).sum::<i64>()
-        - starts.offsets.values().flat_map(|partitions| partitions.values()).sum::<i64>();
-    tracker.update(|status| status.records_total = u64::try_from(total).unwrap_or_default());
+    let (reader, ends) =
+        TopicReader::from_the_beginning(setup, &format!("order-history-rebuild-{generation}"), None).await?;
+    let total = reader.records_before(&ends);
+    let mut replay = Replay { reader, next: next.clone(), tracker, since_commit: 0 };
+    tracker.update(|status| status.records_total = total);
     tracing::info!(generation, records = total, "rebuild replaying");
     replay.until(&ends, shutdown).await?;
 
@@ -226,36 +210,21 @@ async fn replay_and_swap(
 }
 
 struct Replay<'a> {
-    source: Source,
-    decoder: Decoder,
+    reader: TopicReader,
     next: Arc<dyn HistoryIndex>,
     tracker: &'a RebuildTracker,
-    position: Checkpoint,
     since_commit: u64,
 }
 
 impl Replay<'_> {
     /// Replays until every partition's position reaches `ends`, then commits.
     async fn until(&mut self, ends: &Checkpoint, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        self.position.merge(&self.source.positions()?);
-        while !reached(&self.position, ends) {
-            // a partition can end in offsets that carry no record (transaction markers), so an
-            // idle wait re-reads the consumer's position instead of waiting for a record
-            let Some(batch) = self.source.next_batch_within(shutdown, Some(Duration::from_secs(1))).await? else {
-                anyhow::bail!("rebuild interrupted by shutdown")
-            };
-            if batch.records.is_empty() {
-                self.position.merge(&self.source.positions()?);
-                continue;
-            }
-            let Some(decoded) = decode_batch(&mut self.decoder, batch, shutdown).await else {
-                anyhow::bail!("rebuild interrupted by shutdown")
-            };
+        while let Some(read) = self.reader.next_batch_before(ends, shutdown).await? {
+            let decoded = read.decoded;
             let outcome = fold::fold_into(self.next.as_ref(), &decoded.events).await?;
-            self.position.merge(&decoded.checkpoint);
             self.since_commit += decoded.records as u64;
             if self.since_commit >= COMMIT_EVERY_RECORDS {
-                self.next.commit(&self.position).await?;
+                self.next.commit(self.reader.position()).await?;
                 self.since_commit = 0;
             }
             self.tracker.update(|status| {
@@ -264,9 +233,93 @@ impl Replay<'_> {
                 status.rejected += decoded.dead_letters.len() as u64;
             });
         }
-        self.next.commit(&self.position).await?;
+        self.next.commit(self.reader.position()).await?;
         self.since_commit = 0;
         Ok(())
+    }
+}
+
+/// The source topics read from their first offsets and decoded batch by batch, up to given
+/// ends: what a rebuild and a repair (`crate::repair`) share, so both see exactly the events
+/// live projection decodes.
+pub(crate) struct TopicReader {
+    source: Source,
+    decoder: Decoder,
+    /// The next offset to read per partition; empty partitions have no record to move it, so
+    /// it starts at the first offsets, where they also end.
+    position: Checkpoint,
+    /// Only records keyed by one of these are decoded; `None` decodes all. The key is the
+    /// order id, so a repair of a few orders skips decoding every other record.
+    keys: Option<HashSet<Vec<u8>>>,
+}
+
+/// A batch as read: how many records it held before the key filter, and those it kept, decoded.
+pub(crate) struct ReadBatch {
+    pub scanned: usize,
+    pub decoded: DecodedBatch,
+}
+
+impl TopicReader {
+    /// A reader at the first offset of every source partition, under a consumer group of its
+    /// own (`group_id`), and the partitions' end offsets as of now.
+    pub(crate) async fn from_the_beginning(
+        setup: &RebuildSetup,
+        group_id: &str,
+        keys: Option<HashSet<Vec<u8>>>,
+    ) -> anyhow::Result<(TopicReader, Checkpoint)> {
+        let consumer_config = setup.kafka.consumer_config("order-history-rebuild", group_id);
+        let source = Source::start(
+            consumer_config,
+            &events::topics::SOURCE_TOPICS,
+            Assignment::AllPartitions { resume_from: Checkpoint::default() },
+            replay_limits(setup.limits),
+        )
+        .await?;
+        let (starts, ends) = watermarks(&setup.kafka).await?;
+        let reader = TopicReader { source, decoder: Decoder::new(setup.codec.clone()), position: starts, keys };
+        Ok((reader, ends))
+    }
+
+    /// How many records lie between the position and `ends`, over all partitions.
+    pub(crate) fn records_before(&self, ends: &Checkpoint) -> u64 {
+        let sum = |checkpoint: &Checkpoint| -> i64 {
+            checkpoint.offsets.values().flat_map(|partitions| partitions.values()).sum::<i64>()
+        };
+        u64::try_from(sum(ends) - sum(&self.position)).unwrap_or_default()
+    }
+
+    pub(crate) fn position(&self) -> &Checkpoint {
+        &self.position
+    }
+
+    /// The next batch before `ends`, decoded; `None` once every partition has reached them.
+    pub(crate) async fn next_batch_before(
+        &mut self,
+        ends: &Checkpoint,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Option<ReadBatch>> {
+        self.position.merge(&self.source.positions()?);
+        while !reached(&self.position, ends) {
+            // a partition can end in offsets that carry no record (transaction markers), so an
+            // idle wait re-reads the consumer's position instead of waiting for a record
+            let Some(mut batch) = self.source.next_batch_within(shutdown, Some(Duration::from_secs(1))).await? else {
+                anyhow::bail!("replay interrupted by shutdown")
+            };
+            if batch.records.is_empty() {
+                self.position.merge(&self.source.positions()?);
+                continue;
+            }
+            let scanned = batch.records.len();
+            if let Some(keys) = &self.keys {
+                batch.records.retain(|record| record.key.as_ref().is_some_and(|key| keys.contains(key)));
+            }
+            let Some(decoded) = decode_batch(&mut self.decoder, batch, shutdown).await else {
+                anyhow::bail!("replay interrupted by shutdown")
+            };
+            self.position.merge(&decoded.checkpoint);
+            return Ok(Some(ReadBatch { scanned, decoded }));
+        }
+        Ok(None)
     }
 }
 
@@ -277,7 +330,7 @@ fn reached(position: &Checkpoint, ends: &Checkpoint) -> bool {
 }
 
 /// The first and the next-to-be-written offset of every source partition.
-async fn watermarks(kafka: &KafkaArgs) -> anyhow::Result<(Checkpoint, Checkpoint)> {
+pub(crate) async fn watermarks(kafka: &KafkaArgs) -> anyhow::Result<(Checkpoint, Checkpoint)> {
     let config = kafka.consumer_config("order-history-rebuild", "order-history-rebuild-watermarks");
     tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer = config.create().context("cannot create a kafka client")?;

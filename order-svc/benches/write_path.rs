@@ -54,7 +54,14 @@ fn order_body(sequence: u64) -> serde_json::Value {
 }
 
 async fn create_order(service: &SpawnedService, sequence: u64) -> Option<String> {
-    let response = service.client.post(service.url("/orders")).json(&order_body(sequence)).send().await.ok()?;
+    let response = service
+        .client
+        .post(service.url("/orders"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
+        .json(&order_body(sequence))
+        .send()
+        .await
+        .ok()?;
     if response.status() != 201 {
         return None;
     }

@@ -61,10 +61,18 @@ mod tests {
             "postgres://orders@db/orders",
             "--outbox-relay-enabled",
             "false",
+            "--write-token",
+            "a-write-token-of-16+",
         ])
         .expect("valid flags");
         assert_eq!(config.listen, "0.0.0.0:9001".parse::<SocketAddr>().expect("address"));
         assert_eq!(config.database_url, "postgres://orders@db/orders");
         assert!(!config.common.relay.enabled);
+    }
+
+    #[test]
+    fn there_is_no_default_write_token() {
+        let refused = Config::try_parse_from(["order-svc"]).map(|_| ()).expect_err("a write token is required");
+        assert!(refused.to_string().contains("--write-token"), "{refused}");
     }
 }

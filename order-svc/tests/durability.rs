@@ -58,6 +58,8 @@ impl ServiceProcess {
             .env("KAFKA_BOOTSTRAP_SERVERS", &infra.kafka.bootstrap_servers)
             .env("SCHEMA_REGISTRY_URL", &infra.registry_url)
             .env("ADMIN_TOKEN", TEST_ADMIN_TOKEN)
+            .env("WRITE_TOKEN", testkit::TEST_WRITE_TOKEN)
+            .env("JWT_SECRET", testkit::TEST_JWT_SECRET)
             .env("OUTBOX_RELAY_ENABLED", relay_enabled.to_string())
             .env("OUTBOX_CRASH_AFTER_PUBLISH", crash_after_publish.to_string())
             .env("OUTBOX_POLL_INTERVAL_MS", "200")
@@ -96,8 +98,13 @@ impl ServiceProcess {
 
     /// Places an order; `None` when the process is gone before it answered.
     async fn try_place_order(&self, customer_id: &str) -> Option<Value> {
-        let response =
-            self.client.post(format!("{}/orders", self.base_url)).json(&order_body(customer_id)).send().await;
+        let response = self
+            .client
+            .post(format!("{}/orders", self.base_url))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
+            .json(&order_body(customer_id))
+            .send()
+            .await;
         let response = response.ok()?;
         assert_eq!(response.status(), 201, "order placed");
         Some(response.json().await.expect("order json"))
@@ -106,7 +113,14 @@ impl ServiceProcess {
     /// Cancels an order; `None` when the process is gone before it answered.
     async fn try_cancel_order(&self, id: &str) -> Option<Value> {
         let url = format!("{}/orders/{id}/cancel", self.base_url);
-        let response = self.client.post(url).json(&json!({"reason": "durability test"})).send().await.ok()?;
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
+            .json(&json!({"reason": "durability test"}))
+            .send()
+            .await
+            .ok()?;
         assert_eq!(response.status(), 200, "order cancelled");
         Some(response.json().await.expect("order json"))
     }

@@ -7,6 +7,7 @@
 mod apply;
 mod document;
 mod search;
+pub mod source_api;
 
 pub use apply::{Applied, SourceEvent};
 pub use document::{

@@ -67,11 +67,18 @@ mod tests {
 
     #[test]
     fn flags_override_the_defaults_and_a_negative_limit_is_refused() {
-        let config =
-            Config::try_parse_from(["payment-svc", "--listen", "0.0.0.0:9000", "--decline-above-minor", "500"])
-                .expect("flags parse");
+        let config = Config::try_parse_from([
+            "payment-svc",
+            "--listen",
+            "0.0.0.0:9000",
+            "--decline-above-minor",
+            "500",
+            "--write-token",
+            "w",
+        ])
+        .expect("flags parse");
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.payment_rules(), PaymentRules::new(500));
-        assert!(Config::try_parse_from(["payment-svc", "--decline-above-minor", "-1"]).is_err());
+        assert!(Config::try_parse_from(["payment-svc", "--decline-above-minor", "-1", "--write-token", "w"]).is_err());
     }
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::BearerToken;
 use crate::http::json_error;
 
 const MAX_DELAY_MS: u64 = 60_000;
@@ -49,33 +50,6 @@ impl Faults {
     }
 }
 
-/// The bearer token that guards the admin endpoints. Without one configured, they answer 401.
-#[derive(Clone, Default)]
-pub struct AdminToken(Option<Arc<str>>);
-
-impl AdminToken {
-    pub fn new(token: Option<String>) -> Self {
-        Self(token.filter(|token| !token.is_empty()).map(Arc::from))
-    }
-
-    /// Whether the request carries the admin token; compared in constant time.
-    pub fn authorizes(&self, headers: &HeaderMap) -> bool {
-        let Some(expected) = &self.0 else {
-            return false;
-        };
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        let Some(presented) = presented else {
-            return false;
-        };
-        let (expected, presented) = (expected.as_bytes(), presented.as_bytes());
-        expected.len() == presented.len()
-            && expected.iter().zip(presented).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
-    }
-}
-
 /// Middleware for read routes: waits `delay_ms`, then fails `error_rate` of requests with 503.
 pub async fn inject_faults(State(faults): State<Faults>, request: Request, next: Next) -> Response {
     let settings = faults.current();
@@ -91,21 +65,21 @@ pub async fn inject_faults(State(faults): State<Faults>, request: Request, next:
 #[derive(Clone)]
 struct AdminState {
     faults: Faults,
-    token: AdminToken,
+    token: BearerToken,
 }
 
 /// `GET` and `PUT /admin/faults`, guarded by the admin token.
-pub fn admin_routes(faults: Faults, token: AdminToken) -> Router {
+pub fn admin_routes(faults: Faults, token: BearerToken) -> Router {
     Router::new().route("/admin/faults", put(put_faults).get(get_faults)).with_state(AdminState { faults, token })
 }
 
 /// Reads the fault settings.
 #[utoipa::path(get, path = "/admin/faults", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, body = FaultSettings), (status = 401, description = "missing or wrong admin token")))]
+    responses((status = 200, body = FaultSettings), (status = 401, body = crate::json::ErrorBody, description = "missing or wrong admin token")))]
 async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Response {
-    if !state.token.authorizes(&headers) {
-        return json_error(StatusCode::UNAUTHORIZED, "admin token required", None);
+    if let Err(refused) = state.token.check(&headers) {
+        return refused.into_response();
     }
     axum::Json(state.faults.current()).into_response()
 }
@@ -113,11 +87,13 @@ async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Resp
 /// Replaces the fault settings of the read endpoints, without a restart.
 #[utoipa::path(put, path = "/admin/faults", tag = "admin", request_body = FaultSettings,
     security(("admin_token" = [])),
-    responses((status = 200, body = FaultSettings), (status = 401, description = "missing or wrong admin token"),
-        (status = 422, description = "settings out of range")))]
+    responses((status = 200, body = FaultSettings),
+        (status = 400, body = crate::json::ErrorBody, description = "the body is not json fault settings"),
+        (status = 401, body = crate::json::ErrorBody, description = "missing or wrong admin token"),
+        (status = 422, body = crate::json::ErrorBody, description = "settings out of range")))]
 async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !state.token.authorizes(&headers) {
-        return json_error(StatusCode::UNAUTHORIZED, "admin token required", None);
+    if let Err(refused) = state.token.check(&headers) {
+        return refused.into_response();
     }
     let settings: FaultSettings = match serde_json::from_slice(&body) {
         Ok(settings) => settings,
@@ -138,29 +114,3 @@ async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: B
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(get_faults, put_faults), components(schemas(FaultSettings)))]
 pub struct FaultsApi;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bearer(token: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(axum::http::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
-        headers
-    }
-
-    #[test]
-    fn only_the_configured_token_authorizes() {
-        let token = AdminToken::new(Some("s3cret".to_string()));
-        assert!(token.authorizes(&bearer("s3cret")));
-        assert!(!token.authorizes(&bearer("s3cre")));
-        assert!(!token.authorizes(&bearer("wrong!")));
-        assert!(!token.authorizes(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn without_a_configured_token_nothing_authorizes() {
-        assert!(!AdminToken::new(None).authorizes(&bearer("")));
-        assert!(!AdminToken::new(Some(String::new())).authorizes(&bearer("")));
-    }
-}

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::map_response;
@@ -20,6 +21,8 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -51,8 +54,16 @@ impl ReadinessProbe {
 /// Limits applied to every request, with defaults suited to a JSON API.
 #[derive(Clone, Debug)]
 pub struct HttpLimits {
+    /// A request still running after this answers 503.
     pub request_timeout: Duration,
+    /// A larger body answers 413.
     pub max_body_bytes: usize,
+    /// A longer query string answers 414.
+    pub max_query_bytes: usize,
+    /// API requests served at once; one more answers 503 at once instead of queueing, so that
+    /// an overload shows as fast refusals rather than as latency for everyone. The
+    /// operational routes are not counted: a busy service is still alive and ready.
+    pub max_concurrent_requests: usize,
     pub readiness_timeout: Duration,
 }
 
@@ -61,6 +72,8 @@ impl Default for HttpLimits {
         Self {
             request_timeout: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
+            max_query_bytes: 4096,
+            max_concurrent_requests: 1024,
             readiness_timeout: Duration::from_secs(2),
         }
     }
@@ -87,15 +100,44 @@ pub fn with_operational_routes(
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus_metrics))
         .with_state(state);
+    let shed_overload = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(overloaded))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests));
     // only the API is counted: scrapes and probes would otherwise count themselves
     app.layer(axum::middleware::from_fn(count_traffic))
+        .layer(shed_overload)
         .merge(operational)
+        .layer(axum::middleware::from_fn_with_state(limits.max_query_bytes, limit_query))
         // enforced by the body extractors, so each API can answer in its own error shape
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(map_response(json_error_bodies))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
+        // outside the timeout, so that a request cut short gets a JSON body too
+        .layer(map_response(json_error_bodies))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a query string longer than the limit before any handler parses it.
+async fn limit_query(
+    State(max_bytes): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let length = request.uri().query().map_or(0, str::len);
+    if length > max_bytes {
+        return json_error(
+            StatusCode::URI_TOO_LONG,
+            &format!("query string too long: {length} bytes, at most {max_bytes}"),
+            Some("query"),
+        );
+    }
+    next.run(request).await
+}
+
+async fn overloaded(_error: tower::BoxError) -> Response {
+    metrics::counter!("http_server_shed_total").increment(1);
+    json_error(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight, retry shortly", None)
 }
 
 /// Counts every API request and the body bytes it moved, so that a caller can measure how

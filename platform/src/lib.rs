@@ -2,6 +2,7 @@
 //! the Kafka client configuration, telemetry, and the HTTP bootstrap (health, readiness,
 //! metrics, limits and graceful shutdown).
 
+pub mod auth;
 pub mod faults;
 pub mod http;
 pub mod idempotency;

@@ -1,5 +1,5 @@
 //! What the three source services share at run time: the store, the Kafka producer and codec,
-//! the outbox relay, fault injection, the admin token, and an ordered shutdown. A service
+//! the outbox relay, fault injection, access control, and an ordered shutdown. A service
 //! supplies only its migrations, its routes and its OpenAPI document.
 
 use std::future::Future;
@@ -7,14 +7,20 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use events::{EventCodec, RegistryConfig};
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use utoipa::openapi::HttpMethod;
 
-use crate::faults::{AdminToken, Faults, FaultsApi, admin_routes, inject_faults};
+use crate::auth::{
+    BearerToken, ReadAccess, ReadAuthArgs, ReadGuard, Scheme, Secret, checked_token, document_security, require_reader,
+    require_token,
+};
+use crate::faults::{Faults, FaultsApi, admin_routes, inject_faults};
 use crate::http::{HttpLimits, ReadinessProbe, with_operational_routes};
 use crate::kafka::KafkaArgs;
 use crate::outbox::{OutboxRelay, OutboxSignal, RelayArgs};
@@ -30,9 +36,15 @@ pub struct SourceServiceArgs {
     /// The Confluent-compatible schema registry.
     #[arg(long = "schema-registry-url", env = "SCHEMA_REGISTRY_URL", default_value = DEFAULT_SCHEMA_REGISTRY_URL)]
     pub schema_registry_url: String,
-    /// Bearer token for the admin endpoints; without it they answer 401.
+    /// Bearer token of the write endpoints (at least 16 characters); required.
+    #[arg(long = "write-token", env = "WRITE_TOKEN", hide_env_values = true)]
+    pub write_token: Secret,
+    /// Bearer token of the admin endpoints; without it they answer 401.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
+    /// Reads need a service token signed with this secret.
+    #[command(flatten)]
+    pub read_auth: ReadAuthArgs,
     #[command(flatten)]
     pub relay: RelayArgs,
 }
@@ -49,7 +61,9 @@ pub struct SourceServiceContext {
 pub struct SourceServiceRuntime {
     pub context: SourceServiceContext,
     faults: Faults,
-    admin_token: AdminToken,
+    write_token: BearerToken,
+    admin_token: BearerToken,
+    read_guard: ReadGuard,
     kafka: KafkaArgs,
     relay: Option<JoinHandle<()>>,
     shutdown: CancellationToken,
@@ -64,6 +78,10 @@ impl SourceServiceRuntime {
         migrator: Migrator,
         args: &SourceServiceArgs,
     ) -> anyhow::Result<Self> {
+        let write_token =
+            BearerToken::new("write token", checked_token("write token", Some(args.write_token.clone()))?);
+        let admin_token = BearerToken::new("admin token", checked_token("admin token", args.admin_token.clone())?);
+        let read_guard = ReadGuard::new(args.read_auth.keys()?, ReadAccess::ServicesOnly);
         let store = Store::connect_and_migrate(database_url, migrator).await?;
         let outbox = OutboxSignal::default();
         let shutdown = CancellationToken::new();
@@ -87,21 +105,35 @@ impl SourceServiceRuntime {
         Ok(Self {
             context: SourceServiceContext { store, outbox },
             faults: Faults::default(),
-            admin_token: AdminToken::new(args.admin_token.clone()),
+            write_token,
+            admin_token,
+            read_guard,
             kafka: args.kafka.clone(),
             relay,
             shutdown,
         })
     }
 
-    /// Builds the full router: `read_routes` behind fault injection, `write_routes` as they
-    /// are, `/admin/faults`, `/openapi.json` and the operational routes.
+    /// Builds the full router: `read_routes` behind a service read token and fault injection,
+    /// `write_routes` behind the write token, `/admin/faults` behind the admin token,
+    /// `/openapi.json` and the operational routes.
     pub fn router(&self, read_routes: Router, write_routes: Router, mut openapi: utoipa::openapi::OpenApi) -> Router {
         openapi.merge(<FaultsApi as utoipa::OpenApi>::openapi());
-        let faulty_reads = read_routes.layer(axum::middleware::from_fn_with_state(self.faults.clone(), inject_faults));
+        document_security(&mut openapi, |path, method| {
+            Some(match method {
+                _ if path.starts_with("/admin") => Scheme::Admin,
+                HttpMethod::Get => Scheme::Read,
+                _ => Scheme::Write,
+            })
+        });
+        // the credential is checked before the injected fault, as a real dependency would
+        let reads = read_routes
+            .route_layer(from_fn_with_state(self.faults.clone(), inject_faults))
+            .route_layer(from_fn_with_state(self.read_guard.clone(), require_reader));
+        let writes = write_routes.route_layer(from_fn_with_state(self.write_token.clone(), require_token));
         let api = Router::new()
-            .merge(faulty_reads)
-            .merge(write_routes)
+            .merge(reads)
+            .merge(writes)
             .merge(admin_routes(self.faults.clone(), self.admin_token.clone()))
             .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))));
         let store = self.context.store.clone();

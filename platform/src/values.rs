@@ -299,3 +299,32 @@ mod tests {
         assert_eq!(address.parse("shipping_address").unwrap_err().field, "shipping_address.city");
     }
 }
+
+pub const MAX_CUSTOMER_ID_LEN: usize = 64;
+
+/// The customer's id in the system that owns customers: 1 to 64 visible ASCII characters.
+///
+/// It is an id, not text: it is neither trimmed nor case-folded, because the composer and the
+/// projection filter on it byte for byte. order-svc takes it when an order is placed; both read
+/// designs refuse a search for one that cannot exist, the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        if raw.is_empty() {
+            return Err(FieldError::new(field, "must not be empty"));
+        }
+        if raw.len() > MAX_CUSTOMER_ID_LEN {
+            return Err(FieldError::new(field, format!("must be at most {MAX_CUSTOMER_ID_LEN} characters")));
+        }
+        if !raw.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(FieldError::new(field, "must be visible ascii characters without spaces"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn the_defaults_are_the_local_profile() {
-        let config = Config::try_parse_from(["shipping-svc"]).expect("defaults parse");
+        let config = Config::try_parse_from(["shipping-svc", "--write-token", "w"]).expect("defaults parse");
         assert_eq!(config.listen, "127.0.0.1:8003".parse::<SocketAddr>().expect("address"));
         assert_eq!(config.database_url, "sqlite://.data/shipping-svc/shipping-svc.db");
         assert!(config.common.relay.enabled);
@@ -46,6 +46,8 @@ mod tests {
             "0.0.0.0:9000",
             "--database-url",
             "postgres://shipping@db/shipping",
+            "--write-token",
+            "w",
         ])
         .expect("flags parse");
         assert_eq!(config.listen.port(), 9000);

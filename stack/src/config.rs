@@ -14,6 +14,33 @@ pub struct BrokerInstallArgs {
 }
 
 #[derive(Clone, Debug, clap::Args)]
+pub struct TokenArgs {
+    /// A token of this customer, who reads only their own orders.
+    #[arg(long, conflicts_with = "service", required_unless_present = "service")]
+    pub customer: Option<String>,
+    /// A service token, which reads everything.
+    #[arg(long)]
+    pub service: bool,
+    /// How long the token is valid, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_secs: u64,
+    /// The secret to sign with: the stack's (the local profile's dev secret unless set).
+    #[arg(long, env = "JWT_SECRET", default_value = platform::auth::dev::JWT_SECRET, hide_env_values = true, hide_default_value = true)]
+    pub jwt_secret: platform::auth::Secret,
+}
+
+impl TokenArgs {
+    pub fn mint(&self) -> anyhow::Result<String> {
+        let reader = match &self.customer {
+            Some(customer) => platform::auth::Reader::Customer(customer.clone()),
+            None => platform::auth::Reader::Service,
+        };
+        let keys = platform::auth::JwtKeys::new(&self.jwt_secret)?;
+        Ok(keys.mint(&reader, std::time::Duration::from_secs(self.ttl_secs)))
+    }
+}
+
+#[derive(Clone, Debug, clap::Args)]
 pub struct UpArgs {
     /// Where every component keeps its data and logs; reusing it keeps all data.
     #[arg(long, env = "STACK_DATA_DIR", default_value = ".data")]
@@ -42,10 +69,10 @@ pub struct UpArgs {
     /// Serve order-history from Elasticsearch at this URL instead of the embedded tantivy index.
     #[arg(long, env = "STACK_ELASTICSEARCH_URL")]
     pub elasticsearch_url: Option<String>,
-    /// The admin token every service is started with. The default is for the local profile
-    /// only, where everything listens on 127.0.0.1; set your own anywhere else.
-    #[arg(long, env = "STACK_ADMIN_TOKEN", default_value = "local-dev-admin-token", hide_env_values = true)]
-    pub admin_token: String,
+    /// The credentials every service is started with. The defaults are public and for the local
+    /// profile only, where everything listens on 127.0.0.1 (docs/security.md).
+    #[command(flatten)]
+    pub credentials: compare::config::Credentials,
     /// Partitions of each source topic; only applies when a topic is created.
     #[arg(long, env = "STACK_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,

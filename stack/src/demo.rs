@@ -81,7 +81,7 @@ fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
     let up = &args.up;
     CompareArgs {
         endpoints: up.endpoints(),
-        admin_token: up.admin_token.clone(),
+        credentials: up.credentials.clone(),
         orders: args.orders,
         duration: args.duration,
         rates: args.rates.clone(),

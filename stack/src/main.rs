@@ -22,6 +22,8 @@ enum Command {
     Init(Box<init::InitArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
     InstallBroker(config::BrokerInstallArgs),
+    /// Print a read token (a JWT) signed with the stack's secret, for curl and other clients.
+    Token(config::TokenArgs),
 }
 
 #[tokio::main]
@@ -31,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Up(args) => up::run(*args).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Init(args) => init::run(*args).await,
+        Command::Token(args) => {
+            println!("{}", args.mint()?);
+            Ok(())
+        }
         Command::InstallBroker(args) => {
             let path = tansu::ensure_installed(&args).await?;
             println!("{}", path.display());

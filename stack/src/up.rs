@@ -16,10 +16,9 @@ use events::{EventCodec, OrderEvent, PaymentEvent, RegistryConfig, ShipmentEvent
 use platform::kafka::{KafkaArgs, TopicSpec, ensure_topics};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
-use tokio::process::Command;
 
 use crate::config::UpArgs;
-use crate::process::Supervised;
+use crate::process::{ProcessSpec, Supervised};
 use crate::{binaries, tansu};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -53,13 +52,14 @@ pub async fn start(args: &UpArgs) -> anyhow::Result<RunningStack> {
 }
 
 impl RunningStack {
-    /// Runs `work` while watching the processes: a process that exits on its own fails it.
+    /// Runs `work` while supervising the processes: one that exits on its own is started again,
+    /// as a process manager would; one that keeps exiting fails `work`.
     pub async fn watch<T>(&mut self, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
         let logs = self.data_dir.join("logs");
         tokio::select! {
             outcome = work => outcome,
-            (name, status) = first_unexpected_exit(&mut self.processes) => {
-                Err(anyhow::anyhow!("{name} exited unexpectedly ({status}); see {}", logs.display()))
+            (name, reason) = restart_until_crash_loop(&mut self.processes) => {
+                Err(anyhow::anyhow!("{name} keeps exiting ({reason}); see {}", logs.display()))
             }
         }
     }
@@ -97,47 +97,51 @@ async fn start_all(
     ensure_topics(&kafka, &topic_specs(args.partitions)).await?;
 
     let registry_dir = data_dir.join("schema-registry");
-    let mut registry_command = Command::new(bin_dir.join("schema-registry"));
-    registry_command.arg("--listen").arg(args.registry_listen.to_string()).arg("--data-dir").arg(&registry_dir);
-    running.push(Supervised::spawn("schema-registry", registry_command, &log_dir)?);
+    let registry = ProcessSpec::new(bin_dir.join("schema-registry"))
+        .arg("--listen")
+        .arg(args.registry_listen)
+        .arg("--data-dir")
+        .arg(registry_dir.display());
+    running.push(Supervised::spawn("schema-registry", registry, &log_dir)?);
     let registry_url = format!("http://{}", args.registry_listen);
     wait_ready(running.last_mut(), wait_for_http_ready(&registry_url)).await?;
     register_schemas(&registry_url).await?;
 
     for (name, listen) in source_services(args) {
-        let mut command = Command::new(bin_dir.join(name));
         let database = data_dir.join(name).join(format!("{name}.db"));
-        command
-            .env("LISTEN_ADDR", listen.to_string())
+        let service = ProcessSpec::new(bin_dir.join(name))
+            .env("LISTEN_ADDR", listen)
             .env("DATABASE_URL", format!("sqlite://{}", database.display()))
             .env("KAFKA_BOOTSTRAP_SERVERS", &kafka.bootstrap_servers)
             .env("SCHEMA_REGISTRY_URL", &registry_url)
-            .env("ADMIN_TOKEN", &args.admin_token);
-        running.push(Supervised::spawn(name, command, &log_dir)?);
+            .env("WRITE_TOKEN", args.credentials.write_token.expose())
+            .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
+            .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+        running.push(Supervised::spawn(name, service, &log_dir)?);
         wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{listen}"))).await?;
     }
 
-    let mut command = Command::new(bin_dir.join("order-history"));
-    command
-        .env("LISTEN_ADDR", args.order_history_listen.to_string())
-        .env("DATA_DIR", data_dir.join("order-history"))
+    let order_history = ProcessSpec::new(bin_dir.join("order-history"))
+        .env("LISTEN_ADDR", args.order_history_listen)
+        .env("DATA_DIR", data_dir.join("order-history").display())
         .env("KAFKA_BOOTSTRAP_SERVERS", &kafka.bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &registry_url)
-        .env("ADMIN_TOKEN", &args.admin_token);
-    match &args.elasticsearch_url {
-        Some(url) => command.env("ELASTICSEARCH_URL", url),
-        None => command.env_remove("ELASTICSEARCH_URL"),
+        .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
+        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+    let order_history = match &args.elasticsearch_url {
+        Some(url) => order_history.env("ELASTICSEARCH_URL", url),
+        None => order_history.env_remove("ELASTICSEARCH_URL"),
     };
-    running.push(Supervised::spawn("order-history", command, &log_dir)?);
+    running.push(Supervised::spawn("order-history", order_history, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.order_history_listen))).await?;
 
-    let mut command = Command::new(bin_dir.join("composer"));
-    command
-        .env("LISTEN_ADDR", args.composer_listen.to_string())
+    let composer = ProcessSpec::new(bin_dir.join("composer"))
+        .env("LISTEN_ADDR", args.composer_listen)
         .env("ORDER_SVC_URL", format!("http://{}", args.order_svc_listen))
         .env("PAYMENT_SVC_URL", format!("http://{}", args.payment_svc_listen))
-        .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen));
-    running.push(Supervised::spawn("composer", command, &log_dir)?);
+        .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen))
+        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+    running.push(Supervised::spawn("composer", composer, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.composer_listen))).await?;
     Ok(())
 }
@@ -177,19 +181,22 @@ pub async fn start_broker(
 
 /// Runs tansu on loopback with SQLite storage in its own directory. The listener flags are
 /// always passed: tansu's default listener is 0.0.0.0.
-fn broker_command(tansu: &Path, broker_dir: &Path, listen: SocketAddr) -> Command {
+fn broker_command(tansu: &Path, broker_dir: &Path, listen: SocketAddr) -> ProcessSpec {
     let url = format!("tcp://{listen}");
-    let mut command = Command::new(tansu);
-    command
+    ProcessSpec::new(tansu)
         .current_dir(broker_dir)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-        .args(["--storage-engine", &format!("sqlite://{BROKER_DB}")])
+        .arg("broker")
+        .arg("--listener-url")
+        .arg(&url)
+        .arg("--advertised-listener-url")
+        .arg(&url)
+        .arg("--storage-engine")
+        .arg(format!("sqlite://{BROKER_DB}"))
         // tansu also reads these from the environment; the flags above must win
         .env_remove("LISTENER_URL")
         .env_remove("ADVERTISED_LISTENER_URL")
         .env_remove("STORAGE_ENGINE")
-        .env_remove("SCHEMA_REGISTRY");
-    command
+        .env_remove("SCHEMA_REGISTRY")
 }
 
 /// Without this index tansu's fetches scan the whole header table, and the broker locks up on
@@ -281,14 +288,19 @@ async fn wait_ready(
     }
 }
 
-async fn first_unexpected_exit(running: &mut [Supervised]) -> (&'static str, String) {
+/// Starts every process that exited on its own again; returns the first that crash-loops.
+async fn restart_until_crash_loop(running: &mut [Supervised]) -> (&'static str, String) {
     loop {
         for process in running.iter_mut() {
             if let Some(status) = process.try_exited() {
-                return (process.name, status.to_string());
+                tracing::warn!(process = process.name, %status, "exited on its own; starting it again");
+                println!("{} exited ({status}); starting it again", process.name);
+                if let Err(error) = process.restart() {
+                    return (process.name, format!("{status}; {error:#}"));
+                }
             }
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

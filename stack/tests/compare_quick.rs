@@ -3,42 +3,22 @@
 //! themselves counted, every step accounts for each request it sent, percentiles grow, and the
 //! differences between the designs that the architecture implies show up in the numbers.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use compare::config::CompareArgs;
 use compare::report::model::{Condition, Design, LoadStep, Report};
 use compare::target::Counters;
-use stack::config::{BrokerInstallArgs, UpArgs};
-
-fn free_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
-}
-
-fn up_args(data_dir: &Path) -> UpArgs {
-    UpArgs {
-        data_dir: data_dir.to_path_buf(),
-        broker_listen: free_address(),
-        registry_listen: free_address(),
-        order_svc_listen: free_address(),
-        payment_svc_listen: free_address(),
-        shipping_svc_listen: free_address(),
-        order_history_listen: free_address(),
-        composer_listen: free_address(),
-        elasticsearch_url: None,
-        admin_token: "compare-test-token".to_string(),
-        partitions: 3,
-        bin_dir: Some(Path::new(env!("CARGO_BIN_EXE_stack")).parent().expect("bin dir").to_path_buf()),
-        no_build: true,
-        broker: BrokerInstallArgs { tansu_bin: std::env::var_os("TANSU_BIN").map(Into::into), cache_dir: None },
-    }
-}
+use stack::config::UpArgs;
+use support::up_args;
 
 fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
     CompareArgs {
         endpoints: up.endpoints(),
-        admin_token: up.admin_token.clone(),
+        credentials: up.credentials.clone(),
         orders: None,
         duration: None,
         rates: None,

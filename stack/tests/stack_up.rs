@@ -223,10 +223,19 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
     assert_eq!(decoded, refunded);
 
     // order-history projected all of it into one document
+    // `stack up` runs with the local profile's dev credentials
+    let credentials = compare::config::Credentials::dev();
+    let read_token = credentials.service_token().expect("a service token");
+    let client = reqwest::Client::new();
     let order_history = &stack.service_urls[3];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let response = reqwest::get(format!("{order_history}/orders/{order_id}")).await.expect("order-history answers");
+        let response = client
+            .get(format!("{order_history}/orders/{order_id}"))
+            .bearer_auth(&read_token)
+            .send()
+            .await
+            .expect("order-history answers");
         if response.status().is_success() {
             let document: Json = response.json().await.expect("json");
             if document["payments"][0]["status"] == "REFUNDED" && document["shipments"][0]["status"] == "DISPATCHED" {
@@ -240,9 +249,9 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
 
     // composer knows only what the services hold (the events above went straight to the
     // topics), so it is asked about an order placed through order-svc
-    let client = reqwest::Client::new();
     let order: Json = client
         .post(format!("{}/orders", stack.service_urls[0]))
+        .bearer_auth(credentials.write_token.expose())
         .json(&serde_json::json!({
             "customer_id": "c-stack", "customer_name": "Stack Test", "customer_email": "stack@example.com",
             "currency": "EUR", "items": [{"sku": "SKU-1", "name": "Kettle", "quantity": 2, "unit_price": 1500}],
@@ -256,6 +265,7 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
         .expect("json");
     let composed: Json = client
         .get(format!("{}/orders/{}", stack.service_urls[4], order["id"].as_str().expect("an order id")))
+        .bearer_auth(&read_token)
         .send()
         .await
         .expect("composer answers")

@@ -2,13 +2,15 @@
 //! `stack up` starts it), its own schema registry, and its own database, on ports chosen by the
 //! OS, so tests run in parallel without seeing each other.
 
+pub mod access;
 mod elasticsearch;
 mod service;
 
 pub use elasticsearch::{NOIDA_DB_BIN_ENV, NOIDA_DB_VERSION, SearchEngine, start_search_engine};
 pub use service::{
-    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, source_service_args, spawn_source_service,
-    spawn_source_service_on, spawn_source_service_with_fresh_infra,
+    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_WRITE_TOKEN, customer_token,
+    service_token, source_service_args, spawn_source_service, spawn_source_service_on,
+    spawn_source_service_with_fresh_infra, test_read_auth,
 };
 
 use std::net::{SocketAddr, TcpListener};

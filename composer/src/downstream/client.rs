@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
+use platform::auth::ServiceToken;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -12,13 +13,13 @@ use uuid::Uuid;
 
 use super::breaker::{BreakerState, CircuitBreaker, Transition};
 use super::retry::RetryBudget;
-use super::wire::{OrderPage, OrderRecord, PaymentList, PaymentRecord, ShipmentList, ShipmentRecord};
 use super::{Dependency, DownstreamError, RequestContext};
 use crate::config::Config;
 use crate::telemetry::{
     BREAKER_STATE, DOWNSTREAM_REQUESTS_TOTAL, DOWNSTREAM_RETRIES_TOTAL, DOWNSTREAM_SECONDS,
     RETRY_BUDGET_EXHAUSTED_TOTAL,
 };
+use order_view::source_api::{OrderPage, OrderRecord, PaymentList, PaymentRecord, ShipmentList, ShipmentRecord};
 
 /// The page size composer lists a customer's orders with: order-svc's maximum.
 pub const ORDER_PAGE_SIZE: usize = 100;
@@ -37,6 +38,8 @@ struct Endpoint {
 /// The three source services behind one pooled HTTP client.
 pub struct Downstream {
     http: reqwest::Client,
+    /// The source services' read APIs serve services only.
+    service_token: ServiceToken,
     call_deadline: Duration,
     order_svc: Endpoint,
     payment_svc: Endpoint,
@@ -51,7 +54,7 @@ enum NotFound {
 }
 
 impl Downstream {
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, service_token: ServiceToken) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             // the dependencies are internal services, reached directly
             .no_proxy()
@@ -72,6 +75,7 @@ impl Downstream {
         };
         Ok(Downstream {
             http,
+            service_token,
             call_deadline: config.call_deadline(),
             order_svc: endpoint(Dependency::OrderSvc, &config.order_svc_url),
             payment_svc: endpoint(Dependency::PaymentSvc, &config.payment_svc_url),
@@ -223,6 +227,7 @@ impl Downstream {
             .http
             .get(url)
             .query(query)
+            .bearer_auth(self.service_token.bearer())
             .header(platform::trace::TRACEPARENT_HEADER, &context.traceparent)
             .send()
             .await

@@ -4,7 +4,6 @@
 pub mod breaker;
 mod client;
 pub mod retry;
-pub mod wire;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -49,6 +49,8 @@ pub enum SearchError {
     )]
     CustomerRequired,
     #[error(transparent)]
+    Refused(#[from] platform::auth::AuthError),
+    #[error(transparent)]
     OrderSvc(DownstreamError),
     #[error("the search did not finish within its deadline of {} ms", .0.as_millis())]
     DeadlineExceeded(Duration),
@@ -75,6 +77,7 @@ impl IntoResponse for SearchError {
             SearchError::CustomerRequired => {
                 json_error(StatusCode::BAD_REQUEST, &self.to_string(), Some("customer_id"))
             }
+            SearchError::Refused(refusal) => refusal.clone().into_response(),
             SearchError::OrderSvc(error) => essential_dependency_response(error),
             SearchError::DeadlineExceeded(_) => {
                 tracing::warn!(error = %self, "search deadline exceeded");

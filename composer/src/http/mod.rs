@@ -11,7 +11,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use platform::auth::{ReadGuard, Scheme, document_security, require_reader};
 use platform::http::{HttpLimits, with_operational_routes};
 use utoipa::OpenApi;
 
@@ -48,6 +50,8 @@ impl RequestLimits {
 pub struct ApiState {
     pub downstream: Arc<Downstream>,
     pub limits: RequestLimits,
+    /// Reads need a customer or a service token.
+    pub read_guard: ReadGuard,
 }
 
 #[derive(OpenApi)]
@@ -76,10 +80,13 @@ async fn breakers(State(state): State<ApiState>) -> Json<BTreeMap<&'static str, 
 }
 
 pub fn router(state: ApiState) -> Router {
-    let openapi = ApiDoc::openapi();
+    let mut openapi = ApiDoc::openapi();
+    // `/breakers` is operational, like `/metrics`: it tells nothing about any order
+    document_security(&mut openapi, |path, _method| (path != "/breakers").then_some(Scheme::Read));
     let api = Router::new()
         .route("/orders", get(orders::search_orders))
         .route("/orders/{id}", get(orders::get_order))
+        .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader))
         .route("/breakers", get(breakers))
         .route("/openapi.json", get(move || std::future::ready(Json(openapi.clone()))))
         .with_state(state.clone());

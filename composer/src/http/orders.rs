@@ -3,13 +3,15 @@
 use std::collections::BTreeSet;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt, TryFutureExt};
 use metrics::{counter, histogram};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use platform::auth::Reader;
 use platform::query::{parse_instant, parse_query, parse_symbol};
+use platform::values::CustomerId;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
@@ -18,12 +20,12 @@ use uuid::Uuid;
 use super::ApiState;
 use super::error::{GetOrderError, SearchError};
 use crate::compose::{Composed, DegradedPart, compose};
-use crate::downstream::wire::{OrderPage, OrderRecord, PaymentRecord, ShipmentRecord};
 use crate::downstream::{Downstream, DownstreamError, RequestContext};
 use crate::search::{
     Cursor, DEFAULT_LIMIT, MAX_LIMIT, Match, SearchFilter, SearchResults, SearchText, SortOrder, page_of,
 };
 use crate::telemetry::{DEGRADED_TOTAL, DOWNSTREAM_CALLS_PER_REQUEST};
+use order_view::source_api::{OrderPage, OrderRecord, PaymentRecord, ShipmentRecord};
 
 /// Requests sent to the source services to answer this request: the fan-out, N+1 for a search.
 pub const DOWNSTREAM_CALLS_HEADER: &str = "x-downstream-calls";
@@ -56,14 +58,20 @@ pub struct ComposedOrder {
         (status = 404, body = platform::json::ErrorBody, description = "order-svc has no such order"),
         (status = 502, body = platform::json::ErrorBody, description = "order-svc failed or its breaker is open"),
         (status = 504, body = platform::json::ErrorBody, description = "order-svc, or the whole request, ran out of time")))]
-pub async fn get_order(State(state): State<ApiState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn get_order(
+    State(state): State<ApiState>,
+    Extension(reader): Extension<Reader>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let context = RequestContext::new(
         Instant::now() + state.limits.request_deadline,
         platform::trace::traceparent_or_new(&headers),
     );
-    let answer = tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, get_composed_order(&state, &id, &context))
-        .await
-        .unwrap_or(Err(GetOrderError::DeadlineExceeded(state.limits.request_deadline)));
+    let answer =
+        tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, get_composed_order(&state, &reader, &id, &context))
+            .await
+            .unwrap_or(Err(GetOrderError::DeadlineExceeded(state.limits.request_deadline)));
     let calls = context.downstream_calls();
     histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "get_order").record(f64::from(calls));
     let mut response = match answer {
@@ -82,7 +90,12 @@ pub async fn get_order(State(state): State<ApiState>, Path(id): Path<String>, he
     response
 }
 
-async fn get_composed_order(state: &ApiState, id: &str, context: &RequestContext) -> Result<Composed, GetOrderError> {
+async fn get_composed_order(
+    state: &ApiState,
+    reader: &Reader,
+    id: &str,
+    context: &RequestContext,
+) -> Result<Composed, GetOrderError> {
     let order_id = Uuid::parse_str(id).map_err(|_| GetOrderError::BadRequest {
         message: format!("{id:?} is not an order id (a uuid)"),
         field: "id",
@@ -95,6 +108,10 @@ async fn get_composed_order(state: &ApiState, id: &str, context: &RequestContext
         .and_then(|order| std::future::ready(order.ok_or(GetOrderError::NotFound(order_id))));
     let parts = optional_parts(downstream, order_id, context);
     let (order, (payments, shipments)) = futures::future::try_join(order, parts.map(Ok)).await?;
+    // another customer's order answers as absent, so that its existence does not leak
+    if !reader.may_read(Some(&order.customer_id)) {
+        return Err(GetOrderError::NotFound(order_id));
+    }
     Ok(compose(order, payments, shipments))
 }
 
@@ -195,14 +212,20 @@ pub struct SearchRequest {
         (status = 400, body = platform::json::ErrorBody, description = "no customer_id, or a parameter is malformed"),
         (status = 502, body = platform::json::ErrorBody, description = "order-svc failed or its breaker is open"),
         (status = 504, body = platform::json::ErrorBody, description = "order-svc, or the whole search, ran out of time")))]
-pub async fn search_orders(State(state): State<ApiState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn search_orders(
+    State(state): State<ApiState>,
+    Extension(reader): Extension<Reader>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let context = RequestContext::new(
         Instant::now() + state.limits.search_deadline,
         platform::trace::traceparent_or_new(&headers),
     );
-    let answer = tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, search(&state, query.as_deref(), &context))
-        .await
-        .unwrap_or(Err(SearchError::DeadlineExceeded(state.limits.search_deadline)));
+    let answer =
+        tokio::time::timeout_at(context.deadline + DEADLINE_GUARD, search(&state, &reader, query.as_deref(), &context))
+            .await
+            .unwrap_or(Err(SearchError::DeadlineExceeded(state.limits.search_deadline)));
     let calls = context.downstream_calls();
     histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "search_orders").record(f64::from(calls));
     let mut response = match answer {
@@ -231,10 +254,11 @@ struct SearchAnswer {
 
 async fn search(
     state: &ApiState,
+    reader: &Reader,
     raw_query: Option<&str>,
     context: &RequestContext,
 ) -> Result<SearchAnswer, SearchError> {
-    let request = parse_search(raw_query)?;
+    let request = parse_search(raw_query, reader)?;
     let scan = scan_customer(state, &request.filter, context).await?;
     let mut results = page_of(scan.matches, request.sort, request.after.as_ref(), request.limit);
     results.degraded = scan.degraded.into_iter().collect();
@@ -317,17 +341,17 @@ async fn compose_all(
         .await
 }
 
-/// Parses and checks every search parameter; the first problem becomes the 400's message.
-pub fn parse_search(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
+/// Parses and checks every search parameter; the first problem becomes the 400's message. A
+/// customer token stands for its own `customer_id` and refuses another's.
+pub fn parse_search(raw: Option<&str>, reader: &Reader) -> Result<SearchRequest, SearchError> {
     let params = parse_query(raw, &SEARCH_PARAMS)?;
-    let customer_id = match params.get("customer_id").map(|value| value.trim()) {
-        None => return Err(SearchError::CustomerRequired),
-        Some("") => return Err(SearchError::bad("customer_id", "customer_id is empty".to_string())),
-        Some(value) if value.chars().count() > 128 => {
-            return Err(SearchError::bad("customer_id", "customer_id is too long".to_string()));
-        }
-        Some(value) => value.to_string(),
-    };
+    // order-svc's rule: a customer id that cannot exist is a bad request here too, not a 502
+    let requested = params
+        .get("customer_id")
+        .map(|raw| CustomerId::parse("customer_id", raw).map(|id| id.as_str().to_string()))
+        .transpose()
+        .map_err(|error| SearchError::bad("customer_id", format!("customer_id {}", error.message)))?;
+    let customer_id = reader.scope_customer(requested)?.ok_or(SearchError::CustomerRequired)?;
     let mut filter = SearchFilter::for_customer(customer_id);
     filter.text = match params.get("q") {
         Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
@@ -392,8 +416,21 @@ fn amount(name: &'static str, raw: &str) -> Result<i64, SearchError> {
 mod tests {
     use super::*;
 
+    fn parse_search_as_service(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
+        parse_search(raw, &Reader::Service)
+    }
+
+    #[test]
+    fn a_customer_token_stands_for_its_customer_and_refuses_another() {
+        let customer = Reader::Customer("cust-7".to_string());
+        let own = parse_search(Some("q=kettle"), &customer).expect("parses");
+        assert_eq!(own.filter.customer_id, "cust-7");
+        assert!(parse_search(Some("customer_id=cust-7"), &customer).is_ok());
+        assert!(matches!(parse_search(Some("customer_id=cust-8"), &customer), Err(SearchError::Refused(_))));
+    }
+
     fn error_of(query: &str) -> (String, String) {
-        match parse_search(Some(query)) {
+        match parse_search_as_service(Some(query)) {
             Err(SearchError::BadRequest { field, message }) => (field.to_string(), message),
             Err(SearchError::CustomerRequired) => ("customer_id".to_string(), "required".to_string()),
             other => panic!("expected a bad request for {query:?}, got {other:?}"),
@@ -402,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_full_query_parses() {
-        let request = parse_search(Some(
+        let request = parse_search_as_service(Some(
             "customer_id=cust-7&q=kettle+%22tea+mug%22&status=placed&payment_status=CAPTURED&shipment_status=in_transit&placed_from=2026-01-01&placed_to=2026-02-01T00:00:00Z&min_total=100&max_total=900&sort=total&limit=5",
         ))
         .expect("parses");
@@ -417,8 +454,8 @@ mod tests {
 
     #[test]
     fn a_search_without_a_customer_is_refused_with_the_reason() {
-        assert!(matches!(parse_search(Some("q=kettle")), Err(SearchError::CustomerRequired)));
-        assert!(matches!(parse_search(None), Err(SearchError::CustomerRequired)));
+        assert!(matches!(parse_search_as_service(Some("q=kettle")), Err(SearchError::CustomerRequired)));
+        assert!(matches!(parse_search_as_service(None), Err(SearchError::CustomerRequired)));
         assert!(SearchError::CustomerRequired.to_string().contains("order-history"));
     }
 
@@ -442,6 +479,6 @@ mod tests {
     fn a_cursor_of_another_sort_is_refused() {
         let cursor = Cursor { sort: SortOrder::Total, key: 1, order_id: Uuid::now_v7() }.encode();
         assert_eq!(error_of(&format!("customer_id=c&cursor={cursor}")).0, "cursor");
-        assert!(parse_search(Some(&format!("customer_id=c&sort=total&cursor={cursor}"))).is_ok());
+        assert!(parse_search_as_service(Some(&format!("customer_id=c&sort=total&cursor={cursor}"))).is_ok());
     }
 }

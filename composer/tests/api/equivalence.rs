@@ -9,14 +9,11 @@ use std::time::Duration;
 use composer::equivalence::comparable;
 use futures::StreamExt;
 use order_view::OrderHistory;
-use platform::kafka::KafkaArgs;
 use serde_json::Value;
 use testkit::{TestInfra, status_and_json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::helpers::{NewOrder, Sources, Writer, id_of, spawn_composer};
+use crate::helpers::{NewOrder, OrderHistoryApp, Sources, Writer, id_of, spawn_composer, spawn_order_history};
 
 const ORDERS: usize = 200;
 const WRITERS: usize = 8;
@@ -130,36 +127,8 @@ async fn write_random_order(writer: &Writer<'_>, run: &str, seed: u64) -> Writte
     Written { order_id, customer_id, nouns, versions }
 }
 
-struct OrderHistoryApp {
-    base_url: String,
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-async fn spawn_order_history(infra: &TestInfra) -> OrderHistoryApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let config = order_history::config::Config {
-        listen: address,
-        data_dir: infra.dir.path().join("order-history"),
-        elasticsearch_url: None,
-        elasticsearch_alias: "order-history".to_string(),
-        kafka: KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
-        schema_registry_url: infra.registry_url.clone(),
-        group_id: "order-history-equivalence".to_string(),
-        admin_token: None,
-        batch_max_records: 500,
-        batch_max_wait_ms: 20,
-    };
-    let app = order_history::app::Application::start(&config).await.expect("order-history starts");
-    let shutdown = CancellationToken::new();
-    let signal = shutdown.clone();
-    let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
-    OrderHistoryApp { base_url: format!("http://{address}"), shutdown, task }
-}
-
 async fn get_json(client: &reqwest::Client, url: &str) -> (reqwest::StatusCode, Value) {
-    status_and_json(client.get(url).send().await.expect("answers")).await
+    status_and_json(client.get(url).bearer_auth(testkit::service_token()).send().await.expect("answers")).await
 }
 
 /// Waits until order-history has applied, for every order, the version of every aggregate the

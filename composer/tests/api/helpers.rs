@@ -13,7 +13,7 @@ use platform::source_service::SourceServiceArgs;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use testkit::{ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TestInfra, status_and_json};
+use testkit::{ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_WRITE_TOKEN, TestInfra, status_and_json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
@@ -69,7 +69,9 @@ fn args_without_broker() -> SourceServiceArgs {
     SourceServiceArgs {
         kafka: KafkaArgs::new("127.0.0.1:9"),
         schema_registry_url: "http://127.0.0.1:9".to_string(),
-        admin_token: Some(TEST_ADMIN_TOKEN.to_string()),
+        write_token: TEST_WRITE_TOKEN.into(),
+        admin_token: Some(TEST_ADMIN_TOKEN.into()),
+        read_auth: testkit::test_read_auth(),
         relay: RelayArgs {
             batch_size: 500,
             poll_interval_ms: 1000,
@@ -158,6 +160,7 @@ impl Sources {
         config.order_svc_url = self.url(Source::Orders);
         config.payment_svc_url = self.url(Source::Payments);
         config.shipping_svc_url = self.url(Source::Shipments);
+        config.read_auth = testkit::test_read_auth();
         config
     }
 }
@@ -254,9 +257,19 @@ impl TestComposer {
         format!("http://{}{path}", self.address)
     }
 
-    /// `GET path`: the status, the headers and the JSON body.
+    /// `GET path` with a service read token: the status, the headers and the JSON body.
     pub async fn get(&self, path: &str) -> (StatusCode, HeaderMap, Value) {
-        let response = self.client.get(self.url(path)).send().await.expect("composer answers");
+        self.get_as(path, Some(&testkit::service_token())).await
+    }
+
+    /// `GET path` bearing `token`, or no token.
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> (StatusCode, HeaderMap, Value) {
+        let request = self.client.get(self.url(path));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.expect("composer answers");
         let headers = response.headers().clone();
         let (status, body) = status_and_json(response).await;
         (status, headers, body)
@@ -392,4 +405,34 @@ pub fn id_of(body: &Value) -> String {
 /// A fresh customer id, so that tests sharing nothing also share no customers.
 pub fn fresh_customer() -> String {
     format!("cust-{}", Uuid::now_v7().simple())
+}
+
+/// An order-history in this process, projecting `infra`'s topics into its own tantivy view.
+pub struct OrderHistoryApp {
+    pub base_url: String,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn spawn_order_history(infra: &TestInfra) -> OrderHistoryApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let config = order_history::config::Config {
+        listen: address,
+        data_dir: infra.dir.path().join("order-history"),
+        elasticsearch_url: None,
+        elasticsearch_alias: "order-history".to_string(),
+        kafka: KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
+        schema_registry_url: infra.registry_url.clone(),
+        group_id: "order-history-equivalence".to_string(),
+        admin_token: Some(TEST_ADMIN_TOKEN.into()),
+        read_auth: testkit::test_read_auth(),
+        batch_max_records: 500,
+        batch_max_wait_ms: 20,
+    };
+    let app = order_history::app::Application::start(&config).await.expect("order-history starts");
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
+    OrderHistoryApp { base_url: format!("http://{address}"), shutdown, task }
 }

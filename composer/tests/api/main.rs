@@ -1,5 +1,6 @@
 //! composer against real source services: each test starts its own on port 0.
 
+mod access;
 mod equivalence;
 mod failures;
 mod get_order;

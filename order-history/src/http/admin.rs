@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use platform::http::json_error;
 
 use super::ApiState;
 use crate::rebuild::{self, RebuildStatus};
@@ -16,8 +15,8 @@ use crate::rebuild::{self, RebuildStatus};
         (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
         (status = 409, body = RebuildStatus, description = "a rebuild is already running")))]
 pub async fn start_rebuild(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if !state.admin_token.authorizes(&headers) {
-        return json_error(StatusCode::UNAUTHORIZED, "admin token required", None);
+    if let Err(refused) = state.admin_token.check(&headers) {
+        return refused.into_response();
     }
     let generation = rebuild::new_generation();
     if !state.rebuilds.try_start(&generation) {
@@ -37,8 +36,8 @@ pub async fn start_rebuild(State(state): State<ApiState>, headers: HeaderMap) ->
         (status = 200, body = RebuildStatus),
         (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
 pub async fn rebuild_status(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if !state.admin_token.authorizes(&headers) {
-        return json_error(StatusCode::UNAUTHORIZED, "admin token required", None);
+    if let Err(refused) = state.admin_token.check(&headers) {
+        return refused.into_response();
     }
     Json(state.rebuilds.status()).into_response()
 }

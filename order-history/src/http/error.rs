@@ -32,6 +32,8 @@ pub enum SearchError {
     #[error("{message}")]
     BadRequest { field: &'static str, message: String },
     #[error(transparent)]
+    Refused(#[from] platform::auth::AuthError),
+    #[error(transparent)]
     Index(#[from] IndexError),
 }
 
@@ -51,6 +53,7 @@ impl IntoResponse for SearchError {
     fn into_response(self) -> Response {
         match &self {
             SearchError::BadRequest { field, message } => json_error(StatusCode::BAD_REQUEST, message, Some(field)),
+            SearchError::Refused(refusal) => refusal.clone().into_response(),
             SearchError::Index(error) => index_error_response(error),
         }
     }

@@ -4,12 +4,14 @@
 mod admin;
 mod error;
 mod orders;
+mod repair;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use platform::faults::AdminToken;
+use platform::auth::{BearerToken, ReadGuard, Scheme, document_security, require_reader};
 use platform::http::{HttpLimits, ReadinessProbe, with_operational_routes};
 use platform::kafka::KafkaArgs;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +27,11 @@ pub struct ApiState {
     pub view: LiveView,
     pub rebuild: Arc<RebuildSetup>,
     pub rebuilds: RebuildTracker,
-    pub admin_token: AdminToken,
+    /// The last `POST /admin/repair`.
+    pub repairs: crate::repair::RepairTracker,
+    pub admin_token: BearerToken,
+    /// Reads need a customer or a service token.
+    pub read_guard: ReadGuard,
     pub kafka: KafkaArgs,
     pub shutdown: CancellationToken,
 }
@@ -36,12 +42,21 @@ pub struct ApiState {
         title = "order-history",
         description = "The CQRS read model: order history search and GET by id, served from a denormalized view fed by Kafka."
     ),
-    paths(orders::get_order, orders::search_orders, admin::start_rebuild, admin::rebuild_status),
+    paths(
+        orders::get_order,
+        orders::search_orders,
+        admin::start_rebuild,
+        admin::rebuild_status,
+        repair::start_repair,
+        repair::repair_status
+    ),
     components(schemas(
         order_view::OrderHistory,
         OrderHistoryResponse,
         crate::index::SearchResults,
         crate::rebuild::RebuildStatus,
+        crate::repair::RepairStatus,
+        repair::RepairRequest,
         platform::json::ErrorBody
     ))
 )]
@@ -60,11 +75,16 @@ pub fn router(state: ApiState) -> Router {
             async move { kafka.probe().await }
         }),
     ];
-    let openapi = ApiDoc::openapi();
+    let mut openapi = ApiDoc::openapi();
+    document_security(&mut openapi, |path, _method| {
+        Some(if path.starts_with("/admin") { Scheme::Admin } else { Scheme::Read })
+    });
     let api = Router::new()
         .route("/orders", get(orders::search_orders))
         .route("/orders/{id}", get(orders::get_order))
+        .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader))
         .route("/admin/rebuild", post(admin::start_rebuild).get(admin::rebuild_status))
+        .route("/admin/repair", post(repair::start_repair).get(repair::repair_status))
         .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .with_state(state);
     with_operational_routes(api, probes, platform::telemetry::metrics_handle(), &HttpLimits::default())

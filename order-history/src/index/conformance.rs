@@ -33,6 +33,7 @@ pub(crate) async fn run_all(index: &dyn HistoryIndex) {
     highlights_mark_the_matching_words(index).await;
     inverted_ranges_match_nothing(index).await;
     redelivered_documents_are_not_duplicated(index).await;
+    deleted_documents_are_gone_and_can_be_stored_again(index).await;
     checkpoint_round_trips(index).await;
 }
 
@@ -402,6 +403,28 @@ pub(crate) async fn redelivered_documents_are_not_duplicated(index: &dyn History
     assert_eq!(results.total, 1, "one document per order");
     assert_eq!(results.hits[0].document, paid);
     assert_eq!(index.get(order_id).await.expect("get works"), Some(paid));
+}
+
+pub(crate) async fn deleted_documents_are_gone_and_can_be_stored_again(index: &dyn HistoryIndex) {
+    let scope = Scope::new();
+    let kept = scope.order("Ann Peeters", "ann@example.com");
+    let deleted = scope.order("Bram Claes", "bram@example.com");
+    seed(index, &[&kept, &deleted]).await;
+    let never_stored = Uuid::new_v4();
+
+    index.delete(&[deleted.order_id, never_stored]).await.expect("an unknown id is no error");
+    let loaded = index.load(&[kept.order_id, deleted.order_id]).await.expect("loaded");
+    assert!(!loaded.contains_key(&deleted.order_id), "load sees a delete before the commit");
+    assert!(loaded.contains_key(&kept.order_id), "only the named documents go");
+    index.commit(&Checkpoint::default()).await.expect("committed");
+    assert_eq!(index.get(deleted.order_id).await.expect("get works"), None);
+    assert_eq!(ids(&search(index, &scope.query()).await.hits), vec![kept.order_id], "search forgets it");
+
+    // a repair deletes, then projection may create the document again from a later event
+    seed(index, &[&deleted]).await;
+    let stored_again = index.get(deleted.order_id).await.expect("get works");
+    assert_eq!(stored_again.map(|document| document.order_id), Some(deleted.order_id));
+    assert_eq!(search(index, &scope.query()).await.total, 2);
 }
 
 pub(crate) async fn checkpoint_round_trips(index: &dyn HistoryIndex) {

@@ -108,6 +108,11 @@ pub trait HistoryIndex: Send + Sync + 'static {
     /// Writes the documents, each conditional on its token.
     async fn store(&self, documents: Vec<Versioned>) -> Result<StoreOutcome, IndexError>;
 
+    /// Removes the documents of `ids`, unconditionally; ids not in the index are ignored. Like
+    /// [`HistoryIndex::store`], it is seen by `load` at once and by reads after the next commit.
+    /// Only a repair deletes: projection never does, as no event removes an order.
+    async fn delete(&self, ids: &[Uuid]) -> Result<(), IndexError>;
+
     /// Makes everything stored so far durable and searchable, together with the checkpoint it
     /// covers, so that a crash after this returns never loses it.
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<(), IndexError>;

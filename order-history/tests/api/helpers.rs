@@ -83,7 +83,8 @@ impl TestWorld {
                 Backend::Tantivy => format!("order-history-{instance}"),
                 Backend::Elasticsearch => "order-history".to_string(),
             },
-            admin_token: Some(ADMIN_TOKEN.to_string()),
+            admin_token: Some(ADMIN_TOKEN.into()),
+            read_auth: testkit::test_read_auth(),
             batch_max_records: 500,
             batch_max_wait_ms: 20,
         }
@@ -120,9 +121,19 @@ impl TestWorld {
         self.producer.send(record, Duration::from_secs(10)).await.map_err(|(error, _)| error).expect("delivered");
     }
 
+    /// `GET path` with a service read token.
     pub async fn get(&self, app: &TestApp, path: &str) -> (reqwest::StatusCode, Value) {
-        let response = self.client.get(format!("http://{}{path}", app.address)).send().await.expect("request");
-        status_and_json(response).await
+        self.get_as(app, path, Some(&testkit::service_token())).await
+    }
+
+    /// `GET path` bearing `token`, or no token.
+    pub async fn get_as(&self, app: &TestApp, path: &str, token: Option<&str>) -> (reqwest::StatusCode, Value) {
+        let request = self.client.get(format!("http://{}{path}", app.address));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        status_and_json(request.send().await.expect("request")).await
     }
 
     /// Polls `GET /orders/{id}` until `until` holds for the document, or fails after 30 s.

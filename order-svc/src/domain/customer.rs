@@ -1,39 +1,13 @@
 //! Who placed an order.
 
+pub use platform::values::CustomerId;
 use platform::values::{FieldError, bounded_text};
 
-const MAX_CUSTOMER_ID_LEN: usize = 64;
 const MAX_CUSTOMER_NAME_CHARS: usize = 200;
 /// The longest address SMTP can carry (RFC 5321 §4.5.3.1.3).
 const MAX_EMAIL_CHARS: usize = 254;
 const MAX_EMAIL_LOCAL_PART_CHARS: usize = 64;
 const MAX_DOMAIN_LABEL_CHARS: usize = 63;
-
-/// The customer's id in the system that owns customers: 1 to 64 visible ASCII characters.
-///
-/// It is an id, not text: it is neither trimmed nor case-folded, because the composer and the
-/// projection filter on it byte for byte.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CustomerId(String);
-
-impl CustomerId {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        if raw.is_empty() {
-            return Err(FieldError::new(field, "must not be empty"));
-        }
-        if raw.len() > MAX_CUSTOMER_ID_LEN {
-            return Err(FieldError::new(field, format!("must be at most {MAX_CUSTOMER_ID_LEN} characters")));
-        }
-        if !raw.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err(FieldError::new(field, "must be visible ascii characters without spaces"));
-        }
-        Ok(Self(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// The customer's name as it should appear on the order: trimmed, 1 to 200 characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +96,10 @@ mod tests {
 
     #[test]
     fn customer_ids_are_short_visible_ascii_kept_as_sent() {
-        assert_eq!(CustomerId::parse("customer_id", "cust-0042").map(|id| id.0), Ok("cust-0042".to_string()));
+        assert_eq!(
+            CustomerId::parse("customer_id", "cust-0042").map(|id| id.as_str().to_string()),
+            Ok("cust-0042".to_string())
+        );
         assert!(CustomerId::parse("customer_id", "a@b.c:42/x").is_ok());
         assert!(CustomerId::parse("customer_id", &"c".repeat(64)).is_ok());
         for bad in ["", " cust", "cust 42", "cust\t", "klánt", &"c".repeat(65)] {
@@ -197,7 +174,7 @@ mod tests {
         fn accepted_customer_ids_are_exactly_the_input(raw in "\\PC{0,80}") {
             if let Ok(id) = CustomerId::parse("customer_id", &raw) {
                 prop_assert_eq!(id.as_str(), raw.as_str());
-                prop_assert!(!raw.is_empty() && raw.len() <= MAX_CUSTOMER_ID_LEN);
+                prop_assert!(!raw.is_empty() && raw.len() <= platform::values::MAX_CUSTOMER_ID_LEN);
             }
         }
 

@@ -289,6 +289,7 @@ pub async fn get_order(
 /// The query of `GET /orders`. Every parameter arrives as text so that a bad value gets this
 /// API's error body, naming the parameter, instead of the framework's.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
     /// Only this customer's orders; all orders when absent.

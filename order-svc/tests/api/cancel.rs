@@ -47,7 +47,11 @@ async fn concurrent_cancellations_let_exactly_one_win(database: Database) {
 
     let mut attempts = tokio::task::JoinSet::new();
     for attempt in 0..5 {
-        let request = app.service.client.post(app.service.url(&format!("/orders/{id}/cancel")));
+        let request = app
+            .service
+            .client
+            .post(app.service.url(&format!("/orders/{id}/cancel")))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN);
         let reason = json!({"reason": format!("attempt {attempt}")});
         attempts.spawn(async move { request.json(&reason).send().await.expect("request sent").status().as_u16() });
     }
@@ -122,6 +126,7 @@ async fn an_invalid_cancellation_body_is_rejected_and_changes_nothing() {
             .service
             .client
             .post(&cancel_url)
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()

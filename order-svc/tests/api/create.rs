@@ -161,6 +161,7 @@ async fn each_kind_of_invalid_order_is_rejected_naming_the_field() {
             .service
             .client
             .post(app.service.url("/orders"))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
             .header(CONTENT_TYPE, "application/json")
             .body(case.body.clone())
             .send()
@@ -190,6 +191,7 @@ async fn a_body_that_is_not_json_is_rejected_by_content_type() {
         .service
         .client
         .post(app.service.url("/orders"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .header(CONTENT_TYPE, "text/plain")
         .body(order_body("cust-0042").to_string())
         .send()

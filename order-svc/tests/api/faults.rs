@@ -13,7 +13,7 @@ async fn changing_faults_needs_the_admin_token() {
 
     let without_token = app.service.put_admin_faults(None, &settings).await;
     let (status, body) = status_and_json(without_token).await;
-    assert_eq!((status, body), (401, json!({"error": "admin token required"})));
+    assert_eq!((status, body), (401, json!({"error": "missing bearer token"})));
 
     let wrong_token = app.service.put_admin_faults(Some("not-the-token"), &settings).await;
     assert_eq!(wrong_token.status(), 401);
@@ -51,7 +51,8 @@ async fn an_injected_delay_holds_reads_but_not_writes() {
     // far longer than any write takes, so the ordering below cannot be a race
     app.service.set_faults(60_000, 0.0).await;
 
-    let delayed_read = tokio::spawn(app.service.client.get(app.service.url("/orders")).send());
+    let delayed_read =
+        tokio::spawn(app.service.client.get(app.service.url("/orders")).bearer_auth(testkit::service_token()).send());
     let write = app.create_order(&order_body("cust-0042")).await;
 
     assert_eq!(write.status(), 201);

@@ -34,7 +34,15 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, headers: HeaderMap) -> reqwest::Response {
-        self.service.client.post(self.service.url(path)).headers(headers).json(body).send().await.expect("request sent")
+        self.service
+            .client
+            .post(self.service.url(path))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
+            .headers(headers)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn create_order(&self, body: &Value) -> reqwest::Response {
@@ -50,7 +58,11 @@ impl TestApp {
 
     /// `POST /orders/{id}/cancel`, with `body` as JSON or with no body at all.
     pub async fn cancel_order(&self, id: &str, body: Option<&Value>) -> reqwest::Response {
-        let request = self.service.client.post(self.service.url(&format!("/orders/{id}/cancel")));
+        let request = self
+            .service
+            .client
+            .post(self.service.url(&format!("/orders/{id}/cancel")))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN);
         let request = match body {
             Some(body) => request.json(body),
             None => request,

@@ -19,6 +19,7 @@ async fn post_raw(app: &TestApp, key: &str, body: String) -> reqwest::Response {
     app.service
         .client
         .post(app.service.url("/orders"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .headers(idempotency_key(key))
         .header(CONTENT_TYPE, "application/json")
         .body(body)
@@ -99,6 +100,7 @@ async fn concurrent_requests_with_one_key_create_one_order(database: Database) {
             .service
             .client
             .post(app.service.url("/orders"))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
             .headers(idempotency_key("order-2026-0004"))
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone());

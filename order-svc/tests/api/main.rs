@@ -6,6 +6,7 @@ mod support;
 
 mod helpers;
 
+mod access;
 mod cancel;
 mod create;
 mod events;

@@ -38,7 +38,7 @@ async fn health_readiness_and_unknown_routes_answer_json() {
     assert_eq!(status, 200, "{readiness}");
 
     let (status, body) =
-        status_and_json(app.service.client.delete(app.service.url("/orders")).send().await.expect("sent")).await;
+        status_and_json(app.service.client.delete(app.service.url("/healthz")).send().await.expect("sent")).await;
     assert_eq!(status, 405);
     assert!(body["error"].is_string());
     let (status, body) = status_and_json(app.service.get("/orders/x/y").await).await;

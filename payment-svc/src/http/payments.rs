@@ -131,6 +131,7 @@ pub struct PaymentList {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListPaymentsQuery {
     /// The order whose payments to list (a UUID). Required.

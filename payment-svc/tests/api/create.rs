@@ -125,6 +125,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
             .service
             .client
             .post(app.service.url("/payments"))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone())
             .send()
@@ -142,6 +143,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
         app.service
             .client
             .post(app.service.url("/payments"))
+            .bearer_auth(testkit::TEST_WRITE_TOKEN)
             .header(CONTENT_TYPE, "application/json")
             .body(unknown_field)
             .send()
@@ -155,6 +157,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_create_nothing() {
         .service
         .client
         .post(app.service.url("/payments"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .header(CONTENT_TYPE, "text/plain")
         .body(valid.to_string())
         .send()

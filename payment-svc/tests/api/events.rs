@@ -15,7 +15,12 @@ fn new_traceparent() -> String {
 }
 
 async fn post_traced(app: &TestApp, path: &str, body: Option<&Value>, traceparent: &str) -> Value {
-    let mut request = app.service.client.post(app.service.url(path)).header("traceparent", traceparent);
+    let mut request = app
+        .service
+        .client
+        .post(app.service.url(path))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
+        .header("traceparent", traceparent);
     if let Some(body) = body {
         request = request.json(body);
     }

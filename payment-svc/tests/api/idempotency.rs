@@ -20,6 +20,7 @@ async fn create_with_key(app: &TestApp, key: &str, body: &str) -> Answer {
         .service
         .client
         .post(app.service.url("/payments"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .header("Idempotency-Key", key)
         .header(CONTENT_TYPE, "application/json")
         .body(body.to_string())

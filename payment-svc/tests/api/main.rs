@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod create;
 mod events;
 mod faults;

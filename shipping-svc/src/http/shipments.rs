@@ -178,6 +178,7 @@ pub struct ShipmentListResponse {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListShipmentsParams {
     order_id: Option<String>,
 }

@@ -21,6 +21,7 @@ async fn each_change_publishes_one_event_carrying_the_full_state(database: Datab
         .service
         .client
         .post(app.service.url("/shipments"))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .header("traceparent", CREATE_TRACEPARENT)
         .json(&create_body(order_id))
         .send()
@@ -34,6 +35,7 @@ async fn each_change_publishes_one_event_carrying_the_full_state(database: Datab
         .service
         .client
         .post(app.service.url(&format!("/shipments/{id}/status")))
+        .bearer_auth(testkit::TEST_WRITE_TOKEN)
         .header("traceparent", DISPATCH_TRACEPARENT)
         .json(&json!({"status": "DISPATCHED", "location": "Amsterdam depot", "note": "picked up"}))
         .send()

@@ -68,6 +68,7 @@ async fn an_injected_delay_holds_reads_but_not_writes() {
         .service
         .client
         .get(app.service.url(&format!("/shipments/{id}")))
+        .bearer_auth(testkit::service_token())
         .timeout(Duration::from_secs(1))
         .send()
         .await;

@@ -218,6 +218,44 @@ impl HistoryIndex for ElasticsearchIndex {
         Ok(outcome)
     }
 
+    async fn delete(&self, ids: &[Uuid]) -> Result<(), IndexError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut lines: Vec<elasticsearch::http::request::JsonBody<Value>> = Vec::with_capacity(ids.len());
+        for id in ids {
+            lines.push(json!({ "delete": { "_id": id.to_string() } }).into());
+        }
+        let sent = self.client.bulk(BulkParts::Index(&self.target)).body(lines).send().await;
+        let reply = reply_of(sent, "bulk delete").await?.expect_success("bulk delete")?;
+        let Some(items) = reply.get("items").and_then(Value::as_array) else {
+            return Err(malformed("bulk delete", "no items"));
+        };
+        if items.len() != ids.len() {
+            return Err(malformed("bulk delete", &format!("{} items for {} ids", items.len(), ids.len())));
+        }
+        let mut retryable_failure: Option<String> = None;
+        for (item, id) in items.iter().zip(ids) {
+            let result = item.get("delete").unwrap_or(&Value::Null);
+            let status = result.get("status").and_then(Value::as_u64).unwrap_or(0);
+            // 404: not in the index, which is what a delete asks for
+            if (200..300).contains(&status) || status == 404 {
+                continue;
+            }
+            let failure =
+                format!("order {id} answered {status}: {}", reason_of(result.get("error").unwrap_or(&Value::Null)));
+            if status == 429 || (500..600).contains(&status) {
+                retryable_failure.get_or_insert(failure);
+                continue;
+            }
+            return Err(IndexError::Fatal(anyhow!("bulk delete in {} failed: {failure}", self.target)));
+        }
+        if let Some(failure) = retryable_failure {
+            return Err(IndexError::Unavailable(format!("bulk delete in {} failed: {failure}", self.target)));
+        }
+        Ok(())
+    }
+
     async fn commit(&self, _checkpoint: &Checkpoint) -> Result<(), IndexError> {
         // the bulk writes are durable once acknowledged; a refresh makes them searchable
         let targets = [self.target.as_str()];

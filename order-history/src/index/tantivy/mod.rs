@@ -58,9 +58,9 @@ struct View {
     reader: IndexReader,
     /// `None` once closed for good (see [`Drop`]).
     writer: Mutex<Option<IndexWriter>>,
-    /// Documents stored since the last commit, by order id. Written under the writer lock, so a
-    /// commit clears exactly what it made searchable.
-    pending: Mutex<HashMap<Uuid, OrderHistory>>,
+    /// Documents stored since the last commit, by order id, and `None` for those deleted since.
+    /// Written under the writer lock, so a commit clears exactly what it made searchable.
+    pending: Mutex<HashMap<Uuid, Option<OrderHistory>>>,
     committed_checkpoint: Mutex<Checkpoint>,
     /// Set when the catalog dropped this view while it was still open: the directory is
     /// removed once the last handle is gone, so searches in flight finish undisturbed.
@@ -149,9 +149,21 @@ impl View {
             // the delete applies to what was added before it only, so the add survives it
             writer.delete_term(self.order_id_term(order_id));
             writer.add_document(tantivy_document).context("cannot add a document to the index")?;
-            lock(&self.pending).insert(order_id, versioned.document);
+            lock(&self.pending).insert(order_id, Some(versioned.document));
         }
         Ok(StoreOutcome::default())
+    }
+
+    fn delete(&self, order_ids: &[Uuid]) -> Result<(), IndexError> {
+        let writer_guard = lock(&self.writer);
+        let writer = writer_guard.as_ref().ok_or_else(|| anyhow!("the index is closed"))?;
+        for order_id in order_ids {
+            writer.delete_term(self.order_id_term(*order_id));
+            // remembered until the commit, so `load` stops returning the committed copy at once
+            // and the commit is not skipped as having nothing to write
+            lock(&self.pending).insert(*order_id, None);
+        }
+        Ok(())
     }
 
     fn commit(&self, checkpoint: &Checkpoint) -> Result<(), IndexError> {
@@ -183,10 +195,12 @@ impl View {
             let pending = lock(&self.pending);
             for order_id in order_ids {
                 match pending.get(order_id) {
-                    Some(document) => {
+                    Some(Some(document)) => {
                         let versioned = Versioned { document: document.clone(), token: WriteToken::SingleWriter };
                         found.insert(*order_id, versioned);
                     }
+                    // deleted since the last commit
+                    Some(None) => {}
                     None => committed_ids.push(*order_id),
                 }
             }
@@ -252,6 +266,11 @@ impl HistoryIndex for TantivyIndex {
 
     async fn store(&self, documents: Vec<Versioned>) -> Result<StoreOutcome, IndexError> {
         self.blocking(move |view| view.store(documents)).await
+    }
+
+    async fn delete(&self, ids: &[Uuid]) -> Result<(), IndexError> {
+        let ids = ids.to_vec();
+        self.blocking(move |view| view.delete(&ids)).await
     }
 
     async fn commit(&self, checkpoint: &Checkpoint) -> Result<(), IndexError> {

@@ -1,17 +1,18 @@
-//! The source services' JSON, as composer reads it.
+//! The source services' read API as its clients read it: composer (which composes answers from
+//! it) and `order-history reconcile` (which checks the view against it).
 //!
-//! These are composer's own types, not the services' crates: the services are separate
+//! These are the clients' own types, not the services' crates: the services are separate
 //! deployments and the HTTP contract (docs/order-svc.md, payment-svc.md, shipping-svc.md) is
-//! all composer relies on. Fields composer does not use (a shipment's `note`) are ignored, so a
-//! service may add fields without breaking composer.
+//! all a client relies on. Fields no client uses (a shipment's `note`) are ignored, so a
+//! service may add fields without breaking its clients.
 
+use crate::{OrderStatus, PaymentMethod, PaymentStatus, ShipmentStatus};
 use chrono::{DateTime, Utc};
-use order_view::{OrderStatus, PaymentMethod, PaymentStatus, ShipmentStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
 /// `GET /orders/{id}` of order-svc, and each order of `GET /orders`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct OrderRecord {
     pub id: Uuid,
     pub customer_id: String,
@@ -29,7 +30,7 @@ pub struct OrderRecord {
     pub cancellation_reason: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct LineItemRecord {
     pub sku: String,
     pub name: String,
@@ -38,7 +39,7 @@ pub struct LineItemRecord {
     pub unit_price: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AddressRecord {
     pub line1: String,
     pub line2: Option<String>,
@@ -48,14 +49,14 @@ pub struct AddressRecord {
 }
 
 /// `GET /orders?customer_id=…` of order-svc: newest first.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct OrderPage {
     pub orders: Vec<OrderRecord>,
     pub next_cursor: Option<String>,
 }
 
 /// One payment of `GET /payments?order_id=…` of payment-svc.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PaymentRecord {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -70,13 +71,13 @@ pub struct PaymentRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PaymentList {
     pub payments: Vec<PaymentRecord>,
 }
 
 /// One shipment of `GET /shipments?order_id=…` of shipping-svc.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ShipmentRecord {
     pub id: Uuid,
     pub order_id: Uuid,
@@ -90,7 +91,7 @@ pub struct ShipmentRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ShipmentList {
     pub shipments: Vec<ShipmentRecord>,
 }

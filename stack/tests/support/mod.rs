@@ -1,0 +1,36 @@
+//! What the stack's integration tests share: a whole local stack on free ports.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+
+use compare::config::Credentials;
+use stack::config::{BrokerInstallArgs, UpArgs};
+
+pub fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
+}
+
+/// A stack on free ports under `data_dir`, with credentials of its own and the binaries of this
+/// build.
+pub fn up_args(data_dir: &Path) -> UpArgs {
+    UpArgs {
+        data_dir: data_dir.to_path_buf(),
+        broker_listen: free_address(),
+        registry_listen: free_address(),
+        order_svc_listen: free_address(),
+        payment_svc_listen: free_address(),
+        shipping_svc_listen: free_address(),
+        order_history_listen: free_address(),
+        composer_listen: free_address(),
+        elasticsearch_url: None,
+        credentials: Credentials {
+            write_token: "compare-test-write-token".into(),
+            admin_token: "compare-test-admin-token".into(),
+            jwt_secret: "compare-test-jwt-secret-of-32-bytes-or-more".into(),
+        },
+        partitions: 3,
+        bin_dir: Some(Path::new(env!("CARGO_BIN_EXE_stack")).parent().expect("bin dir").to_path_buf()),
+        no_build: true,
+        broker: BrokerInstallArgs { tansu_bin: std::env::var_os("TANSU_BIN").map(Into::into), cache_dir: None },
+    }
+}
