@@ -95,8 +95,15 @@ async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: B
     if let Err(refused) = state.token.check(&headers) {
         return refused.into_response();
     }
-    let settings: FaultSettings = match serde_json::from_slice(&body) {
-        Ok(settings) => settings,
+    // an object only: serde would also read a struct from an array, so `[]` would reset
+    let settings: FaultSettings = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(object @ serde_json::Value::Object(_)) => match serde_json::from_value(object) {
+            Ok(settings) => settings,
+            Err(error) => {
+                return json_error(StatusCode::BAD_REQUEST, &format!("invalid fault settings: {error}"), None);
+            }
+        },
+        Ok(_) => return json_error(StatusCode::BAD_REQUEST, "the body must be a json object", None),
         Err(error) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid json: {error}"), None),
     };
     if settings.delay_ms > MAX_DELAY_MS {

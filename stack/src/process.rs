@@ -105,11 +105,6 @@ impl Supervised {
         self.restarts.push(now);
         Ok(())
     }
-
-    /// The process id of the running process.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
 }
 
 fn start(name: &'static str, spec: &ProcessSpec, log_path: &Path) -> anyhow::Result<Child> {

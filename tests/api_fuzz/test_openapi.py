@@ -18,6 +18,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from conftest import ADMIN_TOKEN, WRITE_TOKEN
@@ -42,7 +43,11 @@ composer_schema = schema_of("composer")
 
 
 def bearer_for(case, stack):
-    """The token of the scheme the operation declares in `security`."""
+    """The token of the scheme the operation declares in `security`; none when the case is a
+    negative one that dropped the credential on purpose, which must then be refused."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER) \
+            and "authorization" not in {name.lower() for name in (case.headers or {})}:
+        return {}
     declared = {name for requirement in case.operation.definition.raw.get("security") or [] for name in requirement}
     for scheme, token in [("admin_token", ADMIN_TOKEN), ("write_token", WRITE_TOKEN),
                           ("read_token", stack["service_token"])]:

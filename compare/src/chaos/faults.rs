@@ -89,12 +89,15 @@ pub struct Injector {
 }
 
 impl Injector {
-    pub fn new(stack: Stack, pause_secs: f64) -> Self {
+    /// `seed` chooses the targets and the orders written before an after-commit kill, so that a
+    /// run can be repeated.
+    pub fn new(stack: Stack, pause_secs: f64, seed: u64) -> Self {
         Self {
             stack,
             pause: Duration::from_secs_f64(pause_secs.clamp(0.1, 60.0)),
-            rng: std::sync::Mutex::new(fastrand::Rng::with_seed(7)),
-            generator: std::sync::Mutex::new(Generator::new(7_007, 50)),
+            rng: std::sync::Mutex::new(fastrand::Rng::with_seed(seed)),
+            // apart from the writer's generator, whose orders would otherwise repeat
+            generator: std::sync::Mutex::new(Generator::new(seed.wrapping_add(1), 50)),
         }
     }
 

@@ -75,7 +75,7 @@ pub async fn run(args: &ChaosArgs) -> anyhow::Result<ChaosReport> {
         .retrying_writes(WRITE_PATIENCE);
     stack.check_reachable().await?;
     stack.clear_faults().await?;
-    let injector = faults::Injector::new(stack.clone(), args.pause_secs);
+    let injector = faults::Injector::new(stack.clone(), args.pause_secs, args.seed);
     injector.check_processes_visible()?;
 
     let started = Instant::now();

@@ -70,7 +70,7 @@ impl ChaosReport {
         Ok(vec![markdown, json])
     }
 
-    /// The counts of each kind of fault, in a fixed order.
+    /// The faults that killed a process: all but the registry pauses.
     pub fn kills(&self) -> usize {
         self.faults.iter().filter(|fault| fault.kind != FaultKind::PauseRegistry).count()
     }

@@ -24,6 +24,11 @@ async fn changing_faults_needs_the_admin_token() {
     let with_token = app.service.put_admin_faults(Some(TEST_ADMIN_TOKEN), &settings).await;
     let (status, body) = status_and_json(with_token).await;
     assert_eq!((status, body), (200, settings));
+
+    // serde reads a struct from an array too; an array must not reset the settings
+    let array = app.service.put_admin_faults(Some(TEST_ADMIN_TOKEN), &json!([])).await;
+    let (status, body) = status_and_json(array).await;
+    assert_eq!((status, body), (400, json!({"error": "the body must be a json object"})));
 }
 
 #[tokio::test(flavor = "multi_thread")]
