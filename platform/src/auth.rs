@@ -142,11 +142,6 @@ impl BearerToken {
             Err(AuthError::Invalid)
         }
     }
-
-    /// Whether the request carries this token.
-    pub fn authorizes(&self, headers: &HeaderMap) -> bool {
-        self.check(headers).is_ok()
-    }
 }
 
 fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
@@ -464,6 +459,20 @@ mod tests {
 
     const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
 
+    /// `claims` signed with [`SECRET`] by `algorithm`, `exp` seconds from now (negative: past).
+    fn signed(algorithm: Algorithm, role: Role, customer_id: Option<&str>, exp: i64) -> String {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+        let claims = Claims {
+            sub: "s".into(),
+            role,
+            customer_id: customer_id.map(str::to_string),
+            exp: now.saturating_add_signed(exp),
+            iat: now.saturating_sub(200),
+        };
+        jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
+            .expect("encode")
+    }
+
     #[test]
     fn only_the_configured_static_token_authorizes() {
         let token = BearerToken::new("write token", Some(Secret::from("s3cret-s3cret-s3cret")));
@@ -494,35 +503,19 @@ mod tests {
         let other = keys("another-secret-of-at-least-32-bytes!").mint(&Reader::Service, Duration::from_secs(60));
         assert_eq!(keys(SECRET).verify(&other), Err(AuthError::Invalid));
         assert_eq!(keys(SECRET).verify("not.a.jwt"), Err(AuthError::Invalid));
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
-        let expired =
-            Claims { sub: "s".into(), role: Role::Service, customer_id: None, exp: now - 120, iat: now - 200 };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &expired,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .expect("encode");
-        assert_eq!(keys(SECRET).verify(&token), Err(AuthError::Expired));
+        let expired = signed(Algorithm::HS256, Role::Service, None, -120);
+        assert_eq!(keys(SECRET).verify(&expired), Err(AuthError::Expired));
     }
 
     #[test]
     fn a_token_signed_with_another_algorithm_is_refused() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
-        let claims = Claims { sub: "s".into(), role: Role::Service, customer_id: None, exp: now + 60, iat: now };
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
-                .expect("encode");
+        let token = signed(Algorithm::HS512, Role::Service, None, 60);
         assert_eq!(keys(SECRET).verify(&token), Err(AuthError::Invalid));
     }
 
     #[test]
     fn a_customer_token_without_a_customer_is_refused() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
-        let claims = Claims { sub: "s".into(), role: Role::Customer, customer_id: None, exp: now + 60, iat: now };
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
-                .expect("encode");
+        let token = signed(Algorithm::HS256, Role::Customer, None, 60);
         assert_eq!(keys(SECRET).verify(&token), Err(AuthError::Invalid));
     }
 
