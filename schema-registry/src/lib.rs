@@ -99,15 +99,3 @@ impl RunningRegistry {
         self.serving.await.context("registry task failed")?.context("registry server failed")
     }
 }
-
-/// Joins an error and its sources into one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}

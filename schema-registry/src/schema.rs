@@ -3,7 +3,7 @@
 use apache_avro::Schema;
 use serde_json::Value;
 
-use crate::error_chain;
+use platform::errors::error_chain;
 
 /// A schema that parsed as Avro, with the text it came from and its fingerprint.
 #[derive(Debug)]

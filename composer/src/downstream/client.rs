@@ -231,7 +231,10 @@ impl Downstream {
             .header(platform::trace::TRACEPARENT_HEADER, &context.traceparent)
             .send()
             .await
-            .map_err(|error| DownstreamError::Unreachable { dependency, reason: error_chain(&error) })?;
+            .map_err(|error| DownstreamError::Unreachable {
+                dependency,
+                reason: platform::errors::error_chain(&error),
+            })?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND && not_found == NotFound::IsAbsent {
             return Ok(None);
@@ -239,10 +242,10 @@ impl Downstream {
         if !status.is_success() {
             return Err(DownstreamError::Status { dependency, status: status.as_u16() });
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| DownstreamError::Unreachable { dependency, reason: error_chain(&error) })?;
+        let body = response.bytes().await.map_err(|error| DownstreamError::Unreachable {
+            dependency,
+            reason: platform::errors::error_chain(&error),
+        })?;
         let parsed = serde_json::from_slice(&body)
             .map_err(|error| DownstreamError::MalformedBody { dependency, reason: error.to_string() })?;
         Ok(Some(parsed))
@@ -255,17 +258,4 @@ fn report_transition(dependency: Dependency, transition: Option<Transition>) {
     };
     gauge!(BREAKER_STATE, "dependency" => dependency.name()).set(to.gauge_value());
     tracing::warn!(dependency = dependency.name(), ?from, ?to, "circuit breaker changed state");
-}
-
-/// The error and its causes on one line; reqwest's own message hides the cause
-/// ("error sending request") that tells a refused connection from a reset one.
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

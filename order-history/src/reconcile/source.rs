@@ -115,7 +115,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
-            .map_err(|error| SourceError::Client(reason_of(&error)))?;
+            .map_err(|error| SourceError::Client(platform::errors::error_chain(&error)))?;
         Ok(Client { http, endpoints, read_token, admin_token })
     }
 
@@ -281,7 +281,7 @@ impl Client {
         let unreachable = |error: reqwest::Error| SourceError::Unreachable {
             service,
             url: url.to_string(),
-            reason: reason_of(&error),
+            reason: platform::errors::error_chain(&error),
         };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
@@ -322,18 +322,6 @@ fn error_message(text: &str) -> String {
         None if text.trim().is_empty() => "no body".to_string(),
         None => text.chars().take(200).collect(),
     }
-}
-
-/// An error and its causes on one line: a connection error says why only in its causes.
-fn reason_of(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        reason.push_str(": ");
-        reason.push_str(&next.to_string());
-        cause = next.source();
-    }
-    reason
 }
 
 #[cfg(test)]

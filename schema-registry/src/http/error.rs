@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::compatibility::UnknownCompatibilityLevel;
-use crate::error_chain;
 use crate::http::CONFLUENT_CONTENT_TYPE;
 use crate::http::request::VersionSelector;
 use crate::schema::InvalidSchema;
+use platform::errors::error_chain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
