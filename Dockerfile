@@ -34,7 +34,7 @@ RUN cargo build --release --workspace --bins \
     && mkdir -p /out \
     && cp target/release/schema-registry target/release/order-svc target/release/payment-svc \
           target/release/shipping-svc target/release/order-history target/release/composer \
-          target/release/stack target/release/compare /out/
+          target/release/web target/release/stack target/release/compare /out/
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # ca-certificates for TLS clients, curl for the compose healthchecks

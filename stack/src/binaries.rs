@@ -7,7 +7,7 @@ use tokio::process::Command;
 
 /// Every binary `stack up` starts, in start order.
 pub const WORKSPACE_BINARIES: &[&str] =
-    &["schema-registry", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer"];
+    &["schema-registry", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web"];
 
 /// Returns the directory that holds the workspace's binaries, after building them with the
 /// same profile as this executable when the source tree is present and `build` is set.

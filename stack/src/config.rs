@@ -66,6 +66,12 @@ pub struct UpArgs {
     /// composer's listener.
     #[arg(long, env = "STACK_COMPOSER_LISTEN", default_value = "127.0.0.1:8020")]
     pub composer_listen: SocketAddr,
+    /// The web pages' listener: order-history search at `/`, the live comparison at `/compare`.
+    #[arg(long, env = "STACK_WEB_LISTEN", default_value = "127.0.0.1:8030")]
+    pub web_listen: SocketAddr,
+    /// Where the web pages look for the latest `compare` report (`stack demo` sets its `--out`).
+    #[arg(long, env = "STACK_REPORT_DIR", default_value = "report")]
+    pub report_dir: PathBuf,
     /// Serve order-history from Elasticsearch at this URL instead of the embedded tantivy index.
     #[arg(long, env = "STACK_ELASTICSEARCH_URL")]
     pub elasticsearch_url: Option<String>,

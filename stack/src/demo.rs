@@ -48,6 +48,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&demo_dir).with_context(|| format!("cannot empty {}", demo_dir.display()))?;
     }
     args.up.data_dir = demo_dir.clone();
+    // the pages show the charts of the report this demo writes
+    args.up.report_dir = args.out.clone();
     let mut stack = up::start(&args.up).await?;
     let compare_args = compare_args(&args, &demo_dir);
     println!(

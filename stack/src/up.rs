@@ -1,7 +1,7 @@
 //! `stack up`: the start sequence of the local profile.
 //!
 //! broker → index fix → topics → schema registry → schemas → order-svc, payment-svc,
-//! shipping-svc → order-history → composer, each step waiting for the one before it to be ready, so
+//! shipping-svc → order-history → composer → web, each step waiting for the one before it to be ready, so
 //! nothing races. Then it waits for Ctrl-C, SIGTERM, or a component exiting on its own, and
 //! stops everything in reverse order.
 
@@ -143,6 +143,19 @@ async fn start_all(
         .env("JWT_SECRET", args.credentials.jwt_secret.expose());
     running.push(Supervised::spawn("composer", composer, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.composer_listen))).await?;
+
+    let web = ProcessSpec::new(bin_dir.join("web"))
+        .env("LISTEN_ADDR", args.web_listen)
+        .env("ORDER_HISTORY_URL", format!("http://{}", args.order_history_listen))
+        .env("COMPOSER_URL", format!("http://{}", args.composer_listen))
+        .env("ORDER_SVC_URL", format!("http://{}", args.order_svc_listen))
+        .env("PAYMENT_SVC_URL", format!("http://{}", args.payment_svc_listen))
+        .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen))
+        .env("REPORT_DIR", std::path::absolute(&args.report_dir)?.display())
+        .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
+        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+    running.push(Supervised::spawn("web", web, &log_dir)?);
+    wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.web_listen))).await?;
     Ok(())
 }
 
@@ -334,6 +347,7 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
     let backend = if args.elasticsearch_url.is_some() { "elasticsearch" } else { "tantivy" };
     println!("  order-history    http://{} ({backend})", args.order_history_listen);
     println!("  composer         http://{}", args.composer_listen);
+    println!("  web pages        http://{}/ (search), http://{}/compare", args.web_listen, args.web_listen);
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
 }

@@ -37,8 +37,8 @@ struct RunningStack {
 struct Ports {
     broker: u16,
     registry: u16,
-    /// order-svc, payment-svc, shipping-svc, order-history, composer
-    services: [u16; 5],
+    /// order-svc, payment-svc, shipping-svc, order-history, composer, web
+    services: [u16; 6],
 }
 
 impl Ports {
@@ -46,7 +46,7 @@ impl Ports {
         Self {
             broker: free_port(),
             registry: free_port(),
-            services: [free_port(), free_port(), free_port(), free_port(), free_port()],
+            services: [free_port(), free_port(), free_port(), free_port(), free_port(), free_port()],
         }
     }
 }
@@ -75,6 +75,8 @@ impl RunningStack {
             .args(["--shipping-svc-listen", &format!("127.0.0.1:{}", ports.services[2])])
             .args(["--order-history-listen", &format!("127.0.0.1:{}", ports.services[3])])
             .args(["--composer-listen", &format!("127.0.0.1:{}", ports.services[4])])
+            .args(["--web-listen", &format!("127.0.0.1:{}", ports.services[5])])
+            .args(["--report-dir", &data_dir.join("report").display().to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -274,6 +276,19 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
         .expect("json");
     assert_eq!(composed["total"]["amount_minor"], 3000, "composer answered {composed}");
     assert_eq!(composed["customer"]["name"], "Stack Test");
+    // the web pages are up, on the same origin as the API they call, which reads with its own token
+    let web = &stack.service_urls[5];
+    let page = client.get(format!("{web}/")).send().await.expect("web answers").text().await.expect("html");
+    assert!(page.contains("Search orders"), "the search page is served: {page}");
+    let through_web: Json = client
+        .get(format!("{web}/api/composer/orders/{}", order["id"].as_str().expect("an order id")))
+        .send()
+        .await
+        .expect("web answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(through_web, composed, "the pages see composer's answer unchanged");
 
     stack.stop();
 

@@ -56,6 +56,7 @@ def stack():
         env[LISTEN_ENV[service]] = f"127.0.0.1:{port}"
         urls[service] = f"http://127.0.0.1:{port}"
     env["STACK_BROKER_LISTEN"] = f"127.0.0.1:{free_port()}"
+    env["STACK_WEB_LISTEN"] = f"127.0.0.1:{free_port()}"
     env["STACK_REGISTRY_LISTEN"] = f"127.0.0.1:{free_port()}"
     env.setdefault("RUST_LOG", "warn")
     log = open(data_dir / "stack.log", "w")

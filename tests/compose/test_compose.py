@@ -20,7 +20,7 @@ PROJECT_IMAGE = "cqrs-vs-composition:local"
 
 REQUIRED_SERVICES = {
     "kafka", "schema-registry", "elasticsearch", "postgres", "init", "order-svc", "payment-svc",
-    "shipping-svc", "order-history", "composer", "compare", "kafka-ui",
+    "shipping-svc", "order-history", "composer", "web", "compare", "kafka-ui",
 }
 ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
 
@@ -32,6 +32,7 @@ BINARY_SOURCES = {
     "shipping-svc": ["shipping-svc/src", "platform/src"],
     "order-history": ["order-history/src", "platform/src"],
     "composer": ["composer/src", "platform/src"],
+    "web": ["web/src", "platform/src"],
     "stack": ["stack/src", "platform/src"],
     "compare": ["compare/src", "platform/src"],
 }
@@ -46,6 +47,8 @@ REQUIRED_ENV = {
     "order-history": {"LISTEN_ADDR", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "ELASTICSEARCH_URL",
                       "ADMIN_TOKEN", "JWT_SECRET"},
     "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL", "JWT_SECRET"},
+    "web": {"LISTEN_ADDR", "ORDER_HISTORY_URL", "COMPOSER_URL", "ORDER_SVC_URL", "PAYMENT_SVC_URL",
+            "SHIPPING_SVC_URL", "REPORT_DIR", "ADMIN_TOKEN", "JWT_SECRET"},
     "compare": {"WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"},
 }
 # compose is not the local profile: it has no credentials of its own, the operator sets them
@@ -150,13 +153,13 @@ def test_published_ports_bind_loopback(services):
 
 def test_project_services_are_the_expected_ones(services):
     project = {name for name, service in services.items() if is_project_service(service)}
-    assert project == {"init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "compare"}
+    assert project == {"init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web", "compare"}
     for name in project:
         binary = command_of(services[name])[0]
         assert binary in BINARY_SOURCES, f"{name} runs {binary}, not a workspace binary"
 
 
-@pytest.mark.parametrize("name", ["init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "compare"])
+@pytest.mark.parametrize("name", ["init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web", "compare"])
 def test_project_service_environment_is_read_by_its_binary(services, name):
     binary = command_of(services[name])[0]
     read = names_read_by(binary)
@@ -179,7 +182,7 @@ def test_init_runs_stack_init(services):
 
 
 def test_listen_ports_match_published_ports_and_healthchecks(services):
-    for name in ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"]:
+    for name in ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web"]:
         service = services[name]
         port = service["environment"]["LISTEN_ADDR"].rsplit(":", 1)[1]
         assert service["environment"]["LISTEN_ADDR"].startswith("0.0.0.0:"), f"{name} must listen on all interfaces"
@@ -200,7 +203,7 @@ def test_postgres_init_creates_the_databases(services):
 
 def test_dockerfile_ships_every_binary():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for binary in ["schema-registry", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "stack", "compare"]:
+    for binary in ["schema-registry", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web", "stack", "compare"]:
         assert f"target/release/{binary}" in dockerfile, binary
     assert not re.search(r"^ENTRYPOINT", dockerfile, re.M), "one image serves every service: no ENTRYPOINT"
     assert re.search(r"^USER\s+(?!root\b|0\b)", dockerfile, re.M), "the runtime runs as a non-root user"

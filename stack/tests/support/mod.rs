@@ -22,6 +22,8 @@ pub fn up_args(data_dir: &Path) -> UpArgs {
         shipping_svc_listen: free_address(),
         order_history_listen: free_address(),
         composer_listen: free_address(),
+        web_listen: free_address(),
+        report_dir: data_dir.join("report"),
         elasticsearch_url: None,
         credentials: Credentials {
             write_token: "compare-test-write-token".into(),

@@ -1,0 +1,432 @@
+// Browser end-to-end tests of the web crate's two pages (search at `/`, comparison at
+// `/compare`) against a whole local stack, in Debian's Chromium driven by playwright-core.
+//
+//   node --test tests/web/
+//
+// One stack for the file (`stack up --no-build`, debug binaries, free 127.0.0.1 ports); every
+// test seeds its own, uniquely named data through the source services' APIs.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import {
+  REPORT_CHARTS,
+  ROOT,
+  SOURCES,
+  eventually,
+  healFaults,
+  launchChromium,
+  outputDir,
+  readFaults,
+  seedOrder,
+  startStack,
+  unique,
+  waitIndexed,
+  waitSearch,
+} from './stack.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const UI_TIMEOUT_MS = 15_000;
+const TESTS = 5;
+
+let stack;
+let browser;
+const output = outputDir();
+const passed = new Set();
+const pageErrors = new Map();
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchChromium();
+}, { timeout: 240_000 });
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  if (stack) {
+    await healFaults(stack).catch(() => {});
+    rmSync(join(output, 'stack-logs'), { recursive: true, force: true });
+    if (passed.size < TESTS) {
+      // the components' logs, for a failure's cause (stop removes the data dir)
+      const logs = join(output, 'stack-logs');
+      try {
+        stack.saveLogs(logs);
+        console.log(`a test failed: the stack's logs are in ${logs}`);
+      } catch (error) {
+        console.log(`a test failed; the stack's logs could not be saved: ${error.message}`);
+      }
+    }
+    await stack.stop();
+  }
+  if (process.env.UPDATE_README_SCREENSHOTS === '1' && passed.size === TESTS) {
+    const images = join(ROOT, 'docs', 'images');
+    mkdirSync(images, { recursive: true });
+    copyFileSync(join(output, 'search.png'), join(images, 'web-search.png'));
+    copyFileSync(join(output, 'compare-degraded.png'), join(images, 'web-compare.png'));
+    console.log(`copied search.png and compare-degraded.png to ${images}`);
+  }
+}, { timeout: 60_000 });
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/** A fresh page (own context) whose uncaught script errors are collected for `noPageErrors`. */
+async function openPage(t, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  t.after(() => context.close().catch(() => {}));
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  const errors = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (error) => errors.push(error.message));
+  return page;
+}
+
+function noPageErrors(page) {
+  assert.deepEqual(pageErrors.get(page), [], 'uncaught script errors in the page');
+}
+
+const clean = (text) => (text ?? '').replace(/\s+/g, ' ').trim();
+
+async function textOf(locator) {
+  return clean(await locator.textContent({ timeout: UI_TIMEOUT_MS }));
+}
+
+/** Waits until the (single) element's text satisfies `expected` (a string it contains, a RegExp or a predicate). */
+async function waitText(locator, expected, ms = UI_TIMEOUT_MS) {
+  const ok = typeof expected === 'function'
+    ? expected
+    : expected instanceof RegExp
+      ? (text) => expected.test(text)
+      : (text) => text.includes(expected);
+  let last = '(no element)';
+  await eventually(`text of ${locator} to match ${expected}`, async () => {
+    if ((await locator.count()) !== 1) {
+      last = `(${await locator.count()} elements)`;
+      return false;
+    }
+    last = clean(await locator.textContent({ timeout: 1000 }));
+    return ok(last);
+  }, ms, 100).catch((error) => {
+    throw new Error(`${error.message.split(' (last')[0]}; text was ${JSON.stringify(last)}`);
+  });
+  return last;
+}
+
+/** Waits until the page's URL satisfies `check(url)`. */
+async function waitUrl(page, what, check, ms = UI_TIMEOUT_MS) {
+  await eventually(`URL ${what}`, () => check(new URL(page.url())), ms, 100).catch((error) => {
+    throw new Error(`${error.message.split(' (last')[0]}; URL was ${page.url()}`);
+  });
+}
+
+/** The count shown on a facet label, or null when the label is absent. */
+async function facetCount(page, facet) {
+  const label = page.locator(`label[data-facet="${facet}"]`);
+  if ((await label.count()) === 0) return null;
+  return clean(await label.locator('.count').textContent({ timeout: 1000 }));
+}
+
+async function shot(page, name, options = {}) {
+  await page.screenshot({ path: join(output, name), fullPage: true, ...options });
+}
+
+function field(page, panel, name) {
+  return page.locator(`${panel} [data-field="${name}"]`);
+}
+
+const normalizeEvent = (text) => text.replace(/[\s_-]/g, '').toLowerCase();
+
+// ---------------------------------------------------------------------------------------------
+// shared data: Marguerite's order with a captured payment and a dispatched shipment
+
+let marguerite;
+async function margueriteOrder() {
+  if (!marguerite) {
+    marguerite = (async () => {
+      const id = unique();
+      const seeded = await seedOrder(stack, {
+        customerId: `cust-marguerite-${id}`,
+        customerName: 'Marguerite Okonkwo',
+        customerEmail: `marguerite.${id}@example.nl`,
+        items: [
+          { sku: 'SKU-TEA-001', name: 'Darjeeling first flush tea', quantity: 2, unit_price: 1499 },
+          { sku: 'SKU-CUP-002', name: 'Stoneware tea cup', quantity: 1, unit_price: 2250 },
+        ],
+        payment: { capture: true },
+        shipmentStatuses: ['DISPATCHED'],
+        location: 'Utrecht hub',
+      });
+      assert.equal(seeded.payment.status, 'CAPTURED');
+      assert.equal(seeded.shipment.status, 'DISPATCHED');
+      await waitIndexed(stack, seeded);
+      await waitSearch(stack, { q: 'Okonkwo' }, 1);
+      return seeded;
+    })();
+  }
+  return marguerite;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the tests
+
+test('search: a misspelt name finds the order, highlighted, and its detail shows payments, shipments and the timeline', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const seeding = Date.now();
+  const { order, payment, shipment } = await margueriteOrder();
+  t.diagnostic(`seeded and indexed in ${Date.now() - seeding} ms`);
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/`);
+  await page.getByRole('search').waitFor();
+  t.diagnostic(`page open at ${Date.now() - seeding} ms`);
+
+  const box = page.getByLabel('Search orders', { exact: true });
+  await box.fill('Margerite');
+  await box.press('Enter');
+
+  const result = page.locator(`li.result[data-order-id="${order.id}"]`);
+  // the page's first (empty) search may list the order too, without highlights: wait for this one's
+  await result.locator('mark').first().waitFor();
+  await waitUrl(page, 'keeps q=Margerite', (url) => url.searchParams.get('q') === 'Margerite');
+  assert.match(await textOf(result), /Marguerite Okonkwo/);
+  assert.ok((await result.locator('mark').count()) >= 1, 'the match is highlighted with <mark>');
+  assert.match(clean(await result.locator('mark').first().textContent()), /marguerite/i);
+  const summary = page.locator('#result-summary');
+  assert.equal(await summary.getAttribute('data-total'), '1');
+  await waitText(summary, /^1 order\b/);
+  const pagination = page.getByRole('navigation', { name: 'Pagination' });
+  assert.ok(await pagination.getByRole('button', { name: 'Previous page' }).isDisabled());
+  assert.ok(await pagination.getByRole('button', { name: 'Next page' }).isDisabled());
+  await shot(page, 'search.png');
+
+  await result.locator('a.result-link').click();
+  const detail = page.locator('#order-detail');
+  await detail.waitFor();
+  await waitUrl(page, `keeps order=${order.id}`, (url) => url.searchParams.get('order') === order.id);
+  await waitText(detail.getByRole('heading').first(), order.id);
+  t.diagnostic(`detail open at ${Date.now() - seeding} ms`);
+  // the page hides the results while an order is open (search.js showOrder)
+  for (const part of ['#results', '#result-summary', 'nav[aria-label="Pagination"]']) {
+    assert.ok(!(await page.locator(part).isVisible()), `${part} is hidden while an order is open`);
+  }
+  const customer = await waitText(page.locator('#detail-customer'), 'Marguerite Okonkwo');
+  assert.ok(customer.includes(order.customer_email), `customer shows the email: ${customer}`);
+  await waitText(page.locator('#detail-items'), 'Darjeeling first flush tea');
+  await waitText(page.locator('#detail-items'), 'Stoneware tea cup');
+  await waitText(page.locator(`#detail-payments tr[data-payment-id="${payment.id}"]`), 'CAPTURED');
+  const shipmentRow = page.locator(`#detail-shipments tr[data-shipment-id="${shipment.id}"]`);
+  await waitText(shipmentRow, shipment.tracking_number);
+  await waitText(shipmentRow, 'Utrecht hub');
+
+  const timeline = page.locator('#detail-timeline li');
+  // ORDER_PLACED, PAYMENT_AUTHORIZED, PAYMENT_CAPTURED, SHIPMENT_CREATED, SHIPMENT_STATUS_CHANGED
+  await eventually('at least 3 timeline entries', async () => (await timeline.count()) >= 3, UI_TIMEOUT_MS, 100);
+  const events = (await timeline.allTextContents()).map(normalizeEvent).join(' | ');
+  for (const expected of ['ORDER_PLACED', 'PAYMENT_CAPTURED', 'SHIPMENT_STATUS_CHANGED']) {
+    assert.ok(events.includes(normalizeEvent(expected)), `timeline names ${expected} (avro symbol): ${events}`);
+  }
+  await waitText(page.locator('#detail-freshness'), /^As of\b/);
+  await shot(page, 'order-detail.png');
+
+  await page.getByRole('button', { name: 'Back to results' })
+    .or(page.getByRole('link', { name: 'Back to results' })).first().click();
+  await result.waitFor();
+  await waitUrl(page, 'back at q=Margerite without order', (url) => url.searchParams.get('q') === 'Margerite' && !url.searchParams.has('order'));
+  assert.ok(!(await detail.isVisible()), 'the detail is closed');
+  noPageErrors(page);
+  passed.add('search');
+});
+
+test('filters: facet counts per status, and choosing a status narrows the results and the URL', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const id = unique();
+  const customer = {
+    customerId: `cust-vorkapich-${id}`,
+    customerName: 'Tamsin Vorkapich',
+    customerEmail: `tamsin.${id}@example.nl`,
+  };
+  const placed = [];
+  for (let n = 0; n < 2; n += 1) placed.push(await seedOrder(stack, customer));
+  const cancelled = await seedOrder(stack, { ...customer, cancelReason: 'changed my mind' });
+  assert.equal(cancelled.order.status, 'CANCELLED');
+  for (const seeded of [...placed, cancelled]) await waitIndexed(stack, seeded);
+  await waitSearch(stack, { q: 'Vorkapich' }, 3);
+  await waitSearch(stack, { q: 'Vorkapich', status: 'CANCELLED' }, 1);
+
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/`);
+  await page.getByLabel('Search orders', { exact: true }).fill('Vorkapich');
+  await page.getByRole('search').getByRole('button', { name: 'Search', exact: true }).click();
+
+  const summary = page.locator('#result-summary');
+  await page.locator('#result-summary[data-total="3"]').waitFor();
+  await waitText(summary, /^3 orders\b/);
+  assert.equal(await page.locator('#results li.result').count(), 3);
+  assert.equal(await facetCount(page, 'status:PLACED'), '2');
+  assert.equal(await facetCount(page, 'status:CANCELLED'), '1');
+
+  const orderStatus = page.getByRole('group', { name: 'Order status' });
+  assert.ok(await orderStatus.getByRole('radio', { name: 'Any', exact: true }).isChecked(), '"Any" is chosen at first');
+  for (const legend of ['Payment status', 'Shipment status']) {
+    assert.ok(await page.getByRole('group', { name: legend }).getByRole('radio', { name: 'Any', exact: true }).isVisible(), `${legend} has "Any"`);
+  }
+  // the radio's name is its label: the value and its count ("CANCELLED 1")
+  await orderStatus.getByRole('radio', { name: /^CANCELLED/ }).click();
+
+  await page.locator('#result-summary[data-total="1"]').waitFor();
+  await waitUrl(page, 'has status=CANCELLED', (url) => url.searchParams.get('status') === 'CANCELLED' && url.searchParams.get('q') === 'Vorkapich');
+  await eventually('one result', async () => (await page.locator('#results li.result').count()) === 1, UI_TIMEOUT_MS, 100);
+  assert.equal(await page.locator('#results li.result').getAttribute('data-order-id'), cancelled.order.id);
+  assert.equal(await facetCount(page, 'status:CANCELLED'), '1');
+  const placedNow = await facetCount(page, 'status:PLACED');
+  assert.ok(placedNow === null || placedNow === '0', `PLACED's count changes from 2 to absent or 0, it is ${placedNow}`);
+
+  // the URL holds the state: a reload shows the same filtered search
+  await page.reload();
+  await page.locator('#result-summary[data-total="1"]').waitFor();
+  assert.ok(await orderStatus.getByRole('radio', { name: /^CANCELLED/ }).isChecked(), 'CANCELLED is still chosen after a reload');
+  assert.equal(await page.getByLabel('Search orders', { exact: true }).inputValue(), 'Vorkapich');
+
+  // back to every status
+  await orderStatus.getByRole('radio', { name: 'Any', exact: true }).click();
+  await page.locator('#result-summary[data-total="3"]').waitFor();
+  await waitUrl(page, 'without status', (url) => !url.searchParams.get('status'));
+  noPageErrors(page);
+  passed.add('filters');
+});
+
+test('comparison: both designs agree on an order, and with payment-svc failing only composer degrades', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { order } = await margueriteOrder();
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/compare`);
+  await page.getByRole('radio', { name: 'Order by id' }).check();
+  await page.getByLabel('Order id', { exact: true }).fill(order.id);
+  const compare = page.getByRole('button', { name: 'Compare', exact: true });
+  await compare.click();
+
+  const verdict = page.locator('#verdict[data-agree]');
+  await verdict.waitFor();
+  await waitUrl(page, `keeps order=${order.id}`, (url) => url.searchParams.get('order') === order.id);
+  const history = '#answer-history';
+  const composer = '#answer-composer';
+  await waitText(field(page, history, 'status'), /^200$/);
+  await waitText(field(page, composer, 'status'), /^200$/);
+  assert.equal(await verdict.getAttribute('data-agree'), 'true', `verdict: ${await textOf(verdict)}; differences: ${await textOf(page.locator('#differences'))}`);
+  assert.match(await textOf(verdict), /The answers agree/);
+  for (const panel of [history, composer]) {
+    assert.match(await textOf(field(page, panel, 'latency')), /\d+(\.\d+)? ms/);
+    assert.equal(await textOf(field(page, panel, 'degraded')), 'none');
+  }
+  const staleness = await textOf(field(page, history, 'staleness'));
+  assert.match(staleness, /\d+(\.\d+)? (ms|s)\b/);
+  // the view has every version composer just read from the sources (docs/web.md: "current" or "behind on N parts")
+  assert.match(staleness, /^current\b/, `order-history is current when the answers agree: ${staleness}`);
+  assert.equal(await textOf(field(page, composer, 'staleness')), 'fresh (read at request time)');
+  assert.equal(await textOf(field(page, history, 'downstream-calls')), '0');
+  const calls = Number(await textOf(field(page, composer, 'downstream-calls')));
+  assert.ok(Number.isFinite(calls) && calls >= 1, `composer makes downstream calls: ${calls}`);
+  // the latest report's charts, each loaded and captioned
+  const charts = page.locator('#report figure img');
+  await eventually('the report charts appear', async () => (await charts.count()) === REPORT_CHARTS.length, UI_TIMEOUT_MS);
+  for (const [index, chart] of REPORT_CHARTS.entries()) {
+    const image = charts.nth(index);
+    assert.equal(await image.getAttribute('alt'), chart.title);
+    await eventually(`${chart.file} loads`, () => image.evaluate((node) => node.complete && node.naturalWidth > 0), UI_TIMEOUT_MS);
+  }
+  for (const service of SOURCES) {
+    await waitText(page.locator(`#faults [data-service="${service}"] [data-field="fault-state"]`), /^healthy$/);
+  }
+  await shot(page, 'compare.png');
+
+  const payments = page.locator('#faults [data-service="payment-svc"]');
+  try {
+    await payments.getByRole('button', { name: 'Fail payment-svc' }).click();
+    await waitText(payments.locator('[data-field="fault-state"]'), /^failing 100%$/);
+    assert.equal((await readFaults(stack, 'payment-svc')).error_rate, 1, 'payment-svc itself is failing');
+    await compare.click();
+    await waitText(field(page, composer, 'degraded'), 'payments', 20_000);
+    assert.equal(await textOf(field(page, history, 'degraded')), 'none');
+    await waitText(field(page, history, 'status'), /^200$/);
+    assert.equal(await verdict.getAttribute('data-agree'), 'false', 'a degraded answer differs');
+    const differences = await page.locator('#differences li').allTextContents();
+    const counted = (await textOf(verdict)).match(/The answers differ in (\d+) fields?/);
+    assert.ok(counted, `verdict text: ${await textOf(verdict)}`);
+    assert.equal(Number(counted[1]), differences.length, `N matches the listed differences: ${differences}`);
+    assert.ok(differences.some((path) => /payments|degraded/.test(path)), `a difference names payments: ${differences}`);
+    await shot(page, 'compare-degraded.png');
+  } finally {
+    await page.getByRole('button', { name: 'Heal all' }).click().catch(() => {});
+    await healFaults(stack).catch(() => {});
+  }
+  await waitText(payments.locator('[data-field="fault-state"]'), /^healthy$/);
+  for (const service of SOURCES) {
+    assert.deepEqual(await readFaults(stack, service), { delay_ms: 0, error_rate: 0 }, `${service} healed`);
+  }
+  noPageErrors(page);
+  passed.add('comparison');
+});
+
+test('errors: a malformed query shows the API message and keeps the form; no match shows the empty state; narrow screens', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  await margueriteOrder();
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/`);
+  const box = page.getByLabel('Search orders', { exact: true });
+  await box.fill('"abc');
+  await box.press('Enter');
+  const error = page.locator('#error');
+  await error.waitFor({ state: 'visible' });
+  assert.equal(await error.getAttribute('role'), 'alert');
+  await waitText(error, 'q has an unterminated quote');
+  assert.ok(await page.getByRole('search').isVisible(), 'the form is still shown');
+  assert.equal(await box.inputValue(), '"abc', 'the query stays in the box');
+  await shot(page, 'search-error.png');
+
+  // a query without matches: the empty state, and the error is gone
+  await box.fill('Zyxwvutsrq');
+  await box.press('Enter');
+  await page.locator('#empty').waitFor({ state: 'visible' });
+  await waitText(page.locator('#empty'), /^No orders match/);
+  assert.ok(!(await error.isVisible()), 'the error is cleared by the next search');
+  assert.equal(await page.locator('#results li.result').count(), 0);
+  noPageErrors(page);
+
+  const narrow = await openPage(t, { width: 390, height: 844 });
+  await narrow.goto(`${stack.urls.web}/?q=Okonkwo`);
+  await narrow.locator('#results li.result').first().waitFor();
+  assert.ok(await narrow.getByLabel('Search orders', { exact: true }).isVisible());
+  const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `no horizontal scrolling at 390 px (the page is ${overflow} px wider)`);
+  // the filters start folded, so the first result is on the first screen
+  assert.equal(await narrow.locator('#filters-panel').evaluate((node) => node.open), false, 'filters folded');
+  const first = await narrow.locator('#results li.result').first().boundingBox();
+  assert.ok(first && first.y < 844, `the first result starts on the first screen (at ${first && first.y} px)`);
+  await narrow.getByText('Filters', { exact: true }).click();
+  await narrow.getByRole('radio', { name: /^PLACED/ }).waitFor();
+  await shot(narrow, 'search-narrow.png');
+  noPageErrors(narrow);
+  passed.add('errors');
+});
+
+test('burst: 10 requests per design fill in p50, p99 and counts for both', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { order } = await margueriteOrder();
+  const page = await openPage(t);
+  // the burst repeats the form's request: the order from the URL
+  await page.goto(`${stack.urls.web}/compare?order=${order.id}`);
+  assert.equal(await page.getByLabel('Order id', { exact: true }).inputValue(), order.id);
+  const burst = page.locator('#burst');
+  await burst.getByLabel('Requests per design', { exact: true }).fill('10');
+  await burst.getByRole('button', { name: 'Run burst' }).click();
+  await page.locator('#burst[data-state="done"]').waitFor({ timeout: 45_000 });
+  assert.ok(await page.locator('svg#burst-chart').isVisible(), 'the chart is shown');
+  for (const design of ['order-history', 'composer']) {
+    const row = page.locator(`#burst-stats tr[data-design="${design}"]`);
+    const p50 = await textOf(row.locator('td[data-field="p50"]'));
+    const p99 = await textOf(row.locator('td[data-field="p99"]'));
+    const count = await textOf(row.locator('[data-field="count"]'));
+    assert.match(p50, /\d+(\.\d+)?/, `${design} p50`);
+    assert.match(p99, /\d+(\.\d+)?/, `${design} p99`);
+    assert.equal(Number(count.replace(/[^\d]/g, '')), 10, `${design} answered: ${count}`);
+    assert.equal(await textOf(row.locator('[data-field="errors"]')), '0', `${design} errors`);
+  }
+  noPageErrors(page);
+  passed.add('burst');
+});

@@ -1,0 +1,62 @@
+//! web's configuration: flags, each with an environment variable and a default that runs the
+//! local profile.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use platform::auth::{ReadAuthArgs, Secret};
+
+/// The web pages: order-history search, and the live comparison of the two designs.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "web", version)]
+pub struct Config {
+    /// The address the pages are served on.
+    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "127.0.0.1:8030")]
+    pub listen: SocketAddr,
+    /// order-history's base URL (CQRS).
+    #[arg(long = "order-history-url", env = "ORDER_HISTORY_URL", default_value = "http://127.0.0.1:8010")]
+    pub order_history_url: String,
+    /// composer's base URL (API Composition).
+    #[arg(long = "composer-url", env = "COMPOSER_URL", default_value = "http://127.0.0.1:8020")]
+    pub composer_url: String,
+    /// order-svc's base URL, for its fault controls.
+    #[arg(long = "order-svc-url", env = "ORDER_SVC_URL", default_value = "http://127.0.0.1:8001")]
+    pub order_svc_url: String,
+    /// payment-svc's base URL, for its fault controls.
+    #[arg(long = "payment-svc-url", env = "PAYMENT_SVC_URL", default_value = "http://127.0.0.1:8002")]
+    pub payment_svc_url: String,
+    /// shipping-svc's base URL, for its fault controls.
+    #[arg(long = "shipping-svc-url", env = "SHIPPING_SVC_URL", default_value = "http://127.0.0.1:8003")]
+    pub shipping_svc_url: String,
+    /// The source services' admin token. With it, `/compare` can slow down or fail each source
+    /// service; without it the fault controls are off.
+    #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+    /// The pages read with a service token signed with this secret, unless the browser's request
+    /// carries its own `Authorization` (e.g. a customer token set by a gateway in front).
+    #[command(flatten)]
+    pub read_auth: ReadAuthArgs,
+    /// Where `compare` wrote its latest report (`report.md` and its charts).
+    #[arg(long = "report-dir", env = "REPORT_DIR", default_value = "report")]
+    pub report_dir: PathBuf,
+    /// How long a call to order-history, composer or a source service may take, in milliseconds.
+    #[arg(long = "upstream-timeout-ms", env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000)]
+    pub upstream_timeout_ms: u64,
+}
+
+impl Config {
+    /// Every default, with the local profile's dev credentials, listening on `listen`; for tests.
+    pub fn local(listen: SocketAddr) -> Config {
+        let mut config = Config::parse_from(["web"]);
+        config.listen = listen;
+        config.admin_token = Some(platform::auth::dev::ADMIN_TOKEN.into());
+        config.read_auth = ReadAuthArgs::new(platform::auth::dev::JWT_SECRET);
+        config
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+}

@@ -1,0 +1,95 @@
+//! `GET /api/{design}/orders` and `GET /api/{design}/orders/{id}`: the read API of order-history
+//! or composer, forwarded unchanged, so that the pages show exactly what a client of each design
+//! gets: its status, its error message, its `degraded` parts and its headers.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use platform::http::json_error;
+use reqwest::Url;
+
+use crate::app::AppState;
+use crate::upstream::{relay, url_of};
+
+/// The two designs the pages read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Design {
+    /// CQRS: the denormalized view.
+    OrderHistory,
+    /// API Composition: the source services, called at request time.
+    Composer,
+}
+
+impl Design {
+    fn parse(raw: &str) -> Option<Design> {
+        match raw {
+            "order-history" => Some(Design::OrderHistory),
+            "composer" => Some(Design::Composer),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Design::OrderHistory => "order-history",
+            Design::Composer => "composer",
+        }
+    }
+
+    fn base(self, state: &AppState) -> &Url {
+        match self {
+            Design::OrderHistory => &state.upstreams.order_history,
+            Design::Composer => &state.upstreams.composer,
+        }
+    }
+}
+
+pub async fn search_orders(
+    State(state): State<AppState>,
+    Path(design): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match Design::parse(&design) {
+        Some(design) => read(&state, design, &["orders"], query.as_deref(), &headers).await,
+        None => unknown_design(&design),
+    }
+}
+
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path((design, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if id == "." || id == ".." {
+        // a url path cannot carry these as a segment; no order has such an id
+        return json_error(StatusCode::BAD_REQUEST, &format!("{id:?} is not an order id (a uuid)"), Some("id"));
+    }
+    match Design::parse(&design) {
+        Some(design) => read(&state, design, &["orders", &id], query.as_deref(), &headers).await,
+        None => unknown_design(&design),
+    }
+}
+
+fn unknown_design(name: &str) -> Response {
+    let message = format!("no design named {name:?}: order-history or composer");
+    json_error(StatusCode::NOT_FOUND, &message, Some("design"))
+}
+
+/// composer's circuit breakers, shown beside the fault controls.
+pub async fn breakers(State(state): State<AppState>) -> Response {
+    let url = url_of(&state.upstreams.composer, &["breakers"], None);
+    relay("composer", state.upstreams.client.get(url)).await
+}
+
+async fn read(state: &AppState, design: Design, path: &[&str], query: Option<&str>, headers: &HeaderMap) -> Response {
+    // a caller that brings its own token (a customer's, set by a gateway in front) reads with
+    // it and is scoped by the design itself; otherwise the pages read as a service
+    let authorization = match headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) {
+        Some(presented) => presented.to_string(),
+        None => format!("Bearer {}", state.upstreams.read_token.bearer()),
+    };
+    let url = url_of(design.base(state), path, query);
+    relay(design.name(), state.upstreams.client.get(url).header(header::AUTHORIZATION, authorization)).await
+}

@@ -1,0 +1,93 @@
+//! `spawn_web()`: a web app on port 0 in front of the services a test chooses.
+
+use std::net::SocketAddr;
+
+use platform::auth::Secret;
+use testkit::{ServiceRoutes, SpawnedService, TestInfra};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use web::app::Application;
+use web::config::Config;
+
+/// A running web app; dropping it stops it.
+pub struct TestWeb {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    _task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for TestWeb {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestWeb {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+/// An address nothing listens on.
+pub fn nowhere() -> String {
+    format!("http://{}", testkit::free_address())
+}
+
+/// A configuration whose services are all unreachable, with the test credentials.
+pub fn config() -> Config {
+    let mut config = Config::local("127.0.0.1:0".parse().expect("address"));
+    config.order_history_url = nowhere();
+    config.composer_url = nowhere();
+    config.order_svc_url = nowhere();
+    config.payment_svc_url = nowhere();
+    config.shipping_svc_url = nowhere();
+    config.admin_token = Some(Secret::from(testkit::TEST_ADMIN_TOKEN));
+    config.read_auth = testkit::test_read_auth();
+    config.upstream_timeout_ms = 3000;
+    config
+}
+
+pub async fn spawn_web(config: Config) -> TestWeb {
+    testkit::init_test_tracing();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = listener.local_addr().expect("address");
+    let app = Application::start(&config).expect("web starts");
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    TestWeb { address, client, shutdown, _task: task }
+}
+
+/// A payment-svc on its own broker, registry and SQLite database.
+pub async fn spawn_payment_svc() -> (SpawnedService, TestInfra) {
+    testkit::spawn_source_service_with_fresh_infra(
+        "payment-svc",
+        testkit::Database::Sqlite,
+        sqlx::migrate!("../payment-svc/migrations"),
+        |context| {
+            let (reads, writes) = payment_svc::routes(context, payment_svc::PaymentRules::default());
+            ServiceRoutes { reads, writes, openapi: payment_svc::ApiDoc::openapi() }
+        },
+    )
+    .await
+}
+
+/// A real composer in this process, calling `order_svc_url` and unreachable payment and
+/// shipping services.
+pub async fn spawn_composer(order_svc_url: String) -> (String, CancellationToken) {
+    let mut config = composer::config::Config::local("127.0.0.1:0".parse().expect("address"));
+    config.order_svc_url = order_svc_url;
+    config.payment_svc_url = nowhere();
+    config.shipping_svc_url = nowhere();
+    config.read_auth = testkit::test_read_auth();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = listener.local_addr().expect("address");
+    let app = composer::app::Application::start(&config).expect("composer starts");
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
+    (format!("http://{address}"), shutdown)
+}
