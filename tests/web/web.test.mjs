@@ -194,9 +194,7 @@ test('search: a misspelt name finds the order, highlighted, and its detail shows
   const summary = page.locator('#result-summary');
   assert.equal(await summary.getAttribute('data-total'), '1');
   await waitText(summary, /^1 order\b/);
-  const pagination = page.getByRole('navigation', { name: 'Pagination' });
-  assert.ok(await pagination.getByRole('button', { name: 'Previous page' }).isDisabled());
-  assert.ok(await pagination.getByRole('button', { name: 'Next page' }).isDisabled());
+  assert.ok(!(await page.getByRole('navigation', { name: 'Pagination' }).isVisible()), 'one page needs no paging');
   await shot(page, 'search.png');
 
   await result.locator('a.result-link').click();
@@ -290,6 +288,27 @@ test('filters: facet counts per status, and choosing a status narrows the result
   await orderStatus.getByRole('radio', { name: 'Any', exact: true }).click();
   await page.locator('#result-summary[data-total="3"]').waitFor();
   await waitUrl(page, 'without status', (url) => !url.searchParams.get('status'));
+
+  // pages of two: the cursor goes into the URL, and back comes the first page again
+  const results = page.locator('#results li.result');
+  const shown = () => results.evaluateAll((items) => items.map((item) => item.dataset.orderId));
+  await page.goto(`${stack.urls.web}/?q=Vorkapich&limit=2`);
+  await page.locator('#result-summary[data-total="3"]').waitFor();
+  await eventually('two results on page 1', async () => (await results.count()) === 2, UI_TIMEOUT_MS, 100);
+  const firstPage = await shown();
+  const pagination = page.getByRole('navigation', { name: 'Pagination' });
+  assert.ok(await pagination.getByRole('button', { name: 'Previous page' }).isDisabled(), 'no page before the first');
+  await pagination.getByRole('button', { name: 'Next page' }).click();
+  await waitUrl(page, 'has a cursor and keeps limit=2', (url) => url.searchParams.has('cursor') && url.searchParams.get('limit') === '2');
+  await eventually('one result on page 2', async () => (await results.count()) === 1, UI_TIMEOUT_MS, 100);
+  await waitText(page.locator('#page-number'), 'Page 2');
+  const secondPage = await shown();
+  const everyId = [...placed, cancelled].map((seeded) => seeded.order.id).sort();
+  assert.deepEqual([...firstPage, ...secondPage].sort(), everyId, 'the two pages hold each order once');
+  assert.ok(await pagination.getByRole('button', { name: 'Next page' }).isDisabled(), 'no page after the last');
+  await pagination.getByRole('button', { name: 'Previous page' }).click();
+  await eventually('page 1 again', async () => JSON.stringify(await shown()) === JSON.stringify(firstPage), UI_TIMEOUT_MS, 100);
+  await waitText(page.locator('#page-number'), 'Page 1');
   noPageErrors(page);
   passed.add('filters');
 });

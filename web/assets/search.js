@@ -51,6 +51,9 @@ function paramsFromForm() {
     const chosen = form.elements[name] && form.elements[name].value;
     if (chosen) params.set(name, chosen);
   }
+  // the page size has no control of its own: a link can set it, and a new search keeps it
+  const limit = stateFromUrl().get("limit");
+  if (limit) params.set("limit", limit);
   return params;
 }
 
@@ -129,7 +132,9 @@ function renderHits(results, params, ok) {
   $("#empty").hidden = !ok || results.hits.length > 0;
 
   const page = (history.state && history.state.page) || 1;
-  $("#page-number").textContent = ok && results.total > 0 ? `Page ${page}` : "";
+  // paging means nothing without results, or on the first and only page
+  $(".pagination").hidden = !ok || (!params.has("cursor") && !results.next_cursor);
+  $("#page-number").textContent = `Page ${page}`;
   const previous = $("#previous-page");
   previous.disabled = !params.has("cursor");
   previous.onclick = () => {
