@@ -29,7 +29,7 @@ import {
 
 const TEST_TIMEOUT_MS = 60_000;
 const UI_TIMEOUT_MS = 15_000;
-const TESTS = 5;
+const TESTS = 6;
 
 let stack;
 let browser;
@@ -448,4 +448,71 @@ test('burst: 10 requests per design fill in p50, p99 and counts for both', { tim
   }
   noPageErrors(page);
   passed.add('burst');
+});
+
+/** Controls without a name, and text whose contrast with its background is under 4.5:1 (WCAG AA). */
+async function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    for (const control of document.querySelectorAll('input, select, textarea, button')) {
+      if (control.type === 'hidden' || !control.getClientRects().length) continue;
+      const named = control.labels?.length || control.getAttribute('aria-label') || (control.tagName === 'BUTTON' && control.textContent.trim());
+      if (!named) problems.push(`unlabelled ${control.tagName.toLowerCase()}#${control.id}`);
+    }
+    const rgba = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const channel = (value) => { const c = value / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    };
+    const background = (node) => {
+      for (let at = node; at; at = at.parentElement) {
+        const color = rgba(getComputedStyle(at).backgroundColor);
+        if (color.length === 3 || color[3] > 0) return color;
+      }
+      return [255, 255, 255];
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      const element = text.parentElement;
+      if (!text.textContent.trim() || seen.has(element) || !element.getClientRects().length) continue;
+      if (element.closest('svg, [hidden], details:not([open]) > :not(summary)')) continue;
+      seen.add(element);
+      const style = getComputedStyle(element);
+      if (style.visibility === 'hidden' || Number(style.opacity) < 1 || element.closest('button:disabled')) continue;
+      const [fg, bg] = [luminance(rgba(style.color)), luminance(background(element))];
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)}:1 for "${text.textContent.trim().slice(0, 30)}" in ${element.tagName.toLowerCase()}.${element.className}`);
+    }
+    return problems;
+  });
+}
+
+test('accessibility: every control is labelled, text contrast is at least 4.5:1, and the keyboard reaches an order', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { order } = await margueriteOrder();
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/?q=Okonkwo`);
+  const link = page.locator(`li.result[data-order-id="${order.id}"] a.result-link`);
+  await link.waitFor();
+  assert.deepEqual(await accessibilityProblems(page), [], 'search page');
+
+  // from the search box, Tab alone reaches the order's link, and Enter opens it
+  await page.getByLabel('Search orders', { exact: true }).focus();
+  let reached = false;
+  for (let step = 0; step < 80 && !reached; step += 1) {
+    await page.keyboard.press('Tab');
+    reached = await link.evaluate((node) => node === document.activeElement);
+  }
+  assert.ok(reached, 'Tab reaches the result link');
+  await page.keyboard.press('Enter');
+  await page.locator('#order-detail').waitFor();
+  await waitText(page.locator('#detail-payments'), 'CAPTURED');
+  assert.deepEqual(await accessibilityProblems(page), [], 'order detail');
+
+  await page.goto(`${stack.urls.web}/compare?order=${order.id}`);
+  await page.locator('#verdict[data-agree]').waitFor();
+  await page.locator('#faults [data-service="payment-svc"] [data-field="fault-state"]').filter({ hasText: 'healthy' }).waitFor();
+  assert.deepEqual(await accessibilityProblems(page), [], 'comparison page');
+  noPageErrors(page);
+  passed.add('accessibility');
 });
