@@ -13,7 +13,15 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TARGET = join(process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target'), 'debug');
-export const OUTPUT = join(ROOT, 'tests', 'web', 'output');
+/**
+ * order-history's search engine: `tantivy` (embedded, the local profile's) or `elasticsearch`
+ * (the compose profile's API, served by the noida-db emulator that `.ci/run` installs).
+ */
+export const BACKEND = process.env.WEB_E2E_BACKEND || 'tantivy';
+if (!['tantivy', 'elasticsearch'].includes(BACKEND)) {
+  throw new Error(`WEB_E2E_BACKEND must be tantivy or elasticsearch, not ${BACKEND}`);
+}
+export const OUTPUT = join(ROOT, 'tests', 'web', 'output', BACKEND === 'tantivy' ? '' : BACKEND);
 
 const LISTEN_ENV = {
   'order-svc': 'STACK_ORDER_SVC_LISTEN',
@@ -102,6 +110,31 @@ function signalGroup(child, signal) {
   }
 }
 
+/**
+ * A noida-db (Elasticsearch 8 API) on a free port with its data under `dataDir`, answering
+ * before this returns. `NOIDA_DB_BIN` names the binary; otherwise `noida-db` on PATH.
+ */
+async function startSearchEngine(dataDir) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logPath = join(dataDir, 'elasticsearch.log');
+  const log = openSync(logPath, 'w');
+  const child = spawn(process.env.NOIDA_DB_BIN || 'noida-db', [
+    'start', '--data-dir', join(dataDir, 'elasticsearch'), '--host', '127.0.0.1',
+    '--only', 'elasticsearch', '--elasticsearch-port', String(port),
+  ], { stdio: ['ignore', log, log], detached: true });
+  closeSync(log);
+  child.once('error', () => {});
+  const engine = { url, stop: () => signalGroup(child, 'SIGKILL') };
+  try {
+    await eventually('the search engine answers', async () => (await fetch(url)).ok, 60_000, 200);
+  } catch (error) {
+    engine.stop();
+    throw new Error(`${error.message}\n${readFileSync(logPath, 'utf8').slice(-2000)}`);
+  }
+  return engine;
+}
+
 /** The charts of the report the stack's pages are given (copies of the README's). */
 export const REPORT_CHARTS = [
   { file: 'latency.svg', title: 'latency percentiles by scenario' },
@@ -126,6 +159,8 @@ export async function startStack({ web = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'web-e2e-'));
   const env = { ...process.env };
   for (const name of ['WRITE_TOKEN', 'ADMIN_TOKEN', 'JWT_SECRET']) delete env[name];
+  const engine = BACKEND === 'elasticsearch' ? await startSearchEngine(dataDir) : null;
+  if (engine) env.STACK_ELASTICSEARCH_URL = engine.url;
   const urls = {};
   for (const [service, name] of Object.entries(LISTEN_ENV)) {
     const port = await freePort();
@@ -182,6 +217,7 @@ export async function startStack({ web = true } = {}) {
       }
       // components that outlived the launcher (they share its group)
       signalGroup(child, 'SIGKILL');
+      engine?.stop();
       if (!keepData && !process.env.KEEP_STACK_DATA) rmSync(dataDir, { recursive: true, force: true });
     },
     logTails: () => logTails(dataDir),
@@ -210,6 +246,10 @@ export async function startStack({ web = true } = {}) {
       await Promise.race([sleep(250), spawnError]);
     }
     stack.serviceToken = execFileSync(stackBin, ['token', '--service'], { env, encoding: 'utf8' }).trim();
+    // `stack up` prints order-history's engine in its summary: the one asked for, or the test is void
+    const summary = await eventually('the stack names its search engine',
+      () => /order-history\s+http\S+ \((\w+)\)/.exec(readFileSync(logPath, 'utf8')), 10_000, 100);
+    if (summary[1] !== BACKEND) throw new Error(`order-history runs on ${summary[1]}, not ${BACKEND}`);
   } catch (error) {
     const tails = logTails(dataDir);
     console.error(`the stack did not come up: ${error.message}\n${tails}`);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
+  BACKEND,
   REPORT_CHARTS,
   ROOT,
   SOURCES,
@@ -38,6 +39,7 @@ const passed = new Set();
 const pageErrors = new Map();
 
 before(async () => {
+  console.log(`order-history's search engine: ${BACKEND}`);
   stack = await startStack();
   browser = await launchChromium();
 }, { timeout: 240_000 });
@@ -59,7 +61,7 @@ after(async () => {
     }
     await stack.stop();
   }
-  if (process.env.UPDATE_README_SCREENSHOTS === '1' && passed.size === TESTS) {
+  if (process.env.UPDATE_README_SCREENSHOTS === '1' && passed.size === TESTS && BACKEND === 'tantivy') {
     const images = join(ROOT, 'docs', 'images');
     mkdirSync(images, { recursive: true });
     copyFileSync(join(output, 'search.png'), join(images, 'web-search.png'));
