@@ -75,7 +75,11 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         stack.stop().await;
         return Ok(());
     }
-    println!("the system stays up for exploring (see README.md, \"Try it\")");
+    let web = args.up.web_listen;
+    println!(
+        "the system stays up for exploring: search at http://{web}/, both designs side by side at http://{web}/compare"
+    );
+    println!("(README.md, \"Try it\", has more)");
     stack.serve_until_stopped().await
 }
 
