@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use platform::auth::ReadAuthArgs;
+use platform::endpoints::SourceServiceUrls;
 
 use crate::downstream::breaker::BreakerSettings;
 use crate::downstream::retry::RetryBudgetSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8020";
-pub const DEFAULT_ORDER_SVC_URL: &str = "http://127.0.0.1:8001";
-pub const DEFAULT_PAYMENT_SVC_URL: &str = "http://127.0.0.1:8002";
-pub const DEFAULT_SHIPPING_SVC_URL: &str = "http://127.0.0.1:8003";
+pub use platform::endpoints::{DEFAULT_ORDER_SVC_URL, DEFAULT_PAYMENT_SVC_URL, DEFAULT_SHIPPING_SVC_URL};
 
 /// API Composition of order history: answers `GET /orders/{id}` and a customer's order search
 /// by calling order-svc, payment-svc and shipping-svc at request time.
@@ -23,15 +22,10 @@ pub struct Config {
     /// The address the HTTP API listens on.
     #[arg(long = "listen", env = "LISTEN_ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// order-svc's base URL: essential, without it there is no answer.
-    #[arg(long = "order-svc-url", env = "ORDER_SVC_URL", default_value = DEFAULT_ORDER_SVC_URL)]
-    pub order_svc_url: String,
-    /// payment-svc's base URL: optional, an answer without payments is degraded.
-    #[arg(long = "payment-svc-url", env = "PAYMENT_SVC_URL", default_value = DEFAULT_PAYMENT_SVC_URL)]
-    pub payment_svc_url: String,
-    /// shipping-svc's base URL: optional, an answer without shipments is degraded.
-    #[arg(long = "shipping-svc-url", env = "SHIPPING_SVC_URL", default_value = DEFAULT_SHIPPING_SVC_URL)]
-    pub shipping_svc_url: String,
+    /// The services composed: order-svc is essential, without it there is no answer;
+    /// payment-svc and shipping-svc are optional, an answer without them is degraded.
+    #[command(flatten)]
+    pub sources: SourceServiceUrls,
     /// The deadline of one downstream call, all its attempts included, in milliseconds.
     #[arg(long = "call-deadline-ms", env = "CALL_DEADLINE_MS", default_value_t = 800)]
     pub call_deadline_ms: u64,
@@ -119,9 +113,9 @@ impl Config {
         anyhow::ensure!(self.search_max_pages > 0, "search-max-pages must be positive");
         anyhow::ensure!((0.0..=1.0).contains(&self.retry_budget_ratio), "retry-budget-ratio must be between 0 and 1");
         for (flag, url) in [
-            ("order-svc-url", &self.order_svc_url),
-            ("payment-svc-url", &self.payment_svc_url),
-            ("shipping-svc-url", &self.shipping_svc_url),
+            ("order-svc-url", &self.sources.order_svc_url),
+            ("payment-svc-url", &self.sources.payment_svc_url),
+            ("shipping-svc-url", &self.sources.shipping_svc_url),
         ] {
             let parsed = reqwest::Url::parse(url).map_err(|error| anyhow::anyhow!("{flag} {url:?}: {error}"))?;
             anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "{flag} must be an http or https url");
@@ -145,9 +139,9 @@ mod tests {
     fn defaults_run_the_local_profile() {
         let config = Config::try_parse_from(["composer"]).expect("parses");
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.order_svc_url, DEFAULT_ORDER_SVC_URL);
-        assert_eq!(config.payment_svc_url, DEFAULT_PAYMENT_SVC_URL);
-        assert_eq!(config.shipping_svc_url, DEFAULT_SHIPPING_SVC_URL);
+        assert_eq!(config.sources.order_svc_url, DEFAULT_ORDER_SVC_URL);
+        assert_eq!(config.sources.payment_svc_url, DEFAULT_PAYMENT_SVC_URL);
+        assert_eq!(config.sources.shipping_svc_url, DEFAULT_SHIPPING_SVC_URL);
         assert!(config.call_deadline() < config.request_deadline(), "one slow call leaves time to answer");
         config.validate().expect("defaults are valid");
     }
@@ -164,12 +158,12 @@ mod tests {
             "2",
         ])
         .expect("parses");
-        assert_eq!(config.order_svc_url, "http://orders:8001");
+        assert_eq!(config.sources.order_svc_url, "http://orders:8001");
         assert_eq!(config.request_deadline(), Duration::from_millis(250));
         assert_eq!(config.breaker_settings().failure_threshold, 2);
 
         let mut bad = config.clone();
-        bad.payment_svc_url = "ftp://payments".to_string();
+        bad.sources.payment_svc_url = "ftp://payments".to_string();
         assert!(bad.validate().is_err());
         let mut bad = config;
         bad.fanout_concurrency = 0;

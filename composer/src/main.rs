@@ -15,9 +15,9 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::start(&config)?;
     tracing::info!(
         listen = %config.listen,
-        order_svc = %config.order_svc_url,
-        payment_svc = %config.payment_svc_url,
-        shipping_svc = %config.shipping_svc_url,
+        order_svc = %config.sources.order_svc_url,
+        payment_svc = %config.sources.payment_svc_url,
+        shipping_svc = %config.sources.shipping_svc_url,
         "composer serving"
     );
     app.serve(listener, platform::http::shutdown_signal()).await

@@ -113,7 +113,7 @@ mod tests {
         let cli = Cli::try_parse_from(["order-history", "reconcile"]).expect("parses");
         let Some(Command::Reconcile(args)) = cli.command else { panic!("reconcile parses as reconcile") };
         assert_eq!(args.order_history_url, crate::reconcile::DEFAULT_ORDER_HISTORY_URL);
-        assert_eq!(args.order_svc_url, crate::reconcile::DEFAULT_ORDER_SVC_URL);
+        assert_eq!(args.sources.order_svc_url, crate::reconcile::DEFAULT_ORDER_SVC_URL);
         assert_eq!((args.repair, args.json, args.examples, args.settle_ms), (false, false, 5, 2000));
         let cli = Cli::try_parse_from([
             "order-history",
@@ -133,7 +133,7 @@ mod tests {
         let Some(Command::Reconcile(args)) = cli.command else { panic!("reconcile parses as reconcile") };
         assert_eq!((args.repair, args.json, args.examples, args.settle_ms), (true, true, 2, 0));
         assert_eq!(args.admin_token.as_ref().map(|token| token.expose()), Some("an-admin-token-of-length"));
-        assert_eq!(args.payment_svc_url, "http://payment-svc:8002");
+        assert_eq!(args.sources.payment_svc_url, "http://payment-svc:8002");
         assert!(!format!("{args:?}").contains("an-admin-token-of-length"), "tokens never print");
     }
 }

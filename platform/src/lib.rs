@@ -3,6 +3,7 @@
 //! metrics, limits and graceful shutdown).
 
 pub mod auth;
+pub mod endpoints;
 pub mod errors;
 pub mod faults;
 pub mod http;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use platform::auth::{ReadAuthArgs, Secret};
+use platform::endpoints::SourceServiceUrls;
 
 /// The web pages: order-history search, and the live comparison of the two designs.
 #[derive(Clone, Debug, Parser)]
@@ -21,15 +22,9 @@ pub struct Config {
     /// composer's base URL (API Composition).
     #[arg(long = "composer-url", env = "COMPOSER_URL", default_value = "http://127.0.0.1:8020")]
     pub composer_url: String,
-    /// order-svc's base URL, for its fault controls.
-    #[arg(long = "order-svc-url", env = "ORDER_SVC_URL", default_value = "http://127.0.0.1:8001")]
-    pub order_svc_url: String,
-    /// payment-svc's base URL, for its fault controls.
-    #[arg(long = "payment-svc-url", env = "PAYMENT_SVC_URL", default_value = "http://127.0.0.1:8002")]
-    pub payment_svc_url: String,
-    /// shipping-svc's base URL, for its fault controls.
-    #[arg(long = "shipping-svc-url", env = "SHIPPING_SVC_URL", default_value = "http://127.0.0.1:8003")]
-    pub shipping_svc_url: String,
+    /// The source services, for their fault controls.
+    #[command(flatten)]
+    pub sources: SourceServiceUrls,
     /// The source services' admin token. With it, `/compare` can slow down or fail each source
     /// service; without it the fault controls are off.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]

@@ -59,9 +59,9 @@ impl Upstreams {
             order_history: base_url("--order-history-url", &config.order_history_url)?,
             composer: base_url("--composer-url", &config.composer_url)?,
             sources: [
-                base_url("--order-svc-url", &config.order_svc_url)?,
-                base_url("--payment-svc-url", &config.payment_svc_url)?,
-                base_url("--shipping-svc-url", &config.shipping_svc_url)?,
+                base_url("--order-svc-url", &config.sources.order_svc_url)?,
+                base_url("--payment-svc-url", &config.sources.payment_svc_url)?,
+                base_url("--shipping-svc-url", &config.sources.shipping_svc_url)?,
             ],
             read_token,
             admin_token,

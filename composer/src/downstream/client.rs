@@ -77,9 +77,9 @@ impl Downstream {
             http,
             service_token,
             call_deadline: config.call_deadline(),
-            order_svc: endpoint(Dependency::OrderSvc, &config.order_svc_url),
-            payment_svc: endpoint(Dependency::PaymentSvc, &config.payment_svc_url),
-            shipping_svc: endpoint(Dependency::ShippingSvc, &config.shipping_svc_url),
+            order_svc: endpoint(Dependency::OrderSvc, &config.sources.order_svc_url),
+            payment_svc: endpoint(Dependency::PaymentSvc, &config.sources.payment_svc_url),
+            shipping_svc: endpoint(Dependency::ShippingSvc, &config.sources.shipping_svc_url),
         })
     }
 

@@ -157,9 +157,9 @@ impl Sources {
     /// A composer configuration pointing at these services, with every other default.
     pub fn composer_config(&self) -> Config {
         let mut config = Config::local("127.0.0.1:0".parse().expect("address"));
-        config.order_svc_url = self.url(Source::Orders);
-        config.payment_svc_url = self.url(Source::Payments);
-        config.shipping_svc_url = self.url(Source::Shipments);
+        config.sources.order_svc_url = self.url(Source::Orders);
+        config.sources.payment_svc_url = self.url(Source::Payments);
+        config.sources.shipping_svc_url = self.url(Source::Shipments);
         config.read_auth = testkit::test_read_auth();
         config
     }

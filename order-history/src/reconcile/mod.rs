@@ -37,12 +37,11 @@ use self::diff::{Drift, SourceOrder, compare_order};
 pub use self::report::{Outcome, Reconciliation, RepairSummary, Report};
 use self::source::{Client, Endpoints, SourceError};
 use crate::repair::{MAX_REPAIR_IDS, RepairState, RepairStatus};
+use platform::endpoints::SourceServiceUrls;
 
 /// The addresses `stack up` serves on (stack/src/config.rs); compose publishes the same ports.
 pub const DEFAULT_ORDER_HISTORY_URL: &str = "http://127.0.0.1:8010";
-pub const DEFAULT_ORDER_SVC_URL: &str = "http://127.0.0.1:8001";
-pub const DEFAULT_PAYMENT_SVC_URL: &str = "http://127.0.0.1:8002";
-pub const DEFAULT_SHIPPING_SVC_URL: &str = "http://127.0.0.1:8003";
+pub use platform::endpoints::{DEFAULT_ORDER_SVC_URL, DEFAULT_PAYMENT_SVC_URL, DEFAULT_SHIPPING_SVC_URL};
 
 /// How often a running repair is polled.
 const REPAIR_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -53,15 +52,9 @@ pub struct ReconcileArgs {
     /// The running order-history whose view is checked.
     #[arg(long = "order-history-url", env = "ORDER_HISTORY_URL", default_value = DEFAULT_ORDER_HISTORY_URL)]
     pub order_history_url: String,
-    /// order-svc, the source of truth of orders.
-    #[arg(long = "order-svc-url", env = "ORDER_SVC_URL", default_value = DEFAULT_ORDER_SVC_URL)]
-    pub order_svc_url: String,
-    /// payment-svc, the source of truth of payments.
-    #[arg(long = "payment-svc-url", env = "PAYMENT_SVC_URL", default_value = DEFAULT_PAYMENT_SVC_URL)]
-    pub payment_svc_url: String,
-    /// shipping-svc, the source of truth of shipments.
-    #[arg(long = "shipping-svc-url", env = "SHIPPING_SVC_URL", default_value = DEFAULT_SHIPPING_SVC_URL)]
-    pub shipping_svc_url: String,
+    /// The sources of truth the view is checked against.
+    #[command(flatten)]
+    pub sources: SourceServiceUrls,
     /// A read token with role service, sent as `Authorization: Bearer` on every GET.
     #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<Secret>,
@@ -95,9 +88,7 @@ impl ReconcileArgs {
     pub fn new(order_history_url: &str, order_svc_url: &str, payment_svc_url: &str, shipping_svc_url: &str) -> Self {
         ReconcileArgs {
             order_history_url: order_history_url.to_string(),
-            order_svc_url: order_svc_url.to_string(),
-            payment_svc_url: payment_svc_url.to_string(),
-            shipping_svc_url: shipping_svc_url.to_string(),
+            sources: SourceServiceUrls::new(order_svc_url, payment_svc_url, shipping_svc_url),
             read_token: None,
             admin_token: None,
             repair: false,
@@ -112,9 +103,9 @@ impl ReconcileArgs {
     fn client(&self) -> Result<Client, SourceError> {
         let endpoints = Endpoints {
             order_history: self.order_history_url.clone(),
-            order_svc: self.order_svc_url.clone(),
-            payment_svc: self.payment_svc_url.clone(),
-            shipping_svc: self.shipping_svc_url.clone(),
+            order_svc: self.sources.order_svc_url.clone(),
+            payment_svc: self.sources.payment_svc_url.clone(),
+            shipping_svc: self.sources.shipping_svc_url.clone(),
         };
         Client::new(endpoints, self.read_token.clone(), self.admin_token.clone())
     }

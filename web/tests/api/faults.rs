@@ -8,7 +8,7 @@ use crate::helpers::{config, spawn_payment_svc, spawn_web};
 async fn fault_controls_reach_the_source_service_with_the_admin_token() {
     let (payments, _infra) = spawn_payment_svc().await;
     let mut config = config();
-    config.payment_svc_url = payments.base_url.clone();
+    config.sources.payment_svc_url = payments.base_url.clone();
     let web = spawn_web(config).await;
 
     let (status, controls) =
@@ -83,7 +83,7 @@ async fn without_an_admin_token_the_controls_are_off_and_say_why() {
 async fn a_wrong_admin_token_is_refused_by_the_service() {
     let (payments, _infra) = spawn_payment_svc().await;
     let mut config = config();
-    config.payment_svc_url = payments.base_url.clone();
+    config.sources.payment_svc_url = payments.base_url.clone();
     config.admin_token = Some("not-the-admin-token-of-payment-svc".into());
     let web = spawn_web(config).await;
     let (status, _) = status_and_json(

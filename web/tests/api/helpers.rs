@@ -40,9 +40,9 @@ pub fn config() -> Config {
     let mut config = Config::local("127.0.0.1:0".parse().expect("address"));
     config.order_history_url = nowhere();
     config.composer_url = nowhere();
-    config.order_svc_url = nowhere();
-    config.payment_svc_url = nowhere();
-    config.shipping_svc_url = nowhere();
+    config.sources.order_svc_url = nowhere();
+    config.sources.payment_svc_url = nowhere();
+    config.sources.shipping_svc_url = nowhere();
     config.admin_token = Some(Secret::from(testkit::TEST_ADMIN_TOKEN));
     config.read_auth = testkit::test_read_auth();
     config.upstream_timeout_ms = 3000;
@@ -79,9 +79,9 @@ pub async fn spawn_payment_svc() -> (SpawnedService, TestInfra) {
 /// shipping services.
 pub async fn spawn_composer(order_svc_url: String) -> (String, CancellationToken) {
     let mut config = composer::config::Config::local("127.0.0.1:0".parse().expect("address"));
-    config.order_svc_url = order_svc_url;
-    config.payment_svc_url = nowhere();
-    config.shipping_svc_url = nowhere();
+    config.sources.order_svc_url = order_svc_url;
+    config.sources.payment_svc_url = nowhere();
+    config.sources.shipping_svc_url = nowhere();
     config.read_auth = testkit::test_read_auth();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
