@@ -16,7 +16,7 @@ pub mod seed;
 pub mod target;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -39,6 +39,8 @@ pub struct Outcome {
 /// Runs the whole comparison and writes the report.
 pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let plan = args.plan()?;
+    // before the first request: a report that cannot be saved would lose the whole run
+    ensure_writable(&plan.out)?;
     let started_at = now();
     let stack = Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT)?;
     stack.check_reachable().await?;
@@ -80,6 +82,17 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let files = report::write_report(&plan.out, &report)
         .with_context(|| format!("cannot write the report to {}", plan.out.display()))?;
     Ok(Outcome { report, files })
+}
+
+/// Fails unless `folder` exists (or can be created) and a file can be written in it.
+fn ensure_writable(folder: &Path) -> anyhow::Result<()> {
+    let cannot_write = || format!("cannot write the report folder {}", folder.display());
+    std::fs::create_dir_all(folder).with_context(cannot_write)?;
+    // a hidden name, which the pages never list as a chart
+    let probe = folder.join(format!(".compare-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(cannot_write)?;
+    std::fs::remove_file(&probe).with_context(cannot_write)?;
+    Ok(())
 }
 
 async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {

@@ -49,8 +49,15 @@ REQUIRED_ENV = {
     "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL", "JWT_SECRET"},
     "web": {"LISTEN_ADDR", "ORDER_HISTORY_URL", "COMPOSER_URL", "ORDER_SVC_URL", "PAYMENT_SVC_URL",
             "SHIPPING_SVC_URL", "REPORT_DIR", "ADMIN_TOKEN", "JWT_SECRET"},
-    "compare": {"WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"},
+    # the addresses come from the environment, so flags given to `run` do not replace them
+    "compare": {"COMPARE_PROFILE", "COMPARE_ORDER_SVC_URL", "COMPARE_PAYMENT_SVC_URL", "COMPARE_SHIPPING_SVC_URL",
+                "COMPARE_ORDER_HISTORY_URL", "COMPARE_COMPOSER_URL", "COMPARE_BROKER", "COMPARE_SCHEMA_REGISTRY_URL",
+                "COMPARE_OUT", "WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"},
 }
+# variables a library of the binary reads, not its own sources: sqlx-postgres 0.8 takes the
+# password from PGPASSWORD when the DATABASE_URL has none (PgConnectOptions::new_without_pgpass)
+LIBRARY_ENV = {"order-svc": {"PGPASSWORD"}, "payment-svc": {"PGPASSWORD"}, "shipping-svc": {"PGPASSWORD"}}
+SOURCE_SERVICES = ["order-svc", "payment-svc", "shipping-svc"]
 # compose is not the local profile: it has no credentials of its own, the operator sets them
 CREDENTIALS = {"WRITE_TOKEN": "compose-test-write-token", "ADMIN_TOKEN": "compose-test-admin-token",
                "JWT_SECRET": "compose-test-jwt-secret-of-32-bytes-or-more"}
@@ -162,7 +169,7 @@ def test_project_services_are_the_expected_ones(services):
 @pytest.mark.parametrize("name", ["init", "order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "web", "compare"])
 def test_project_service_environment_is_read_by_its_binary(services, name):
     binary = command_of(services[name])[0]
-    read = names_read_by(binary)
+    read = names_read_by(binary) | LIBRARY_ENV.get(binary, set())
     unknown = env_names(services[name]) - read
     assert not unknown, f"{name} ({binary}) sets variables its binary never reads: {sorted(unknown)}"
 
@@ -265,3 +272,100 @@ def test_dockerfile_passes_hadolint():
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def named_volume_mounts(service):
+    """(volume, target, options) of each named-volume mount in short syntax."""
+    mounts = []
+    for volume in service.get("volumes") or []:
+        source, target, *options = volume.split(":")
+        if not source.startswith((".", "/", "~")):
+            mounts.append((source, target, options[0].split(",") if options else []))
+    return mounts
+
+
+def test_compare_writes_its_report_to_a_volume_it_owns(compose, services):
+    """A bind mount of ./report is created by root when it is missing; a named volume starts as
+    a copy of the image's folder, which the Dockerfile gives to the image's user."""
+    compare, web = services["compare"], services["web"]
+    out = compare["environment"]["COMPARE_OUT"]
+    mounts = {target: (volume, options) for volume, target, options in named_volume_mounts(compare)}
+    assert out in mounts, f"compare must write {out} on a named volume, not a bind mount"
+    volume, options = mounts[out]
+    assert "ro" not in options, "compare's report volume must be writable"
+    assert volume in (compose.get("volumes") or {}), f"the volume {volume} must be declared"
+    assert "user" not in compare, "compare runs as the image's user, who owns the volume's folder"
+    web_mounts = {target: volume for volume, target, _ in named_volume_mounts(web)}
+    assert web_mounts.get(web["environment"]["REPORT_DIR"]) == volume, "web must show the report compare writes"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(rf"mkdir -p [^\n]*{re.escape(out)}\b", dockerfile), f"the image must hold {out}"
+    assert re.search(rf"chown -R app:app [^\n]*{re.escape(out)}\b", dockerfile), f"the image's user must own {out}"
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.M)
+
+
+def test_compare_takes_its_addresses_from_the_environment(services):
+    compare = services["compare"]
+    assert command_of(compare) == ["compare"], "flags in `command` are replaced by any flag given to `run`"
+    environment = compare["environment"]
+    for service in ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"]:
+        port = services[service]["environment"]["LISTEN_ADDR"].rsplit(":", 1)[1]
+        variable = f"COMPARE_{service.upper().replace('-', '_')}_URL"
+        assert environment[variable] == f"http://{service}:{port}", variable
+    assert environment["COMPARE_BROKER"] == "kafka:29092"
+    assert environment["COMPARE_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert environment["COMPARE_PROFILE"] == "compose"
+
+
+def test_kafka_healthcheck_runs_with_a_small_heap(services):
+    check = " ".join(services["kafka"]["healthcheck"]["test"])
+    heap = re.search(r"KAFKA_HEAP_OPTS='[^']*-Xmx(\d+)([mg])'", check)
+    assert heap, "the healthcheck's JVM must set its own KAFKA_HEAP_OPTS, or it inherits the broker's"
+    megabytes = int(heap.group(1)) * (1024 if heap.group(2) == "g" else 1)
+    assert megabytes <= 256, f"the healthcheck's heap is {megabytes} MiB"
+
+
+def test_kafka_advertises_the_address_it_is_published_on(services):
+    kafka = services["kafka"]
+    listeners = dict(
+        listener.split("://", 1) for listener in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    )
+    published = [port.rsplit(":", 1)[0] for port in kafka["ports"] if port.endswith(":9092")]
+    assert published == ["127.0.0.1:9092"]
+    assert listeners["EXTERNAL"] == "127.0.0.1:9092", "host clients must be sent to the published address"
+
+
+def test_bind_mounts_carry_an_selinux_label(services):
+    for name, service in services.items():
+        for volume in service.get("volumes") or []:
+            source, *rest = volume.split(":")
+            if not source.startswith((".", "/", "~")):
+                continue
+            options = rest[1].split(",") if len(rest) > 1 else []
+            assert {"z", "Z"} & set(options), f"{name}: {volume} needs `z` to be readable on SELinux hosts"
+
+
+def test_database_urls_carry_no_password(services):
+    for name in SOURCE_SERVICES:
+        environment = services[name]["environment"]
+        userinfo = environment["DATABASE_URL"].split("://", 1)[1].split("@", 1)[0]
+        assert ":" not in userinfo, f"{name}: a password in DATABASE_URL would need URL escaping"
+        assert environment["PGPASSWORD"] == services["postgres"]["environment"]["POSTGRES_PASSWORD"], name
+
+
+def test_any_postgres_password_reaches_the_services_unchanged():
+    command = compose_command()
+    if command is None:
+        pytest.fail("neither `docker compose` nor `docker-compose` is on PATH: apt-get install -y docker-compose")
+    password = "p@ss:w/rd#?%&+ é"
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE_FILE), "config"],
+        cwd=ROOT, capture_output=True, text=True,
+        env={**credentials_env(CREDENTIALS), "POSTGRES_PASSWORD": password},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"]
+    assert resolved["postgres"]["environment"]["POSTGRES_PASSWORD"] == password
+    for name in SOURCE_SERVICES:
+        environment = resolved[name]["environment"]
+        assert environment["PGPASSWORD"] == password, name
+        assert "@postgres:5432/" in environment["DATABASE_URL"] and password not in environment["DATABASE_URL"], name
