@@ -62,11 +62,13 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let seeding_seconds = seeded.seeding.as_ref().map_or(0.0, |s| s.write_seconds + s.converge_seconds);
     let cqrs_cost = cqrs_cost(&plan, &stack, &cost_before, &cost_after, seeding_seconds, order_history_pid).await;
 
+    let idle_cpu = idle_cpu(&pids).await;
+    let idle_cpu_cores = (!idle_cpu.is_empty()).then(|| idle_cpu.iter().map(|process| process.cores).sum::<f64>());
     let pids: Vec<u32> = pids.values().copied().collect();
-    let idle_cpu_cores = idle_cpu_cores(&pids).await;
     let run = Run { plan: plan.clone(), stack, seeded, pids, idle_cpu_cores: idle_cpu_cores.unwrap_or(0.0), progress };
     let mut environment = environment(&plan, &run.stack, &started_at).await;
     environment.idle_cpu_cores = idle_cpu_cores;
+    environment.idle_cpu = idle_cpu;
     let mut report = Report::empty(environment);
     report.seeding = run.seeded.seeding.clone();
     report.cqrs_cost = Some(cqrs_cost);
@@ -114,27 +116,24 @@ async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU cores the stack uses with nothing to do: consumers and relays poll, the broker
-/// housekeeps. Each step's CPU figure counts only what its requests added above this.
-async fn idle_cpu_cores(pids: &[u32]) -> Option<f64> {
+/// CPU cores each of the stack's processes uses with nothing to do: consumers waiting on the
+/// broker, relays, housekeeping. Each step's CPU figure counts only what its requests added
+/// above the total.
+async fn idle_cpu(pids: &BTreeMap<String, u32>) -> Vec<procfs::ProcessCpu> {
     if pids.is_empty() {
-        return None;
+        return Vec::new();
     }
     // let the projection finish what seeding left, then sample a quiet stretch
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = procfs::total_cpu_seconds(pids);
-    let started = std::time::Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    Some((procfs::total_cpu_seconds(pids) - before) / started.elapsed().as_secs_f64())
+    procfs::cpu_cores_over(pids, IDLE_WINDOW).await
 }
+
+/// Long enough that one 100 Hz tick of CPU time is 0.1% of a core.
+const IDLE_WINDOW: Duration = Duration::from_secs(10);
 
 /// The stack's processes on this machine, by name.
 fn stack_pids(plan: &Plan) -> BTreeMap<String, u32> {
-    let ports = plan.endpoints.ports();
-    let numbers: Vec<u16> = ports.iter().map(|(_, port)| *port).collect();
-    let found = procfs::listeners(&numbers);
-    let pids: BTreeMap<String, u32> =
-        ports.into_iter().filter_map(|(name, port)| found.get(&port).map(|pid| (name, *pid))).collect();
+    let pids = procfs::processes_listening(plan.endpoints.ports());
     if pids.is_empty() {
         tracing::warn!("none of the stack's processes is visible in /proc; cpu figures will be missing");
     }
@@ -211,6 +210,7 @@ async fn environment(plan: &Plan, stack: &Stack, started_at: &str) -> Environmen
         os: procfs::os_description(),
         memory_total_mib: procfs::memory_total_mib(),
         idle_cpu_cores: None,
+        idle_cpu: Vec::new(),
         profile: plan.profile.clone(),
         compare_version: env!("CARGO_PKG_VERSION").to_string(),
         versions,

@@ -51,6 +51,13 @@ pub fn listeners(ports: &[u16]) -> BTreeMap<u16, u32> {
     found
 }
 
+/// The processes that listen on the named ports, by name; a port nobody listens on is left out.
+pub fn processes_listening(ports: Vec<(String, u16)>) -> BTreeMap<String, u32> {
+    let numbers: Vec<u16> = ports.iter().map(|(_, port)| *port).collect();
+    let found = listeners(&numbers);
+    ports.into_iter().filter_map(|(name, port)| found.get(&port).map(|pid| (name, *pid))).collect()
+}
+
 /// User plus system CPU seconds the process has used, or `None` when it is gone.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -79,6 +86,32 @@ pub fn own_cpu_seconds() -> Option<f64> {
 /// The summed CPU seconds of `pids`; a process that went away counts as zero.
 pub fn total_cpu_seconds(pids: &[u32]) -> f64 {
     pids.iter().filter_map(|pid| cpu_seconds(*pid)).sum()
+}
+
+/// The CPU one process used over a window.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessCpu {
+    pub process: String,
+    pub pid: u32,
+    /// CPU seconds per second of the window: 1.0 is one core kept busy.
+    pub cores: f64,
+}
+
+/// Each process's CPU over `window`, from its CPU time at the window's start and end, in the
+/// order given. A process gone by the end is left out.
+pub async fn cpu_cores_over(processes: &BTreeMap<String, u32>, window: std::time::Duration) -> Vec<ProcessCpu> {
+    let before: Vec<(String, u32, Option<f64>)> =
+        processes.iter().map(|(name, pid)| (name.clone(), *pid, cpu_seconds(*pid))).collect();
+    let started = std::time::Instant::now();
+    tokio::time::sleep(window).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut used = Vec::with_capacity(before.len());
+    for (process, pid, at_start) in before {
+        if let (Some(at_start), Some(at_end)) = (at_start, cpu_seconds(pid)) {
+            used.push(ProcessCpu { process, pid, cores: (at_end - at_start) / elapsed });
+        }
+    }
+    used
 }
 
 /// Bytes of every file under `path`, or `None` when it does not exist.

@@ -8,4 +8,5 @@ pub mod demo;
 pub mod init;
 pub mod process;
 pub mod tansu;
+pub mod top;
 pub mod up;

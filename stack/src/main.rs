@@ -1,7 +1,7 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
 use clap::{Parser, Subcommand};
-use stack::{config, demo, init, tansu, up};
+use stack::{config, demo, init, tansu, top, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
@@ -24,6 +24,8 @@ enum Command {
     InstallBroker(config::BrokerInstallArgs),
     /// Print a read token (a JWT) signed with the stack's secret, for curl and other clients.
     Token(config::TokenArgs),
+    /// Print the CPU each process of a running stack uses over a window.
+    Top(top::TopArgs),
 }
 
 #[tokio::main]
@@ -33,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Up(args) => up::run(*args).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Init(args) => init::run(*args).await,
+        Command::Top(args) => top::run(args).await,
         Command::Token(args) => {
             println!("{}", args.mint()?);
             Ok(())

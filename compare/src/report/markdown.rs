@@ -1274,6 +1274,16 @@ fn render_environment(out: &mut String, report: &Report) {
     push_line(out, &format!("- profile: {}", environment.profile));
     push_line(out, &format!("- compare {}", environment.compare_version));
     push_line(out, "");
+    if !environment.idle_cpu.is_empty() {
+        push_line(out, "### CPU of the idle stack, per process");
+        push_line(out, "");
+        push_line(out, "| process | cores |");
+        push_line(out, "|---|---:|");
+        for process in &environment.idle_cpu {
+            push_line(out, &format!("| {} | {:.3} |", process.process, process.cores));
+        }
+        push_line(out, "");
+    }
     push_map_table(out, "Versions", &environment.versions);
     push_map_table(out, "Parameters", &environment.parameters);
     push_map_table(out, "Endpoints", &environment.endpoints);

@@ -340,6 +340,7 @@ pub(crate) mod tests {
             os: "Linux 6.1.0 x86_64".to_string(),
             memory_total_mib: Some(4096),
             idle_cpu_cores: Some(0.1),
+            idle_cpu: vec![crate::procfs::ProcessCpu { process: "broker".to_string(), pid: 1, cores: 0.01 }],
             profile: "local".to_string(),
             compare_version: "0.1.0".to_string(),
             versions: BTreeMap::new(),

@@ -88,6 +88,9 @@ pub struct Environment {
     /// the broker), measured before the scenarios; the CPU figures of each step are above it.
     #[serde(default)]
     pub idle_cpu_cores: Option<f64>,
+    /// The same, per process.
+    #[serde(default)]
+    pub idle_cpu: Vec<crate::procfs::ProcessCpu>,
     /// `local` (tansu, SQLite, tantivy) or `compose` (Kafka, PostgreSQL, Elasticsearch), as
     /// configured for the run.
     pub profile: String,
