@@ -115,7 +115,7 @@ pub async fn ensure_empty(stack: &Stack, seed: u64, customers: u64) -> anyhow::R
     let listed: Value = stack.client.get(&url).send().await?.error_for_status()?.json().await?;
     if listed["orders"].as_array().is_some_and(|orders| !orders.is_empty()) {
         bail!(
-            "the stack already holds seeded orders (customer {customer_id} has some): seeding again would double every customer's orders. start the stack on an empty data dir (`stack demo` does), or stop it and remove its data dir"
+            "the stack already holds seeded orders (customer {customer_id} has some): seeding again would double every customer's orders. empty it first: in the local profile, stop it and remove its data dir (`stack demo` starts on an empty one); in compose, copy the report out (`docker compose cp web:/report/. ./report`), then `docker compose --profile demo down -v` and `docker compose up -d`"
         );
     }
     Ok(())
