@@ -65,8 +65,6 @@ pub enum Assignment {
     AllPartitions { resume_from: Checkpoint },
 }
 
-const PROJECTION_FETCH_WAIT_MS: &str = "10";
-
 pub type ProjectionConsumer = StreamConsumer<ProjectionContext>;
 
 pub struct Source {
@@ -84,11 +82,6 @@ impl Source {
         let mut config = config;
         // consumer lag per partition arrives in the statistics callback
         config.set("statistics.interval.ms", "5000");
-        // A broker may hold a fetch until this wait runs out even when data arrived (tansu
-        // does), and a record appended during a fetch waits for the next one: the wait is paid
-        // up to twice in freshness. Kafka answers as soon as data arrives, so a short wait
-        // only costs idle polls: 100 small requests a second.
-        config.set("fetch.wait.max.ms", PROJECTION_FETCH_WAIT_MS);
         let consumer: ProjectionConsumer =
             config.create_with_context(ProjectionContext).context("cannot create the kafka consumer")?;
         let consumer = Arc::new(consumer);

@@ -1,0 +1,51 @@
+//! The local broker answers a waiting fetch as soon as a record arrives, as Apache Kafka does.
+//! Every consumer relies on it: they wait up to `fetch.wait.max.ms` (500 ms) for data, and
+//! freshness must not be that wait. Unpatched tansu 0.6.0 holds every fetch until its wait runs
+//! out (docs/local-broker.md).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use testkit::TestInfra;
+use uuid::Uuid;
+
+/// Far longer than the test may take: a fetch answered only when this runs out fails it.
+const FETCH_WAIT_MS: u64 = 120_000;
+
+#[tokio::test]
+async fn a_waiting_fetch_answers_when_a_record_arrives() {
+    let infra = TestInfra::start().await;
+    let topic = events::topics::ORDERS;
+    let consumer: StreamConsumer = infra
+        .kafka
+        .consumer_config("fetch-wakeup", &format!("fetch-wakeup-{}", Uuid::now_v7()))
+        .set("fetch.wait.max.ms", FETCH_WAIT_MS.to_string())
+        .create()
+        .expect("consumer");
+    // a fixed position, so the record below is read wherever the first fetch starts
+    let (_, high_watermark) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).expect("watermarks");
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, 0, Offset::Offset(high_watermark)).expect("partition");
+    consumer.assign(&assignment).expect("assigned");
+    let waiting = tokio::spawn(async move {
+        let message = consumer.recv().await.expect("a record");
+        message.payload().map(<[u8]>::to_vec)
+    });
+
+    let producer: FutureProducer = infra.kafka.producer_config("fetch-wakeup").create().expect("producer");
+    let started = Instant::now();
+    producer
+        .send(FutureRecord::to(topic).partition(0).key("k").payload("woken"), Duration::from_secs(10))
+        .await
+        .map_err(|(error, _)| error)
+        .expect("delivered");
+    // generous: the patched broker answers in milliseconds, the unpatched one after the wait
+    let received = tokio::time::timeout(Duration::from_secs(FETCH_WAIT_MS / 4000), waiting)
+        .await
+        .unwrap_or_else(|_| panic!("no record within {}s of its produce: the fetch was not woken", FETCH_WAIT_MS / 4000))
+        .expect("consumer task");
+    assert_eq!(received.as_deref(), Some(b"woken".as_slice()));
+    assert!(started.elapsed() < Duration::from_millis(FETCH_WAIT_MS), "answered before the fetch wait ran out");
+}
