@@ -44,7 +44,9 @@ async fn a_waiting_fetch_answers_when_a_record_arrives() {
     // generous: the patched broker answers in milliseconds, the unpatched one after the wait
     let received = tokio::time::timeout(Duration::from_secs(FETCH_WAIT_MS / 4000), waiting)
         .await
-        .unwrap_or_else(|_| panic!("no record within {}s of its produce: the fetch was not woken", FETCH_WAIT_MS / 4000))
+        .unwrap_or_else(|_| {
+            panic!("no record within {}s of its produce: the fetch was not woken", FETCH_WAIT_MS / 4000)
+        })
         .expect("consumer task");
     assert_eq!(received.as_deref(), Some(b"woken".as_slice()));
     assert!(started.elapsed() < Duration::from_millis(FETCH_WAIT_MS), "answered before the fetch wait ran out");
