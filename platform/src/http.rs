@@ -65,6 +65,8 @@ pub struct HttpLimits {
     /// operational routes are not counted: a busy service is still alive and ready.
     pub max_concurrent_requests: usize,
     pub readiness_timeout: Duration,
+    /// The `Host` names a request may carry; any other answers 421.
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Default for HttpLimits {
@@ -75,7 +77,64 @@ impl Default for HttpLimits {
             max_query_bytes: 4096,
             max_concurrent_requests: 1024,
             readiness_timeout: Duration::from_secs(2),
+            allowed_hosts: AllowedHosts::from_env(),
         }
+    }
+}
+
+/// The environment variable naming, comma-separated, the host names a service answers to
+/// besides loopback names, IP addresses and single-label names.
+pub const ALLOWED_HOSTS_ENV: &str = "ALLOWED_HOSTS";
+
+/// Which names a request's `Host` header may carry.
+///
+/// A web page can point its own name at 127.0.0.1 (DNS rebinding) and then call a local service
+/// as a same-origin request, but the browser still sends the page's name in `Host`. So a service
+/// answers only to names no outside page can hold: IP addresses, `localhost` and `*.localhost`,
+/// single-label names such as the compose profile's `order-svc`, and the names listed in
+/// `ALLOWED_HOSTS` (for example a production ingress's `orders.example.com`).
+#[derive(Clone, Debug, Default)]
+pub struct AllowedHosts {
+    listed: Arc<[String]>,
+}
+
+impl AllowedHosts {
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(listed: I) -> Self {
+        let listed: Vec<String> = listed
+            .into_iter()
+            .map(|name| name.as_ref().trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        AllowedHosts { listed: listed.into() }
+    }
+
+    /// The names listed in `ALLOWED_HOSTS`, if any.
+    pub fn from_env() -> Self {
+        AllowedHosts::new(std::env::var(ALLOWED_HOSTS_ENV).unwrap_or_default().split(','))
+    }
+
+    /// Whether a request whose `Host` header is `host` (a name or address, with or without a
+    /// port) is for this service.
+    pub fn allows(&self, host: &str) -> bool {
+        // a Host header names a host and a port, never a user
+        if host.contains('@') {
+            return false;
+        }
+        let Ok(authority) = host.parse::<axum::http::uri::Authority>() else { return false };
+        let name = authority.host();
+        let bare_ip = name.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')).unwrap_or(name);
+        if bare_ip.parse::<std::net::IpAddr>().is_ok() {
+            return true;
+        }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            return false;
+        }
+        // browsers resolve localhost and *.localhost to loopback themselves (RFC 6761)
+        name == "localhost"
+            || name.ends_with(".localhost")
+            || !name.contains('.')
+            || self.listed.iter().any(|listed| *listed == name)
     }
 }
 
@@ -109,6 +168,7 @@ pub fn with_operational_routes(
         .layer(shed_overload)
         .merge(operational)
         .layer(axum::middleware::from_fn_with_state(limits.max_query_bytes, limit_query))
+        .layer(axum::middleware::from_fn_with_state(limits.allowed_hosts.clone(), check_host))
         // enforced by the body extractors, so each API can answer in its own error shape
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.request_timeout))
@@ -116,6 +176,33 @@ pub fn with_operational_routes(
         // outside the timeout, so that a request cut short gets a JSON body too
         .layer(map_response(json_error_bodies))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a request for a host this service does not answer to (see [`AllowedHosts`]).
+async fn check_host(
+    State(allowed): State<AllowedHosts>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // HTTP/1.1 requires the header; HTTP/2 carries the host in the URI instead
+    let host = match request.headers().get(header::HOST) {
+        Some(value) => match value.to_str() {
+            Ok(host) => Some(host),
+            Err(_) => return json_error(StatusCode::BAD_REQUEST, "the host header is not ascii", Some("host")),
+        },
+        None => request.uri().authority().map(|authority| authority.as_str()),
+    };
+    match host {
+        Some(host) if !allowed.allows(host) => json_error(
+            StatusCode::MISDIRECTED_REQUEST,
+            &format!(
+                "host {host:?} is not served here: only IP addresses, localhost, single-label names \
+                 and the names in {ALLOWED_HOSTS_ENV} are"
+            ),
+            Some("host"),
+        ),
+        _ => next.run(request).await,
+    }
 }
 
 /// Refuses a query string longer than the limit before any handler parses it.
@@ -284,4 +371,47 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedHosts;
+
+    #[test]
+    fn loopback_addresses_and_single_label_names_are_allowed_with_or_without_a_port() {
+        let allowed = AllowedHosts::default();
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "10.0.3.7:8081",
+            "localhost",
+            "LOCALHOST:3000",
+            "localhost.:3000",
+            "web.localhost:8080",
+            "order-svc:8081",
+            "order-history",
+        ] {
+            assert!(allowed.allows(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_name_outside_pages_can_hold_is_refused_unless_listed() {
+        let default = AllowedHosts::default();
+        let listed = AllowedHosts::new(["Orders.Example.com.", " ", "api.example.org"]);
+        for host in ["attacker.example", "attacker.example:8080", "orders.example.com", "127.0.0.1.nip.io"] {
+            assert!(!default.allows(host), "{host}");
+        }
+        assert!(listed.allows("orders.example.com:443") && listed.allows("API.example.org"));
+        assert!(!listed.allows("attacker.example") && !listed.allows("example.com"));
+    }
+
+    #[test]
+    fn what_is_not_a_host_is_refused() {
+        let allowed = AllowedHosts::new([""]);
+        for host in ["", ":8080", "a b", "user@127.0.0.1", "."] {
+            assert!(!allowed.allows(host), "{host:?}");
+        }
+    }
 }

@@ -119,3 +119,21 @@ async fn requests_over_the_concurrency_limit_are_shed_and_probes_still_answer() 
     let after = client.get(format!("{base}/query")).send().await.expect("answers");
     assert_eq!(after.status(), StatusCode::OK, "served again once the load is gone");
 }
+
+#[tokio::test]
+async fn a_request_for_a_host_outside_pages_cannot_hold_is_refused_with_421() {
+    let url = spawn(limits(), Arc::new(Notify::new()), Arc::new(Semaphore::new(0))).await;
+    let client = reqwest::Client::new();
+    let with_host = |host: &'static str, path: &str| client.get(format!("{url}{path}")).header("host", host).send();
+
+    // a page that rebinds its own name to 127.0.0.1 still sends that name
+    for path in ["/query", "/metrics", "/healthz"] {
+        let (status, body) = error_of(with_host("attacker.example:8080", path).await.expect("answers")).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{path}: {body}");
+        assert!(body.contains("attacker.example"), "{body}");
+    }
+    for host in ["127.0.0.1", "localhost:3000", "order-svc:8081"] {
+        let response = with_host(host, "/query").await.expect("answers");
+        assert_eq!(response.status(), StatusCode::OK, "{host}");
+    }
+}
