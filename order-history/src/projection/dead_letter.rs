@@ -33,7 +33,7 @@ impl DeadLetters {
             loop {
                 match self.send(letter).await {
                     Ok(()) => {
-                        telemetry::dead_lettered(&letter.record.topic, &letter.reason);
+                        telemetry::dead_lettered(&letter.record.topic, letter.kind);
                         break;
                     }
                     Err(error) => {

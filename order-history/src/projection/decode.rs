@@ -21,7 +21,56 @@ use super::source::RawRecord;
 #[derive(Clone, Debug)]
 pub struct DeadLetter {
     pub record: RawRecord,
+    pub kind: RejectionKind,
+    /// The whole reason, with the ids and keys involved: for the `dlq.error` header and logs.
     pub reason: String,
+}
+
+/// Why a record was rejected, from a small fixed set: a metric label, where the reason itself
+/// (which names keys and ids) would make every poison record a time series of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// No value, too short or a wrong magic byte: not the Confluent wire format.
+    NotWireFormat,
+    /// The schema id is not in the registry.
+    UnknownSchema,
+    /// The writer schema cannot be read as this topic's event.
+    IncompatibleSchema,
+    /// The bytes do not match their writer schema.
+    MalformedDatum,
+    /// Decodes, but breaks the contract beyond the schema: key, version or order id.
+    Contract,
+    /// Read from a topic projection does not consume.
+    UnknownTopic,
+}
+
+impl RejectionKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RejectionKind::NotWireFormat => "not_wire_format",
+            RejectionKind::UnknownSchema => "unknown_schema",
+            RejectionKind::IncompatibleSchema => "incompatible_schema",
+            RejectionKind::MalformedDatum => "malformed_datum",
+            RejectionKind::Contract => "contract",
+            RejectionKind::UnknownTopic => "unknown_topic",
+        }
+    }
+
+    fn of(error: &DecodeError) -> RejectionKind {
+        match error {
+            DecodeError::MissingValue | DecodeError::TooShort(_) | DecodeError::BadMagicByte(_) => {
+                RejectionKind::NotWireFormat
+            }
+            DecodeError::UnknownSchemaId(_) => RejectionKind::UnknownSchema,
+            DecodeError::UnusableSchema { .. } | DecodeError::WrongRecordType { .. } => {
+                RejectionKind::IncompatibleSchema
+            }
+            // a registry outage is retried, never rejected; the arm only completes the match
+            DecodeError::RegistryUnavailable(_)
+            | DecodeError::MalformedDatum { .. }
+            | DecodeError::TrailingBytes { .. } => RejectionKind::MalformedDatum,
+        }
+    }
 }
 
 // Short-lived and moved straight into a Vec<SourceEvent>; boxing would add an
@@ -57,7 +106,9 @@ impl Decoder {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
-                Err(Rejection::Invalid(reason)) => return Some(Decoded::Rejected(DeadLetter { record, reason })),
+                Err(Rejection::Invalid(kind, reason)) => {
+                    return Some(Decoded::Rejected(DeadLetter { record, kind, reason }));
+                }
             }
         }
     }
@@ -77,7 +128,12 @@ impl Decoder {
             topics::ORDERS => SourceEvent::Order(decode_as::<OrderEvent>(schema_id, &writer_schema, datum)?),
             topics::PAYMENTS => SourceEvent::Payment(decode_as::<PaymentEvent>(schema_id, &writer_schema, datum)?),
             topics::SHIPMENTS => SourceEvent::Shipment(decode_as::<ShipmentEvent>(schema_id, &writer_schema, datum)?),
-            other => return Err(Rejection::Invalid(format!("topic {other} is not a source topic"))),
+            other => {
+                return Err(Rejection::Invalid(
+                    RejectionKind::UnknownTopic,
+                    format!("topic {other} is not a source topic"),
+                ));
+            }
         };
         validate(record, &event)?;
         Ok(event)
@@ -93,10 +149,10 @@ fn validate(record: &RawRecord, event: &SourceEvent) -> Result<(), Rejection> {
     let order_id = event.order_id().to_string();
     if record.key.as_deref() != Some(order_id.as_bytes()) {
         let key = record.key.as_deref().map(String::from_utf8_lossy).unwrap_or_else(|| "no key".into());
-        return Err(Rejection::Invalid(format!("record key {key:?} is not the event's order id {order_id}")));
+        return Err(contract(format!("record key {key:?} is not the event's order id {order_id}")));
     }
     if event.aggregate_version() < 1 {
-        return Err(Rejection::Invalid(format!("aggregate_version {} is not positive", event.aggregate_version())));
+        return Err(contract(format!("aggregate_version {} is not positive", event.aggregate_version())));
     }
     let state_order_id = match event {
         SourceEvent::Order(event) => event.order.order_id,
@@ -104,16 +160,18 @@ fn validate(record: &RawRecord, event: &SourceEvent) -> Result<(), Rejection> {
         SourceEvent::Shipment(event) => event.shipment.order_id,
     };
     if state_order_id != event.order_id() {
-        return Err(Rejection::Invalid(format!(
-            "the aggregate's order id {state_order_id} differs from the event's {order_id}"
-        )));
+        return Err(contract(format!("the aggregate's order id {state_order_id} differs from the event's {order_id}")));
     }
     Ok(())
 }
 
+fn contract(reason: String) -> Rejection {
+    Rejection::Invalid(RejectionKind::Contract, reason)
+}
+
 enum Rejection {
     Retryable(String),
-    Invalid(String),
+    Invalid(RejectionKind, String),
 }
 
 impl From<DecodeError> for Rejection {
@@ -121,7 +179,7 @@ impl From<DecodeError> for Rejection {
         if error.is_retryable() {
             Rejection::Retryable(error.to_string())
         } else {
-            Rejection::Invalid(error.to_string())
+            Rejection::Invalid(RejectionKind::of(&error), error.to_string())
         }
     }
 }

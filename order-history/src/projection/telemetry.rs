@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::decode::RejectionKind;
+
 pub fn batch_applied(records: usize, events_applied: usize, duration: Duration) {
     metrics::histogram!("order_history_batch_records").record(records as f64);
     metrics::histogram!("order_history_batch_seconds").record(duration.as_secs_f64());
@@ -13,15 +15,16 @@ pub fn stale_events_ignored(count: usize) {
     metrics::counter!("order_history_events_stale_total").increment(count as u64);
 }
 
-/// From an event's `occurred_at` until it is searchable.
+/// From an event's `occurred_at` until it is readable by id (stored).
 pub fn projection_delay(delay: Duration) {
     metrics::histogram!("order_history_projection_delay_seconds").record(delay.as_secs_f64());
 }
 
-pub fn dead_lettered(topic: &str, reason: &str) {
-    // the reason's first words classify it without making every message its own series
-    let kind: String = reason.split(':').next().unwrap_or(reason).chars().take(40).collect();
-    metrics::counter!("order_history_dead_letters_total", "topic" => topic.to_string(), "kind" => kind).increment(1);
+/// `topic` is one of the source topics projection subscribes to, `kind` one of a fixed set:
+/// the series stay few whatever the records hold.
+pub fn dead_lettered(topic: &str, kind: RejectionKind) {
+    metrics::counter!("order_history_dead_letters_total", "topic" => topic.to_string(), "kind" => kind.label())
+        .increment(1);
 }
 
 pub fn write_conflicts(count: usize) {
