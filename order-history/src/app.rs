@@ -66,6 +66,7 @@ impl Application {
             codec: codec.clone(),
             assignment,
             limits: config.batch_limits(),
+            commit_interval: config.commit_interval(),
         };
         let projection = tokio::spawn(projection::run(setup, view.clone(), shutdown.clone()));
         let state = ApiState {

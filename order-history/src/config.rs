@@ -72,10 +72,19 @@ pub struct Config {
     /// The most records one batch holds.
     #[arg(long = "batch-max-records", env = "BATCH_MAX_RECORDS", default_value_t = 5000)]
     pub batch_max_records: usize,
-    /// How long a batch stays open after its first record, in milliseconds.
-    #[arg(long = "batch-max-wait-ms", env = "BATCH_MAX_WAIT_MS", default_value_t = 20)]
+    /// How long a batch stays open after its first record, in milliseconds. A batch is
+    /// readable by id as soon as it is stored.
+    #[arg(long = "batch-max-wait-ms", env = "BATCH_MAX_WAIT_MS", default_value_t = DEFAULT_BATCH_MAX_WAIT_MS)]
     pub batch_max_wait_ms: u64,
+    /// While records keep coming, the index is committed (made searchable and durable with its
+    /// checkpoint) at most this often, in milliseconds; when they stop, at once. A commit costs
+    /// the same for one event as for a thousand (docs/benchmarks.md).
+    #[arg(long = "commit-interval-ms", env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
+    pub commit_interval_ms: u64,
 }
+
+pub const DEFAULT_BATCH_MAX_WAIT_MS: u64 = 10;
+pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 1000;
 
 impl Config {
     pub fn batch_limits(&self) -> BatchLimits {
@@ -83,6 +92,10 @@ impl Config {
             max_records: self.batch_max_records.max(1),
             max_wait: Duration::from_millis(self.batch_max_wait_ms),
         }
+    }
+
+    pub fn commit_interval(&self) -> Duration {
+        Duration::from_millis(self.commit_interval_ms)
     }
 }
 

@@ -183,7 +183,7 @@ async fn reproject(
         if outcome.conflicts.is_empty() {
             // a repair moves no partition: the commit keeps the checkpoint projection left
             index.commit(&Checkpoint::default()).await.context("cannot commit the repaired documents")?;
-            view.committed();
+            view.changed();
             return Ok(());
         }
         tracing::debug!(conflicts = outcome.conflicts.len(), "repaired documents changed by another writer, again");

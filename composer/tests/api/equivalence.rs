@@ -163,6 +163,10 @@ async fn wait_until_converged(client: &reqwest::Client, order_history: &OrderHis
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // read by id as soon as stored; the searches compared next need the commit too
+    tokio::time::timeout_at(deadline, order_history.view.wait_until_searchable())
+        .await
+        .expect("order-history's view became searchable");
 }
 
 fn hit_ids(body: &Value) -> BTreeSet<String> {

@@ -410,6 +410,8 @@ pub fn fresh_customer() -> String {
 /// An order-history in this process, projecting `infra`'s topics into its own tantivy view.
 pub struct OrderHistoryApp {
     pub base_url: String,
+    /// Its live view, to wait until what it serves by id is searchable too.
+    pub view: order_history::projection::LiveView,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<anyhow::Result<()>>,
 }
@@ -429,10 +431,12 @@ pub async fn spawn_order_history(infra: &TestInfra) -> OrderHistoryApp {
         read_auth: testkit::test_read_auth(),
         batch_max_records: 500,
         batch_max_wait_ms: 20,
+        commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
     };
     let app = order_history::app::Application::start(&config).await.expect("order-history starts");
+    let view = app.state.view.clone();
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
-    OrderHistoryApp { base_url: format!("http://{address}"), shutdown, task }
+    OrderHistoryApp { base_url: format!("http://{address}"), view, shutdown, task }
 }

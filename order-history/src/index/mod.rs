@@ -12,6 +12,7 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod document_json;
 pub mod elasticsearch;
 pub mod query;
 pub mod tantivy;
@@ -23,6 +24,7 @@ use order_view::OrderHistory;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use document_json::DocumentJson;
 pub use query::{Cursor, Facets, SearchHit, SearchQuery, SearchResults, SearchText, SortOrder, TextClause};
 
 /// A document as loaded, with what the backend needs to write it back conditionally.
@@ -121,8 +123,18 @@ pub trait HistoryIndex: Send + Sync + 'static {
     /// `None` when the consumer group's committed offsets are the checkpoint (elasticsearch).
     async fn checkpoint(&self) -> Result<Option<Checkpoint>, IndexError>;
 
-    /// One document by order id, including an incomplete one.
+    /// One document by order id, including an incomplete one. Real-time: it sees everything
+    /// stored so far, committed (searchable) or not, as Elasticsearch's GET does.
     async fn get(&self, order_id: Uuid) -> Result<Option<OrderHistory>, IndexError>;
+
+    /// [`HistoryIndex::get`] as the JSON GET by id answers with. A backend that keeps that JSON
+    /// hands it over as it is; this default encodes the decoded document.
+    async fn get_json(&self, order_id: Uuid) -> Result<Option<DocumentJson>, IndexError> {
+        match self.get(order_id).await? {
+            Some(document) => Ok(Some(DocumentJson::of(&document)?)),
+            None => Ok(None),
+        }
+    }
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError>;
 

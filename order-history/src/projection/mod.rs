@@ -74,9 +74,16 @@ pub struct ProjectionSetup {
     pub codec: Arc<EventCodec>,
     pub assignment: Assignment,
     pub limits: BatchLimits,
+    /// The longest stored documents wait to become searchable while records keep coming.
+    pub commit_interval: Duration,
 }
 
 /// Runs until `shutdown`; returns an error only for failures retrying cannot fix.
+///
+/// Each batch is folded and stored at once, so `GET /orders/{id}` sees it (as Elasticsearch's
+/// real-time GET does). The index commit, which makes the documents searchable and durable with
+/// their checkpoint, runs at most once per `commit_interval` while records keep coming, and as
+/// soon as they stop: under load its cost is shared by every event of the interval.
 pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationToken) -> anyhow::Result<()> {
     let source =
         Arc::new(Source::start(setup.consumer, &events::topics::SOURCE_TOPICS, setup.assignment, setup.limits).await?);
@@ -85,9 +92,31 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
     let reader = tokio::spawn(read_and_decode(source.clone(), Decoder::new(setup.codec), decoded_tx, shutdown.clone()));
     tracing::info!(backend = view.index().backend(), "projection started");
 
-    while let Some(mut batch) = decoded_rx.recv().await {
-        // batches that queued up while the last commit ran go into this one commit: under
-        // load a commit, not a batch, is the unit of cost, so a record waits for one at most
+    let mut uncommitted: Option<Uncommitted> = None;
+    let mut last_commit = Instant::now();
+    loop {
+        let next = match &uncommitted {
+            None => decoded_rx.recv().await,
+            Some(pending) => {
+                // the interval bounds how long a steady stream waits to be searchable; a source
+                // gone quiet (no batch for a few batch windows) is committed at once
+                let quiet_at = pending.last_stored_at + (setup.limits.max_wait * 3).max(MIN_QUIET);
+                let due = tokio::time::Instant::from_std((last_commit + setup.commit_interval).min(quiet_at));
+                tokio::select! {
+                    batch = decoded_rx.recv() => batch,
+                    () = tokio::time::sleep_until(due) => {
+                        let Some(pending) = uncommitted.take() else { continue };
+                        if !commit(&source, &view, pending, &shutdown).await? {
+                            break;
+                        }
+                        last_commit = Instant::now();
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(mut batch) = next else { break };
+        // batches that queued up while the last one was folded join it
         while let Ok(next) = decoded_rx.try_recv() {
             batch.absorb(next);
         }
@@ -97,12 +126,23 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
         let started = Instant::now();
         let guard = view.lock_writes().await;
         let index = view.index();
-        let Some((outcome, committing)) = write_with_retry(index.as_ref(), &batch, &shutdown).await? else {
+        // a rebuild swapped the view: what was stored in the old one is committed there, and
+        // the new view already holds it (it caught up while projection was held)
+        if let Some(pending) = uncommitted.take_if(|pending| !Arc::ptr_eq(&pending.index, &index))
+            && !commit(&source, &view, pending, &shutdown).await?
+        {
+            break;
+        }
+        view.storing();
+        let stored = with_retry(index.as_ref(), "store", &shutdown, || fold::fold_into(index.as_ref(), &batch.events));
+        let Some(outcome) = stored.await.context("projection cannot write to the index")? else {
             break;
         };
-        drop(guard);
-        view.committed();
-        source.commit(&batch.checkpoint);
+        view.changed();
+        let pending = uncommitted.get_or_insert_with(|| Uncommitted::new(index.clone()));
+        pending.checkpoint.merge(&batch.checkpoint);
+        pending.records += batch.records;
+        pending.last_stored_at = Instant::now();
 
         telemetry::batch_applied(batch.records, outcome.applied, started.elapsed());
         telemetry::stale_events_ignored(outcome.stale);
@@ -120,10 +160,22 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
             ),
             decode_ms = ?batch.timing.closed_at.zip(batch.timing.decoded_at).map(|(closed, decoded)| (decoded - closed).as_millis()),
             queued_ms = ?since(batch.timing.decoded_at),
-            fold_ms = (committing - started).as_millis(),
-            commit_ms = committing.elapsed().as_millis(),
-            "batch projected"
+            fold_ms = started.elapsed().as_millis(),
+            "batch stored"
         );
+        drop(guard);
+        if last_commit.elapsed() >= setup.commit_interval
+            && let Some(pending) = uncommitted.take()
+        {
+            if !commit(&source, &view, pending, &shutdown).await? {
+                break;
+            }
+            last_commit = Instant::now();
+        }
+    }
+    // what was stored is committed before stopping, so a restart does not read it again
+    if let Some(pending) = uncommitted.take() {
+        commit(&source, &view, pending, &CancellationToken::new()).await?;
     }
     shutdown.cancel();
     reader.await.context("projection reader panicked")??;
@@ -131,33 +183,73 @@ pub async fn run(setup: ProjectionSetup, view: LiveView, shutdown: CancellationT
     Ok(())
 }
 
-/// Folds and commits one batch, retrying while the index is unavailable. `None` if shutdown
-/// came first; nothing of the batch is then acknowledged.
-async fn write_with_retry(
-    index: &dyn HistoryIndex,
-    batch: &DecodedBatch,
+/// What was stored since the last commit: where, and the position it covers.
+struct Uncommitted {
+    index: Arc<dyn HistoryIndex>,
+    checkpoint: Checkpoint,
+    records: usize,
+    last_stored_at: Instant,
+}
+
+impl Uncommitted {
+    fn new(index: Arc<dyn HistoryIndex>) -> Self {
+        Uncommitted { index, checkpoint: Checkpoint::default(), records: 0, last_stored_at: Instant::now() }
+    }
+}
+
+/// The shortest quiet spell after which stored documents are committed without waiting for the
+/// interval. Under a steady stream a batch is stored every batch window or so, and each commit
+/// the quiet rule makes early costs as much as one the interval makes.
+const MIN_QUIET: Duration = Duration::from_millis(25);
+
+/// Commits the index the documents were stored in, then the consumer offsets it covers.
+/// `false` if shutdown came first; nothing is then acknowledged.
+async fn commit(
+    source: &Source,
+    view: &LiveView,
+    pending: Uncommitted,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Option<(fold::FoldOutcome, Instant)>> {
+) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let index = pending.index.as_ref();
+    let committed = with_retry(index, "commit", shutdown, || index.commit(&pending.checkpoint))
+        .await
+        .context("projection cannot commit the index")?;
+    if committed.is_none() {
+        return Ok(false);
+    }
+    view.all_searchable();
+    source.commit(&pending.checkpoint);
+    tracing::debug!(records = pending.records, commit_ms = started.elapsed().as_millis(), "batches committed");
+    Ok(true)
+}
+
+/// Runs `attempt` until it succeeds or fails for good, backing off while the index is
+/// unavailable. `None` if shutdown came first; the caller then acknowledges nothing.
+async fn with_retry<T, F, Fut>(
+    index: &dyn HistoryIndex,
+    what: &'static str,
+    shutdown: &CancellationToken,
+    mut attempt: F,
+) -> Result<Option<T>, IndexError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, IndexError>>,
+{
     let mut backoff = Duration::from_millis(100);
     loop {
-        let attempt = async {
-            let outcome = fold::fold_into(index, &batch.events).await?;
-            let committing = Instant::now();
-            index.commit(&batch.checkpoint).await?;
-            Ok::<_, IndexError>((outcome, committing))
-        };
-        match attempt.await {
-            Ok(outcome) => return Ok(Some(outcome)),
+        match attempt().await {
+            Ok(done) => return Ok(Some(done)),
             Err(error) if error.is_retryable() => {
                 telemetry::index_retry();
-                tracing::warn!(%error, backend = index.backend(), "index unavailable, retrying the batch");
+                tracing::warn!(%error, backend = index.backend(), what, "index unavailable, retrying");
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(None),
                     () = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(error) => return Err(error).context("projection cannot write to the index"),
+            Err(error) => return Err(error),
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct TestWorld {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The app's live view, to wait until what it serves by id is searchable too.
+    pub view: order_history::projection::LiveView,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -87,6 +89,7 @@ impl TestWorld {
             read_auth: testkit::test_read_auth(),
             batch_max_records: 500,
             batch_max_wait_ms: 20,
+            commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
         }
     }
 
@@ -98,10 +101,11 @@ impl TestWorld {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let app = Application::start(&config).await.expect("order-history starts");
+        let view = app.state.view.clone();
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
         let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
-        TestApp { address, shutdown, task }
+        TestApp { address, view, shutdown, task }
     }
 
     /// Publishes an event as the outbox relay does: wire-format Avro, keyed by order id.
@@ -142,6 +146,10 @@ impl TestWorld {
         loop {
             let (status, body) = self.get(app, &format!("/orders/{order_id}")).await;
             if status == 200 && until(&body) {
+                // by id the order is read as soon as it is stored; tests then search for it
+                tokio::time::timeout_at(deadline, app.view.wait_until_searchable())
+                    .await
+                    .expect("what was stored became searchable");
                 return body;
             }
             assert!(tokio::time::Instant::now() < deadline, "order {order_id} never got there; last: {status} {body}");

@@ -26,7 +26,9 @@ use ::tantivy::indexer::IndexWriterOptions;
 use ::tantivy::query::TermSetQuery;
 use ::tantivy::schema::IndexRecordOption;
 use ::tantivy::tokenizer::TextAnalyzer;
-use ::tantivy::{DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentOrdinal, TERMINATED, Term};
+use ::tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentOrdinal, TERMINATED, Term,
+};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use order_view::OrderHistory;
@@ -35,7 +37,7 @@ use uuid::Uuid;
 pub use self::catalog::TantivyCatalog;
 use self::schema::Fields;
 use crate::index::{
-    Checkpoint, HistoryIndex, IndexError, SearchQuery, SearchResults, StoreOutcome, Versioned, WriteToken,
+    Checkpoint, DocumentJson, HistoryIndex, IndexError, SearchQuery, SearchResults, StoreOutcome, Versioned, WriteToken,
 };
 
 /// Memory the writer buffers documents in before it writes a segment. Rebuilds write hundreds
@@ -44,6 +46,9 @@ const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// The machine this runs on is small and also serves searches: one thread indexes, one merges.
 const WRITER_THREADS: usize = 1;
 const MERGE_THREADS: usize = 1;
+/// Up to this many ids, `load` looks each up in the term dictionaries instead of building a
+/// query over all of them.
+const IDS_LOOKED_UP_ONE_BY_ONE: usize = 256;
 
 /// One view in a tantivy index directory.
 #[derive(Clone)]
@@ -219,13 +224,33 @@ impl View {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let query = TermSetQuery::new(order_ids.iter().map(|order_id| self.order_id_term(*order_id)));
-        let addresses = searcher.search(&query, &DocSetCollector).context("cannot look documents up by id")?;
+        // a TermSetQuery builds an FST of its terms first, whose zeroed registry costs more than
+        // looking a few ids up one by one; live projection's batches hold a few ids
+        let addresses = if order_ids.len() <= IDS_LOOKED_UP_ONE_BY_ONE {
+            let mut addresses = Vec::with_capacity(order_ids.len());
+            for order_id in order_ids {
+                addresses.extend(self.committed_address(&searcher, *order_id)?);
+            }
+            addresses
+        } else {
+            let query = TermSetQuery::new(order_ids.iter().map(|order_id| self.order_id_term(*order_id)));
+            searcher.search(&query, &DocSetCollector).context("cannot look documents up by id")?.into_iter().collect()
+        };
         let mut documents = Vec::with_capacity(addresses.len());
         for address in addresses {
             documents.push(search::stored_document(&searcher, &self.fields, address)?);
         }
         Ok(documents)
+    }
+
+    /// The newest stored document of `order_id`, committed or not.
+    fn get(&self, order_id: Uuid) -> Result<Option<OrderHistory>, IndexError> {
+        if let Some(stored_since_commit) = lock(&self.pending).get(&order_id) {
+            return Ok(stored_since_commit.clone());
+        }
+        // read after the pending map: a commit in between reloaded the reader before it
+        // cleared the map, so this searcher has whatever the map no longer had
+        self.committed_document(order_id)
     }
 
     /// The committed document of `order_id`, found by looking its id term up in each segment.
@@ -234,7 +259,18 @@ impl View {
     /// terms for every query, and for one id that cost a GET by id 90% of its CPU
     /// (docs/benchmarks.md).
     fn committed_document(&self, order_id: Uuid) -> Result<Option<OrderHistory>, IndexError> {
+        self.committed_json(order_id)?.map(|json| json.decode()).transpose()
+    }
+
+    /// [`View::committed_document`] as the JSON it was stored as.
+    fn committed_json(&self, order_id: Uuid) -> Result<Option<DocumentJson>, IndexError> {
         let searcher = self.reader.searcher();
+        let Some(address) = self.committed_address(&searcher, order_id)? else { return Ok(None) };
+        Ok(Some(search::stored_json(&searcher, &self.fields, address)?))
+    }
+
+    /// Where the live committed document of `order_id` is in `searcher`'s segments.
+    fn committed_address(&self, searcher: &Searcher, order_id: Uuid) -> Result<Option<DocAddress>, IndexError> {
         let term = self.order_id_term(order_id);
         let mut found = None;
         for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -252,8 +288,18 @@ impl View {
                 doc = postings.advance();
             }
         }
-        let Some(address) = found else { return Ok(None) };
-        Ok(Some(search::stored_document(&searcher, &self.fields, address)?))
+        Ok(found)
+    }
+
+    /// [`View::get`] as JSON: a committed document as it was stored, one stored since the last
+    /// commit encoded.
+    fn get_json(&self, order_id: Uuid) -> Result<Option<DocumentJson>, IndexError> {
+        let stored_since_commit = lock(&self.pending).get(&order_id).cloned();
+        if let Some(stored_since_commit) = stored_since_commit {
+            return stored_since_commit.as_ref().map(DocumentJson::of).transpose();
+        }
+        // read after the pending map, for the reason `View::get` gives
+        self.committed_json(order_id)
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {
@@ -311,9 +357,18 @@ impl HistoryIndex for TantivyIndex {
         Ok(Some(lock(&self.view.committed_checkpoint).clone()))
     }
 
-    /// Committed documents only, like search: what the API serves is what is durable.
+    /// Real-time, as Elasticsearch's GET: a document stored since the last commit is returned
+    /// before that commit makes it searchable.
     async fn get(&self, order_id: Uuid) -> Result<Option<OrderHistory>, IndexError> {
-        self.blocking(move |view| view.committed_document(order_id)).await
+        self.blocking(move |view| view.get(order_id)).await
+    }
+
+    /// On the caller's thread, not the blocking pool: a term lookup per segment and one block
+    /// of the doc store take microseconds, fewer than the hand-off to the pool and back, which
+    /// was a quarter of a GET's CPU (docs/benchmarks.md). The files are memory-mapped, so a
+    /// read the page cache misses waits for the disk here: one random read.
+    async fn get_json(&self, order_id: Uuid) -> Result<Option<DocumentJson>, IndexError> {
+        self.view.get_json(order_id)
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError> {

@@ -29,7 +29,7 @@ use crate::index::query::{
     Cursor, CursorKey, Facets, IndexedFields, SearchHit, SearchQuery, SearchResults, SortOrder, TextClause,
     order_status_symbol, payment_status_symbol, shipment_status_symbol,
 };
-use crate::index::{IndexError, SearchText};
+use crate::index::{DocumentJson, IndexError, SearchText};
 
 /// What a fuzzy match of a word adds to the score, whatever the field. An exact match of the
 /// word also matches fuzzily and adds its BM25 score on top, so it always ranks higher.
@@ -76,18 +76,28 @@ pub(super) fn search(
     Ok(SearchResults { total: page.matched, hits, facets: facets_of(&page.status_bit_counts), next_cursor })
 }
 
-/// The JSON document stored with the tantivy document at `address`.
+/// The document stored with the tantivy document at `address`.
 pub(super) fn stored_document(
     searcher: &Searcher,
     fields: &Fields,
     address: DocAddress,
 ) -> Result<OrderHistory, IndexError> {
+    stored_json(searcher, fields, address)?.decode()
+}
+
+/// The document stored with the tantivy document at `address`, as the JSON it was stored as.
+pub(super) fn stored_json(
+    searcher: &Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<DocumentJson, IndexError> {
     let stored: TantivyDocument = searcher.doc(address).context("cannot read a stored document")?;
     let json = stored
         .get_first(fields.document)
         .and_then(|value| value.as_str())
         .ok_or_else(|| anyhow!("a stored document has no json"))?;
-    Ok(serde_json::from_str(json).context("cannot parse a stored document")?)
+    // `to_tantivy_document` stores what `DocumentJson::of` writes
+    Ok(DocumentJson::stored(json.to_string()))
 }
 
 /// What the documents are ordered by before the order id breaks ties.

@@ -13,7 +13,7 @@ use super::schema::{self, STATUS_BIT_SYMBOLS};
 use super::{TantivyCatalog, TantivyIndex};
 use crate::index::query::{SearchText, payment_status_symbol};
 use crate::index::{
-    Checkpoint, HistoryIndex, IndexError, SearchQuery, Versioned, ViewCatalog, WriteToken, conformance,
+    Checkpoint, DocumentJson, HistoryIndex, IndexError, SearchQuery, Versioned, ViewCatalog, WriteToken, conformance,
 };
 
 fn new_index() -> (TempDir, TantivyIndex) {
@@ -65,7 +65,7 @@ async fn a_new_index_is_empty_with_an_empty_checkpoint() {
 }
 
 #[tokio::test]
-async fn stored_documents_are_loaded_at_once_and_searchable_after_commit() {
+async fn stored_documents_are_readable_by_id_at_once_and_searchable_after_commit() {
     let (_directory, index) = new_index();
     let document = placed_order("Wilhelmina Fjord");
     index.store(vec![absent(&document)]).await.expect("stored");
@@ -74,7 +74,11 @@ async fn stored_documents_are_loaded_at_once_and_searchable_after_commit() {
     assert_eq!(loaded[&document.order_id].document, document);
     assert_eq!(loaded[&document.order_id].token, WriteToken::SingleWriter);
     assert!(index.search(&text_query("wilhelmina")).await.expect("search").hits.is_empty());
-    assert_eq!(index.get(document.order_id).await.expect("get"), None, "get serves committed documents");
+    assert_eq!(
+        index.get(document.order_id).await.expect("get"),
+        Some(document.clone()),
+        "get is real-time: it serves what was stored before the commit"
+    );
 
     index.commit(&Checkpoint::default()).await.expect("committed");
     let results = index.search(&text_query("wilhelmina")).await.expect("search");
@@ -319,4 +323,25 @@ async fn a_live_file_naming_a_missing_view_is_an_error() {
     std::fs::write(data_dir.path().join("LIVE"), "g-gone\n").expect("LIVE written");
     let catalog = TantivyCatalog::open(data_dir.path()).expect("the catalog opens");
     assert!(matches!(catalog.open_live().await, Err(IndexError::Fatal(_))));
+}
+
+#[tokio::test]
+async fn get_json_answers_as_get_does_with_the_json_that_was_stored() {
+    let (_directory, index) = new_index();
+    let document = placed_order("Ottilie Stored");
+    let order_id = document.order_id;
+    let decoded = |json: Option<DocumentJson>| json.map(|json| json.decode().expect("decodes"));
+    assert_eq!(index.get_json(order_id).await.expect("get"), None);
+
+    index.store(vec![absent(&document)]).await.expect("stored");
+    assert_eq!(decoded(index.get_json(order_id).await.expect("get")), index.get(order_id).await.expect("get"));
+    index.commit(&Checkpoint::default()).await.expect("committed");
+    let stored = index.get_json(order_id).await.expect("get");
+    assert_eq!(stored, Some(DocumentJson::of(&document).expect("serializes")), "served as stored, byte for byte");
+    assert_eq!(decoded(stored), Some(document));
+
+    index.delete(&[order_id]).await.expect("deleted");
+    assert_eq!(decoded(index.get_json(order_id).await.expect("get")), index.get(order_id).await.expect("get"));
+    index.commit(&Checkpoint::default()).await.expect("committed");
+    assert_eq!(index.get_json(order_id).await.expect("get"), None);
 }
