@@ -8,7 +8,9 @@
 //! 4. search latency on the full view: a two-word query and a filtered query;
 //! 5. freshness at a steady `--rate` writes/s (default 200) for `--seconds` (default 20): from
 //!    the moment an event is published until a read-your-writes GET sees it;
-//! 6. memory: this process's peak RSS (projection, index and bench together) and the broker's.
+//! 6. the projection's CPU per event, live at `--rate` writes/s (published by a child process,
+//!    so this process's CPU is the projection's alone), against the rebuild's CPU per event;
+//! 7. memory: this process's peak RSS (projection, index and bench together) and the broker's.
 //!
 //! `cargo bench -p order-history --bench projection [-- --orders N --rate R --seconds S]`
 //! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
@@ -222,6 +224,91 @@ fn bar(length: u64, what: &str) -> ProgressBar {
 }
 
 /// Encodes on the current task and sends without waiting per record; librdkafka batches.
+/// CPU seconds this process has used (user + system).
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let after_name = &stat[stat.rfind(')').expect("a command name") + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+/// The child process of the live-projection phase: publishes ORDER_PLACED events at `rate`
+/// per second for `seconds`, starting at `first_sequence`, and prints the last order id.
+async fn publish_at_rate(args: &[String]) {
+    let value_of = |flag: &str| {
+        let at = args.iter().position(|arg| arg == flag).unwrap_or_else(|| panic!("{flag} is given"));
+        args[at + 1].clone()
+    };
+    let kafka = KafkaArgs::new(value_of("--bootstrap"));
+    let codec = events::EventCodec::new(&events::RegistryConfig::new(&value_of("--registry"))).expect("codec");
+    let rate: u64 = value_of("--publish-at").parse().expect("a rate");
+    let seconds: u64 = value_of("--for").parse().expect("seconds");
+    let first_sequence: u64 = value_of("--first-sequence").parse().expect("a sequence");
+    let producer: FutureProducer = kafka.producer_config("bench-live").create().expect("producer");
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut deliveries = Vec::new();
+    let mut last_key = String::new();
+    for sequence in first_sequence..first_sequence + rate * seconds {
+        ticker.tick().await;
+        let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
+        let value = codec.encode(&order).await.expect("encodes");
+        last_key = order.order_id.to_string();
+        let producer = producer.clone();
+        let key = last_key.clone();
+        deliveries.push(tokio::spawn(async move {
+            producer
+                .send(FutureRecord::to(OrderEvent::TOPIC).key(&key).payload(&value), Duration::from_secs(10))
+                .await
+                .map_err(|(error, _)| error)
+                .expect("delivered");
+        }));
+    }
+    for delivery in deliveries {
+        delivery.await.expect("delivery task");
+    }
+    println!("{last_key}");
+}
+
+/// The projection's CPU per event while `rate` events/s arrive for `seconds`: a child process
+/// publishes them, and this process (the projection, nothing else) is charged from the first
+/// publish until the last event is readable.
+async fn live_projection_cpu(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u64, seconds: u64) -> f64 {
+    let client = service_client();
+    let events = rate * seconds;
+    let cpu_before = own_cpu_seconds();
+    let started = Instant::now();
+    let output = tokio::process::Command::new(std::env::current_exe().expect("this bench's path"))
+        .args(["--publish-at", &rate.to_string(), "--for", &seconds.to_string()])
+        .args(["--first-sequence", "20000000", "--bootstrap", &infra.kafka.bootstrap_servers])
+        .args(["--registry", &infra.registry_url])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await
+        .expect("the publisher runs");
+    assert!(output.status.success(), "the publisher failed");
+    let last_key = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let url = format!("http://{app_address}/orders/{last_key}?min_version={last_key}:1&wait_ms=2000");
+    while client.get(&url).send().await.expect("get").status() != 200 {}
+    let cpu = own_cpu_seconds() - cpu_before;
+    let per_event_us = cpu * 1e6 / events as f64;
+    println!(
+        "live projection at {rate} events/s: {events} events in {:.1}s, {cpu:.2} CPU s = {per_event_us:.0} µs/event",
+        started.elapsed().as_secs_f64()
+    );
+    per_event_us
+}
+
+/// An HTTP client that reads with a service token signed with the dev secret the app runs with.
+fn service_client() -> reqwest::Client {
+    let keys = platform::auth::JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
+    let token = keys.mint(&platform::auth::Reader::Service, Duration::from_secs(3600));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
+    reqwest::Client::builder().default_headers(headers).build().expect("http client")
+}
+
 async fn fill(infra: &TestInfra, orders: u64) -> (u64, Duration) {
     let codec = infra.codec();
     let producer: FutureProducer = infra
@@ -389,12 +476,7 @@ async fn warm_up(
 async fn freshness(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u64, seconds: u64) {
     let codec = Arc::new(infra.codec());
     let producer: FutureProducer = infra.kafka.producer_config("bench-fresh").create().expect("producer");
-    // reads need a service token, signed with the secret the app below was started with
-    let keys = platform::auth::JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
-    let token = keys.mint(&platform::auth::Reader::Service, Duration::from_secs(3600));
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
-    let client = reqwest::Client::builder().default_headers(headers).build().expect("http client");
+    let client = service_client();
     let histogram = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
     let acks = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
     let stale = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -441,6 +523,11 @@ async fn freshness(infra: &TestInfra, app_address: std::net::SocketAddr, rate: u
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--publish-at") {
+        publish_at_rate(&args).await;
+        return;
+    }
     let options = options();
     if std::env::var_os("RUST_LOG").is_some() {
         // e.g. RUST_LOG=order_history::projection=debug breaks each batch's delay down by stage
@@ -477,11 +564,13 @@ async fn main() {
     let tracker = RebuildTracker::with_progress_bar();
     tracker.try_start(&generation);
     let started = Instant::now();
+    let cpu_before = own_cpu_seconds();
     rebuild::run(&setup, &generation, None, &tracker, &CancellationToken::new()).await.expect("rebuild");
     let rebuild_time = started.elapsed();
+    let rebuild_cpu_per_event_us = (own_cpu_seconds() - cpu_before) * 1e6 / events as f64;
     let rebuild_rate = events as f64 / rebuild_time.as_secs_f64();
     println!(
-        "rebuild: {events} events in {:.1}s = {rebuild_rate:.0} events/s, {:.2}x the raw consume rate",
+        "rebuild: {events} events in {:.1}s = {rebuild_rate:.0} events/s, {:.2}x the raw consume rate, {rebuild_cpu_per_event_us:.0} µs CPU/event",
         rebuild_time.as_secs_f64(),
         rebuild_rate / consume_rate
     );
@@ -504,7 +593,8 @@ async fn main() {
         admin_token: None,
         read_auth: platform::auth::ReadAuthArgs::new(platform::auth::dev::JWT_SECRET),
         batch_max_records: 5000,
-        batch_max_wait_ms: 20,
+        batch_max_wait_ms: order_history::config::DEFAULT_BATCH_MAX_WAIT_MS,
+        commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -513,6 +603,11 @@ async fn main() {
     let signal = stop.clone();
     let server = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
     freshness(&infra, address, options.rate, options.seconds).await;
+    let live_cpu_per_event_us = live_projection_cpu(&infra, address, options.rate, options.seconds).await;
+    println!(
+        "live projection CPU per event: {:.2}x the rebuild's ({live_cpu_per_event_us:.0} / {rebuild_cpu_per_event_us:.0} µs)",
+        live_cpu_per_event_us / rebuild_cpu_per_event_us
+    );
     stop.cancel();
     server.await.expect("server task").expect("server stops");
 

@@ -15,6 +15,9 @@
 //!    `--hold-seconds N`, keep the server up for N seconds after that and print the `wrk` and
 //!    `perf` command lines that point at it.
 //!
+//! `--server-bin PATH` runs another build of order-history instead, e.g. one of an earlier
+//! commit, so that two versions are measured by the same load generator on the same data.
+//!
 //! `cargo bench -p order-history --bench serve [-- --orders N --connections C --seconds S --wrk --hold-seconds H]`
 //! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, the real server.
 //! The load generator shares the machine with the server, as wrk does; the server's CPU per
@@ -48,19 +51,29 @@ struct Options {
     seconds: u64,
     hold_seconds: u64,
     wrk: bool,
+    server_bin: PathBuf,
 }
 
 fn options() -> Options {
-    let mut options = Options { orders: 20_000, connections: 32, seconds: 10, hold_seconds: 0, wrk: false };
+    let mut options = Options {
+        orders: 20_000,
+        connections: 32,
+        seconds: 10,
+        hold_seconds: 0,
+        wrk: false,
+        server_bin: PathBuf::from(env!("CARGO_BIN_EXE_order-history")),
+    };
     let args: Vec<String> = std::env::args().collect();
     for (index, flag) in args.iter().enumerate() {
-        let value = args.get(index + 1).and_then(|value| value.parse::<u64>().ok());
+        let raw_value = args.get(index + 1);
+        let value = raw_value.and_then(|value| value.parse::<u64>().ok());
         match (flag.as_str(), value) {
             ("--orders", Some(value)) => options.orders = value.max(1),
             ("--connections", Some(value)) => options.connections = (value as usize).max(1),
             ("--seconds", Some(value)) => options.seconds = value.max(1),
             ("--hold-seconds", Some(value)) => options.hold_seconds = value,
             ("--wrk", _) => options.wrk = true,
+            ("--server-bin", _) => options.server_bin = raw_value.expect("--server-bin takes a path").into(),
             _ => {}
         }
     }
@@ -283,10 +296,10 @@ struct Server {
     pid: u32,
 }
 
-async fn start_server(infra: &TestInfra, out_dir: &Path) -> Server {
+async fn start_server(infra: &TestInfra, server_bin: &Path, out_dir: &Path) -> Server {
     let address = testkit::free_address();
     let log = std::fs::File::create(out_dir.join("order-history.log")).expect("log file");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_order-history"))
+    let child = tokio::process::Command::new(server_bin)
         .args(["--listen", &address.to_string()])
         .arg("--data-dir")
         .arg(infra.dir.path().join("order-history"))
@@ -569,7 +582,8 @@ async fn main() {
 
     let keys = JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
     let service_token = keys.mint(&Reader::Service, Duration::from_secs(24 * 3600));
-    let mut server = start_server(&infra, &out_dir).await;
+    println!("server: {}", options.server_bin.display());
+    let mut server = start_server(&infra, &options.server_bin, &out_dir).await;
     let started = Instant::now();
     wait_for_view(server.address, &service_token, options.orders).await;
     println!("projected in {:.1}s; server pid {} on {}", started.elapsed().as_secs_f64(), server.pid, server.address);
