@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use platform::http::json_error;
 use platform::json::JsonBody;
@@ -29,12 +29,47 @@ pub async fn get_faults(State(state): State<AppState>, Path(service): Path<Strin
 
 /// The settings are passed on as they are: the service checks them and its refusal, a 4xx that
 /// names the field, reaches the page unchanged.
+///
+/// Only a same-origin `application/json` request gets this far: a cross-site form cannot send
+/// that content type, and a script on another origin (or on a name rebound to this address)
+/// sends its own `Origin`.
 pub async fn put_faults(
     State(state): State<AppState>,
     Path(service): Path<String>,
+    headers: HeaderMap,
     JsonBody(settings): JsonBody<Map<String, Value>>,
 ) -> Response {
+    if let Err(refusal) = same_origin_json(&headers) {
+        return refusal;
+    }
     admin_call(&state, &service, |client, url| client.put(url).json(&settings)).await
+}
+
+/// Refuses a state-changing request that does not say it is JSON, or whose `Origin` is not the
+/// host it was sent to. A request without `Origin` comes from outside a browser (curl, a
+/// script), which the pages' origin rules do not govern.
+fn same_origin_json(headers: &HeaderMap) -> Result<(), Response> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    if !declared.starts_with("application/json") {
+        return Err(json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content type must be application/json",
+            Some("content-type"),
+        ));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    let origin_host = origin.to_str().ok().and_then(|origin| origin.parse::<axum::http::Uri>().ok());
+    let same = match (origin_host.as_ref().and_then(|uri| uri.authority()), host) {
+        (Some(authority), Some(host)) => authority.as_str().eq_ignore_ascii_case(host),
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        Err(json_error(StatusCode::FORBIDDEN, &format!("a request from origin {origin:?} is refused"), Some("origin")))
+    }
 }
 
 async fn admin_call(

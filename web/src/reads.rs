@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use platform::http::json_error;
 use reqwest::Url;
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::upstream::{relay, url_of};
@@ -62,8 +63,9 @@ pub async fn get_order(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if id == "." || id == ".." {
-        // a url path cannot carry these as a segment; no order has such an id
+    // checked here, not only by the design: what is relayed is a uuid, never a path segment
+    // that a url parser could turn into `..` (`.%0A.` is one)
+    if Uuid::parse_str(&id).is_err() {
         return json_error(StatusCode::BAD_REQUEST, &format!("{id:?} is not an order id (a uuid)"), Some("id"));
     }
     match Design::parse(&design) {
@@ -86,8 +88,16 @@ pub async fn breakers(State(state): State<AppState>) -> Response {
 async fn read(state: &AppState, design: Design, path: &[&str], query: Option<&str>, headers: &HeaderMap) -> Response {
     // a caller that brings its own token (a customer's, set by a gateway in front) reads with
     // it and is scoped by the design itself; otherwise the pages read as a service
-    let authorization = match headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) {
-        Some(presented) => presented.to_string(),
+    let authorization = match headers.get(header::AUTHORIZATION).map(|value| value.to_str()) {
+        Some(Ok(presented)) => presented.to_string(),
+        // a credential web cannot pass on is refused, never replaced by web's own
+        Some(Err(_)) => {
+            return json_error(
+                StatusCode::UNAUTHORIZED,
+                "the authorization header is not ascii",
+                Some("authorization"),
+            );
+        }
         None => format!("Bearer {}", state.upstreams.read_token.bearer()),
     };
     let url = url_of(design.base(state), path, query);

@@ -46,6 +46,26 @@ async fn fault_controls_reach_the_source_service_with_the_admin_token() {
     )
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "a cross-site form cannot set faults: {body}");
+    let without_type = web.client.put(web.url("/api/faults/payment-svc")).body(r#"{"error_rate": 1.0}"#).send();
+    let (status, body) = status_and_json(without_type.await.expect("answers")).await;
+    assert_eq!(
+        status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "a body without a content type is not taken as json: {body}"
+    );
+    // a script on another origin, or on a name rebound to this address, names its own origin
+    for origin in ["http://attacker.example", "http://attacker.example:8080", "null"] {
+        let cross = web.client.put(web.url("/api/faults/payment-svc")).header("origin", origin);
+        let (status, body) =
+            status_and_json(cross.json(&json!({"error_rate": 1.0})).send().await.expect("answers")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin}: {body}");
+        assert_eq!(body["field"], "origin", "{body}");
+    }
+    assert_eq!(payments.get(&format!("/payments?order_id={order_id}")).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let same_origin = web.client.put(web.url("/api/faults/payment-svc")).header("origin", web.url(""));
+    let (status, body) =
+        status_and_json(same_origin.json(&json!({"error_rate": 1.0})).send().await.expect("answers")).await;
+    assert_eq!(status, StatusCode::OK, "the pages' own origin is served: {body}");
 
     let (status, body) = status_and_json(put(json!({"error_rate": 0.0})).await.expect("answers")).await;
     assert_eq!(status, StatusCode::OK, "{body}");

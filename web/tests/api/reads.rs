@@ -49,17 +49,12 @@ async fn composer_answers_reach_the_page_unchanged_with_its_headers_and_timing()
     config.composer_url = composer_url;
     let web = spawn_web(config).await;
 
-    // read with web's own service token: composer gets far enough to judge the id
-    let response = web.client.get(web.url("/api/composer/orders/not-a-uuid")).send().await.expect("web answers");
-    let timing = response.headers()["server-timing"].to_str().expect("ascii").to_string();
-    assert!(timing.starts_with("upstream;dur=") && timing.contains("desc=\"composer\""), "{timing}");
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"], "\"not-a-uuid\" is not an order id (a uuid)");
-
-    // composer's own failure (order-svc is down) and its fan-out header come through as they are
+    // composer's own failure (order-svc is down) and its fan-out header come through as they
+    // are, read with web's own service token
     let id = uuid::Uuid::now_v7();
     let response = web.client.get(web.url(&format!("/api/composer/orders/{id}"))).send().await.expect("web answers");
+    let timing = response.headers()["server-timing"].to_str().expect("ascii").to_string();
+    assert!(timing.starts_with("upstream;dur=") && timing.contains("desc=\"composer\""), "{timing}");
     let calls: u32 = response.headers()["x-downstream-calls"].to_str().expect("ascii").parse().expect("a number");
     assert!(calls >= 1, "composer called order-svc");
     let (status, body) = status_and_json(response).await;
@@ -81,7 +76,7 @@ async fn a_caller_with_its_own_token_reads_with_it() {
     let web = spawn_web(config).await;
     let (status, _) = status_and_json(
         web.client
-            .get(web.url("/api/composer/orders/not-a-uuid"))
+            .get(web.url(&format!("/api/composer/orders/{}", uuid::Uuid::now_v7())))
             .bearer_auth("garbage")
             .send()
             .await
@@ -100,4 +95,32 @@ async fn a_caller_with_its_own_token_reads_with_it() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a customer stays scoped to their own orders: {body}");
+}
+
+#[tokio::test]
+async fn an_authorization_header_web_cannot_read_is_refused_not_replaced() {
+    let (composer_url, _stop) = spawn_composer(crate::helpers::nowhere()).await;
+    let mut config = config();
+    config.composer_url = composer_url;
+    let web = spawn_web(config).await;
+    let unreadable = reqwest::header::HeaderValue::from_bytes(b"Bearer caf\xe9").expect("a header value");
+    for path in ["/api/composer/orders?q=tea", "/api/order-history/orders"] {
+        let request = web.client.get(web.url(path)).header(reqwest::header::AUTHORIZATION, unreadable.clone());
+        let (status, body) = status_and_json(request.send().await.expect("answers")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!(body["field"], "authorization", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_a_uuid_is_refused_before_it_is_relayed() {
+    // order-history is unreachable: a relayed request would answer 502, not 400
+    let web = spawn_web(config()).await;
+    for id in ["not-a-uuid", ".%0A.", "..%2F", "0190c0de-0000-7000-8000-00000000000%0A"] {
+        let response = web.client.get(web.url(&format!("/api/order-history/orders/{id}"))).send().await;
+        let (status, body) = status_and_json(response.expect("answers")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{id}: {body}");
+        assert_eq!(body["field"], "id", "{body}");
+        assert!(!body.to_string().contains("unreachable"), "{id} was relayed: {body}");
+    }
 }
