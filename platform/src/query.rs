@@ -45,6 +45,14 @@ pub fn parse_symbol<T: serde::de::DeserializeOwned>(field: &'static str, raw: &s
         .map_err(|_| ParamError::new(field, format!("{field} {raw:?} is not a known status")))
 }
 
+/// A customer id, requested in `customer_id` or held by a customer token: one order-svc could
+/// have placed an order under, so that both designs refuse the same ids with the same 400.
+pub fn parse_customer_id(raw: &str) -> Result<String, ParamError> {
+    crate::values::CustomerId::parse("customer_id", raw)
+        .map(|id| id.as_str().to_string())
+        .map_err(|error| ParamError::new("customer_id", format!("customer_id {}", error.message)))
+}
+
 /// An RFC 3339 time, or a `YYYY-MM-DD` date meaning its midnight UTC.
 pub fn parse_instant(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ParamError> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {

@@ -10,8 +10,7 @@ use futures::{FutureExt, StreamExt, TryFutureExt};
 use metrics::{counter, histogram};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
 use platform::auth::Reader;
-use platform::query::{parse_instant, parse_query, parse_symbol};
-use platform::values::CustomerId;
+use platform::query::{parse_customer_id, parse_instant, parse_query, parse_symbol};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
@@ -346,12 +345,10 @@ async fn compose_all(
 pub fn parse_search(raw: Option<&str>, reader: &Reader) -> Result<SearchRequest, SearchError> {
     let params = parse_query(raw, &SEARCH_PARAMS)?;
     // order-svc's rule: a customer id that cannot exist is a bad request here too, not a 502
-    let requested = params
-        .get("customer_id")
-        .map(|raw| CustomerId::parse("customer_id", raw).map(|id| id.as_str().to_string()))
-        .transpose()
-        .map_err(|error| SearchError::bad("customer_id", format!("customer_id {}", error.message)))?;
+    let requested = params.get("customer_id").map(|raw| parse_customer_id(raw)).transpose()?;
     let customer_id = reader.scope_customer(requested)?.ok_or(SearchError::CustomerRequired)?;
+    // a customer token's own id is held to the same rule, as order-history holds it
+    let customer_id = parse_customer_id(&customer_id)?;
     let mut filter = SearchFilter::for_customer(customer_id);
     filter.text = match params.get("q") {
         Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,

@@ -33,6 +33,13 @@ async fn a_customer_reads_only_their_own_orders_and_a_service_reads_all() {
     assert_eq!(hits, vec![bob_order.as_str()]);
     let (status, _, body) = composer.get_as("/orders?customer_id=cust-ada", Some(&bob)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // a customer token whose own id no order can have is a bad request, as in order-history,
+    // not order-svc's refusal passed on as a 502
+    for odd in ["cust ada", &"c".repeat(200)] {
+        let (status, _, body) = composer.get_as("/orders", Some(&testkit::customer_token(odd))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], "customer_id", "{body}");
+    }
     // a service still has to name the customer: composition cannot search everyone
     let (status, _, body) = composer.get("/orders").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

@@ -42,6 +42,12 @@ async fn a_customer_reads_only_their_own_orders_and_a_service_reads_all() {
     let (status, body) = world.get_as(&app, "/orders?customer_id=cust-bob.stone", Some(&ada_token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "a customer token reads only its own orders");
+    // a customer token whose own id no order can have is a bad request, as in composer
+    for odd in ["cust ada", &"c".repeat(200)] {
+        let (status, body) = world.get_as(&app, "/orders", Some(&testkit::customer_token(odd))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], "customer_id", "{body}");
+    }
     // a service searches everyone
     let (_, body) = world.get_as(&app, "/orders", Some(&testkit::service_token())).await;
     assert_eq!(hit_ids(&body).len(), 2);
