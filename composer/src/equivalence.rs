@@ -2,7 +2,8 @@
 //! document and order-history's are equal field by field, apart from the fields only the event
 //! log can fill (docs/composer.md, "Documented equality").
 //!
-//! Public so that `compare` and the tests use one definition.
+//! Public so that the equivalence test (`composer/tests/api/equivalence.rs`) and anyone
+//! comparing the two designs use one definition.
 
 use order_view::OrderHistory;
 use serde_json::Value;
