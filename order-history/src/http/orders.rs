@@ -191,7 +191,7 @@ pub async fn search_orders(
     Extension(reader): Extension<Reader>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<SearchResults>, SearchError> {
-    let mut query = parse_search(query.as_deref())?;
+    let mut query = parse_search(query.as_deref(), reader.reads_every_order())?;
     // enforced here, not trusted from the query: a customer searches their own orders only
     query.customer_id = reader.scope_customer(query.customer_id.take())?;
     // a customer token's own id is held to the rule a requested one is, as composer holds it
@@ -200,7 +200,11 @@ pub async fn search_orders(
 }
 
 /// Parses and checks every search parameter; the first problem becomes the 400's message.
-pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
+///
+/// `ranked` is false for a customer's search: relevance is scored with term statistics over
+/// every customer's orders, so a score, or a ranking by it, would tell one customer about the
+/// words in other customers' orders. Such a search is ordered newest first and has no scores.
+pub fn parse_search(raw: Option<&str>, ranked: bool) -> Result<SearchQuery, SearchError> {
     let params = parse_query(raw, &SEARCH_PARAMS)?;
     let text = match params.get("q") {
         Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
@@ -242,6 +246,7 @@ pub fn parse_search(raw: Option<&str>) -> Result<SearchQuery, SearchError> {
             return Err(SearchError::bad("sort", format!("sort must be relevance, newest or total, not {other:?}")));
         }
     };
+    let sort = if !ranked && sort == SortOrder::Relevance { SortOrder::Newest } else { sort };
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
         Some(raw) => {
@@ -289,17 +294,31 @@ mod tests {
     use super::*;
 
     fn error_of(query: &str) -> (String, String) {
-        match parse_search(Some(query)) {
+        match parse_search(Some(query), true) {
             Err(SearchError::BadRequest { field, message }) => (field.to_string(), message),
             other => panic!("expected a bad request for {query:?}, got {other:?}"),
         }
     }
 
     #[test]
+    fn a_search_that_may_not_be_ranked_is_newest_first_whatever_it_asks() {
+        for raw in ["q=kettle", "q=kettle&sort=relevance"] {
+            assert_eq!(parse_search(Some(raw), true).expect("parses").sort, SortOrder::Relevance);
+            assert_eq!(parse_search(Some(raw), false).expect("parses").sort, SortOrder::Newest);
+        }
+        assert_eq!(parse_search(Some("q=kettle&sort=total"), false).expect("parses").sort, SortOrder::Total);
+        // the cursor of an unranked page is a newest-first cursor, and takes the next page
+        let cursor =
+            Cursor { sort: SortOrder::Newest, key: crate::index::query::CursorKey::Integer(1), order_id: Uuid::nil() };
+        let next_page = format!("q=kettle&cursor={}", cursor.encode());
+        assert!(parse_search(Some(&next_page), false).is_ok());
+    }
+
+    #[test]
     fn a_full_query_parses() {
         let query = parse_search(Some(
             "q=kettle+%22tea+mug%22&status=placed&payment_status=CAPTURED&placed_from=2026-01-01&placed_to=2026-02-01T00:00:00Z&min_total=100&max_total=900&sort=total&limit=5",
-        ))
+        ), true)
         .expect("parses");
         assert_eq!(query.status, Some(OrderStatus::Placed));
         assert_eq!(query.payment_status, Some(PaymentStatus::Captured));

@@ -42,6 +42,14 @@ async fn a_customer_reads_only_their_own_orders_and_a_service_reads_all() {
     let (status, body) = world.get_as(&app, "/orders?customer_id=cust-bob.stone", Some(&ada_token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "a customer token reads only its own orders");
+    // relevance is scored over every customer's orders: a customer's search is not ranked, so
+    // neither a score nor an order by it tells them about the words in others' orders
+    let (status, body) = world.get_as(&app, "/orders?q=engine&sort=relevance", Some(&ada_token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(hit_ids(&body), vec![ada.order_id.to_string()]);
+    assert!(body["hits"][0]["score"].is_null(), "{body}");
+    let (_, body) = world.get_as(&app, "/orders?q=engine", Some(&testkit::service_token())).await;
+    assert!(body["hits"][0]["score"].as_f64().is_some_and(|score| score > 0.0), "a service's search is ranked: {body}");
     // a customer token whose own id no order can have is a bad request, as in composer
     for odd in ["cust ada", &"c".repeat(200)] {
         let (status, body) = world.get_as(&app, "/orders", Some(&testkit::customer_token(odd))).await;
