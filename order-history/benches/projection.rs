@@ -254,7 +254,7 @@ async fn publish_at_rate(args: &[String]) {
         args[at + 1].clone()
     };
     let kafka = KafkaArgs::new(value_of("--bootstrap"));
-    let codec = events::EventCodec::new(&events::RegistryConfig::new(&value_of("--registry"))).expect("codec");
+    let codec = events::EventCodec::new(&events::RegistryConfig::new(value_of("--registry"))).expect("codec");
     let rate: u64 = value_of("--publish-at").parse().expect("a rate");
     let seconds: u64 = value_of("--for").parse().expect("seconds");
     let first_sequence: u64 = value_of("--first-sequence").parse().expect("a sequence");

@@ -131,10 +131,7 @@ impl AllowedHosts {
             return false;
         }
         // browsers resolve localhost and *.localhost to loopback themselves (RFC 6761)
-        name == "localhost"
-            || name.ends_with(".localhost")
-            || !name.contains('.')
-            || self.listed.iter().any(|listed| *listed == name)
+        name == "localhost" || name.ends_with(".localhost") || !name.contains('.') || self.listed.contains(&name)
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn put_faults(
     headers: HeaderMap,
     JsonBody(settings): JsonBody<Map<String, Value>>,
 ) -> Response {
-    if let Err(refusal) = same_origin_json(&headers) {
+    if let Some(refusal) = refuse_unless_same_origin_json(&headers) {
         return refusal;
     }
     admin_call(&state, &service, |client, url| client.put(url).json(&settings)).await
@@ -48,16 +48,16 @@ pub async fn put_faults(
 /// Refuses a state-changing request that does not say it is JSON, or whose `Origin` is not the
 /// host it was sent to. A request without `Origin` comes from outside a browser (curl, a
 /// script), which the pages' origin rules do not govern.
-fn same_origin_json(headers: &HeaderMap) -> Result<(), Response> {
+fn refuse_unless_same_origin_json(headers: &HeaderMap) -> Option<Response> {
     let declared = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     if !declared.starts_with("application/json") {
-        return Err(json_error(
+        return Some(json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content type must be application/json",
             Some("content-type"),
         ));
     }
-    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let origin = headers.get(header::ORIGIN)?;
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     let origin_host = origin.to_str().ok().and_then(|origin| origin.parse::<axum::http::Uri>().ok());
     let same = match (origin_host.as_ref().and_then(|uri| uri.authority()), host) {
@@ -65,11 +65,10 @@ fn same_origin_json(headers: &HeaderMap) -> Result<(), Response> {
         _ => false,
     };
     if same {
-        Ok(())
-    } else {
-        let origin = String::from_utf8_lossy(origin.as_bytes());
-        Err(json_error(StatusCode::FORBIDDEN, &format!("a request from origin {origin:?} is refused"), Some("origin")))
+        return None;
     }
+    let origin = String::from_utf8_lossy(origin.as_bytes());
+    Some(json_error(StatusCode::FORBIDDEN, &format!("a request from origin {origin:?} is refused"), Some("origin")))
 }
 
 async fn admin_call(
