@@ -290,7 +290,13 @@ async fn main() {
     let out_dir = std::env::temp_dir().join("composer-serve-bench");
     std::fs::create_dir_all(&out_dir).expect("output dir");
     let commands = wrk_commands(&out_dir, &paths, composer.address, &options, &token);
-    if options.wrk {
+    // a missing wrk is said once, not printed as NaN rates
+    let wrk_missing = options.wrk && tokio::process::Command::new("wrk").arg("--version").output().await.is_err();
+    if wrk_missing {
+        println!();
+        println!("wrk is not installed (Debian: apt-get install wrk): no cross-check");
+    }
+    if options.wrk && !wrk_missing {
         println!();
         println!("the same with wrk, {} connections, 2 threads:", options.connections);
         let mut rates = Vec::new();

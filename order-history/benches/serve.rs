@@ -616,7 +616,13 @@ async fn main() {
 
     let files = write_wrk_files(&out_dir, &get_paths, &searches);
     let commands = wrk_commands(&files, server.address, &options, &service_token);
-    if options.wrk {
+    // a missing wrk is said once, not printed as NaN rates
+    let wrk_missing = options.wrk && tokio::process::Command::new("wrk").arg("--version").output().await.is_err();
+    if wrk_missing {
+        println!();
+        println!("wrk is not installed (Debian: apt-get install wrk): no cross-check");
+    }
+    if options.wrk && !wrk_missing {
         println!();
         println!("the same with wrk, {connections} connections, 2 threads:");
         let mut rates = Vec::new();
