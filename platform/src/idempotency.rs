@@ -162,6 +162,39 @@ pub async fn record(
     Ok(())
 }
 
+/// How often expired keys are deleted: an expired key may still replay for this long.
+pub const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Deletes the keys recorded before `created_before_ms`; returns how many.
+pub async fn prune(store: &Store, created_before_ms: i64) -> anyhow::Result<u64> {
+    let deleted = sqlx::query("delete from idempotency_keys where created_at_ms < $1")
+        .bind(created_before_ms)
+        .execute(&store.pool)
+        .await
+        .context("cannot delete expired idempotency keys")?;
+    Ok(deleted.rows_affected())
+}
+
+/// Deletes keys older than `ttl` at start and every [`PRUNE_INTERVAL`] until `shutdown`. A key
+/// is a promise to answer a retry the same way; past `ttl` the client has stopped retrying, and
+/// the key may mean a new request.
+pub async fn prune_expired(store: Store, ttl: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match prune(&store, now_ms().saturating_sub(ttl_ms)).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
+            // the next tick tries again; until then an old key replays a little longer
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot delete expired idempotency keys"),
+        }
+    }
+}
+
 /// Whether `error` is a primary-key or unique violation, i.e. a concurrent request won.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(database_error) if database_error.is_unique_violation())

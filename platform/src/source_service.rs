@@ -47,7 +47,13 @@ pub struct SourceServiceArgs {
     pub read_auth: ReadAuthArgs,
     #[command(flatten)]
     pub relay: RelayArgs,
+    /// How long an `Idempotency-Key` replays its first answer, in hours; older keys are deleted.
+    #[arg(long = "idempotency-ttl-hours", env = "IDEMPOTENCY_TTL_HOURS", default_value_t = DEFAULT_IDEMPOTENCY_TTL_HOURS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idempotency_ttl_hours: u64,
 }
+
+pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 24;
 
 /// What a service's handlers need to write state and publish it.
 #[derive(Clone)]
@@ -66,6 +72,7 @@ pub struct SourceServiceRuntime {
     read_guard: ReadGuard,
     kafka: KafkaArgs,
     relay: Option<JoinHandle<()>>,
+    pruner: JoinHandle<()>,
     shutdown: CancellationToken,
 }
 
@@ -102,6 +109,8 @@ impl SourceServiceRuntime {
             tracing::warn!("outbox relay disabled: changes stay unpublished");
             None
         };
+        let ttl = std::time::Duration::from_secs(args.idempotency_ttl_hours.saturating_mul(3600));
+        let pruner = tokio::spawn(crate::idempotency::prune_expired(store.clone(), ttl, shutdown.clone()));
         Ok(Self {
             context: SourceServiceContext { store, outbox },
             faults: Faults::default(),
@@ -110,6 +119,7 @@ impl SourceServiceRuntime {
             read_guard,
             kafka: args.kafka.clone(),
             relay,
+            pruner,
             shutdown,
         })
     }
@@ -164,6 +174,7 @@ impl SourceServiceRuntime {
         if let Some(relay) = self.relay {
             let _ = relay.await;
         }
+        let _ = self.pruner.await;
         self.context.store.pool.close().await;
         served.context("http server failed")
     }

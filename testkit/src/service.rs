@@ -90,6 +90,7 @@ pub fn source_service_args(infra: &TestInfra) -> SourceServiceArgs {
             enabled: true,
             crash_after_publish: false,
         },
+        idempotency_ttl_hours: platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
     }
 }
 

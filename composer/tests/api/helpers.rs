@@ -80,6 +80,7 @@ fn args_without_broker() -> SourceServiceArgs {
             enabled: false,
             crash_after_publish: false,
         },
+        idempotency_ttl_hours: platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
     }
 }
 

@@ -224,7 +224,8 @@ impl From<&Order> for OrderResponse {
     ),
     responses(
         (status = 201, description = "the order was placed", body = OrderResponse,
-            headers(("Location" = String, description = "/orders/{id} of the new order"))),
+            headers(("Location" = String, description = "/orders/{id} of the new order"),
+                ("Idempotent-Replayed" = String, description = "`true` on an answer recorded for a replayed key"))),
         (status = 400, description = "malformed json or idempotency key", body = ErrorBody),
         (status = 415, description = "content type is not application/json", body = ErrorBody),
         (status = 422, description = "a field breaks a rule (named in `field`), or the idempotency key was used with another body", body = ErrorBody),
@@ -263,7 +264,9 @@ pub async fn create_order(
         CreateOutcome::Replayed { status, body } => {
             tracing::info!(status, "idempotent request replayed");
             let status = StatusCode::from_u16(status).context("recorded response has an invalid status")?;
-            json_response(status, body)
+            let mut response = json_response(status, body)?;
+            idempotency::mark_replayed(&mut response);
+            Ok(response)
         }
     }
 }

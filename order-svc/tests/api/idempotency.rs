@@ -31,13 +31,16 @@ async fn post_raw(app: &TestApp, key: &str, body: String) -> reqwest::Response {
 struct Answer {
     status: u16,
     location: Option<String>,
+    /// The `Idempotent-Replayed` header, as payment-svc and shipping-svc send it.
+    replayed: bool,
     body: String,
 }
 
 async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
-    let location = response.headers().get("location").map(|value| value.to_str().expect("ascii").to_string());
-    Answer { status, location, body: response.text().await.expect("body") }
+    let header = |name: &str| response.headers().get(name).map(|value| value.to_str().expect("ascii").to_string());
+    let (location, replayed) = (header("location"), header("idempotent-replayed").as_deref() == Some("true"));
+    Answer { status, location, replayed, body: response.text().await.expect("body") }
 }
 
 async fn a_retry_with_the_same_key_and_body_replays_the_first_response_and_creates_nothing(database: Database) {
@@ -52,10 +55,12 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_response_and_creat
     let reformatted =
         answer(post_raw(&app, "order-2026-0001", serde_json::to_string_pretty(&body).expect("json")).await).await;
 
+    assert!(!first.replayed);
     for replay in [&retry, &reformatted] {
         assert_eq!(replay.status, first.status);
         assert_eq!(replay.body, first.body, "the first response, byte for byte");
         assert_eq!(replay.location, first.location);
+        assert!(replay.replayed, "a replay says so");
     }
     assert_eq!(app.count("select count(*) from orders").await, 1, "no second row");
     assert_eq!(app.count("select count(*) from outbox").await, 1, "no second event");
@@ -90,6 +95,32 @@ async fn reusing_a_key_with_a_different_body_is_rejected(database: Database) {
     assert_eq!(app.count("select count(*) from orders").await, 2);
 }
 
+async fn an_expired_key_is_deleted_and_then_stands_for_a_new_request(database: Database) {
+    let app = TestApp::spawn(database).await;
+    let first = answer(post_raw(&app, "order-2026-0005", order_body("cust-0042").to_string()).await).await;
+    assert_eq!(first.status, 201);
+    let fresh = answer(post_raw(&app, "order-2026-0006", order_body("cust-0042").to_string()).await).await;
+    assert_eq!(fresh.status, 201);
+    // the first key was recorded 25 hours ago; the default time to live is 24
+    let day_ms = 24 * 3_600_000;
+    sqlx::query("update idempotency_keys set created_at_ms = created_at_ms - $1 - 3600000 where idempotency_key = $2")
+        .bind(day_ms)
+        .bind("order-2026-0005")
+        .execute(&app.store.pool)
+        .await
+        .expect("aged");
+
+    let deleted = platform::idempotency::prune(&app.store, platform::store::now_ms() - day_ms).await.expect("pruned");
+    assert_eq!(deleted, 1, "only the expired key");
+    assert_eq!(app.count("select count(*) from idempotency_keys").await, 1);
+    // the expired key now means a new request, even with another body; the fresh one still replays
+    let reused = answer(post_raw(&app, "order-2026-0005", order_body("cust-0043").to_string()).await).await;
+    assert_eq!((reused.status, reused.replayed), (201, false));
+    assert_ne!(reused.body, first.body);
+    let retry = answer(post_raw(&app, "order-2026-0006", order_body("cust-0042").to_string()).await).await;
+    assert_eq!((retry.status, retry.replayed, retry.body), (201, true, fresh.body));
+}
+
 async fn concurrent_requests_with_one_key_create_one_order(database: Database) {
     let app = TestApp::spawn(database).await;
     let body = order_body("cust-0042").to_string();
@@ -120,6 +151,7 @@ on_both_databases!(
     a_retry_with_the_same_key_and_body_replays_the_first_response_and_creates_nothing,
     reusing_a_key_with_a_different_body_is_rejected,
     concurrent_requests_with_one_key_create_one_order,
+    an_expired_key_is_deleted_and_then_stands_for_a_new_request,
 );
 
 #[tokio::test(flavor = "multi_thread")]
