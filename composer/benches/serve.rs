@@ -18,19 +18,19 @@
 #[allow(dead_code)]
 #[path = "../tests/api/helpers.rs"]
 mod helpers;
+// the load generator of order-history's serve bench, so that both designs are measured alike
+#[path = "../../order-history/benches/support/load.rs"]
+mod load;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hdrhistogram::Histogram;
 use helpers::{Sources, Writer, id_of, spawn_composer};
-use http_body_util::{BodyExt, Empty};
-use hyper::header::{AUTHORIZATION, HOST, HeaderValue};
-use hyper::{Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
+use hyper::header::HeaderValue;
+use load::{Planned, WRK_SCRIPT, cpu_seconds, run_phase, run_wrk, wrk_installed};
 
 struct Options {
     orders: u64,
@@ -59,138 +59,6 @@ fn options() -> Options {
 
 /// Orders per customer, as in the order-history bench.
 const ORDERS_PER_CUSTOMER: u64 = 20;
-/// Requests before each phase's measurement starts: connections open, pools warm.
-const WARM_UP: Duration = Duration::from_secs(1);
-
-/// CPU seconds this process has used (user + system).
-fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after_name = &stat[stat.rfind(')').expect("a command name") + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-    ticks / 100.0
-}
-
-/// One request a load phase may send: a path and the `Authorization` header, if any.
-struct Planned {
-    path: Uri,
-    authorization: Option<HeaderValue>,
-}
-
-struct PhaseResult {
-    name: &'static str,
-    requests: u64,
-    seconds: f64,
-    unexpected: u64,
-    latency_us: Histogram<u64>,
-    cpu_seconds: f64,
-}
-
-impl PhaseResult {
-    fn rate(&self) -> f64 {
-        self.requests as f64 / self.seconds
-    }
-}
-
-/// One connection's loop: the next request as soon as the last answer's body is read. Requests
-/// that start after `measure_from` are counted; the loop ends at `until`.
-async fn connection_loop(
-    address: SocketAddr,
-    requests: Arc<Vec<Planned>>,
-    expected: StatusCode,
-    measure_from: Instant,
-    until: Instant,
-) -> (u64, u64, Histogram<u64>) {
-    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await.expect("handshake");
-    tokio::spawn(connection);
-    let host = HeaderValue::from_str(&address.to_string()).expect("host header");
-    let mut latency_us = Histogram::<u64>::new(3).expect("histogram");
-    let (mut counted, mut unexpected) = (0u64, 0u64);
-    loop {
-        let started = Instant::now();
-        if started >= until {
-            break;
-        }
-        let planned = &requests[fastrand::usize(..requests.len())];
-        let mut request = Request::get(planned.path.clone()).header(HOST, host.clone());
-        if let Some(authorization) = &planned.authorization {
-            request = request.header(AUTHORIZATION, authorization.clone());
-        }
-        let request = request.body(Empty::new()).expect("request");
-        sender.ready().await.expect("connection ready");
-        let response = sender.send_request(request).await.expect("response");
-        let status = response.status();
-        response.into_body().collect().await.expect("body");
-        if started < measure_from {
-            continue;
-        }
-        counted += 1;
-        if status != expected {
-            unexpected += 1;
-        }
-        latency_us.record(started.elapsed().as_micros() as u64).expect("record");
-    }
-    (counted, unexpected, latency_us)
-}
-
-async fn run_phase(
-    name: &'static str,
-    address: SocketAddr,
-    options: &Options,
-    requests: Vec<Planned>,
-    expected: StatusCode,
-) -> PhaseResult {
-    let requests = Arc::new(requests);
-    let measure_from = Instant::now() + WARM_UP;
-    let until = measure_from + Duration::from_secs(options.seconds);
-    let mut loops = Vec::with_capacity(options.connections);
-    for _ in 0..options.connections {
-        loops.push(tokio::spawn(connection_loop(address, requests.clone(), expected, measure_from, until)));
-    }
-    tokio::time::sleep_until(measure_from.into()).await;
-    let cpu_before = own_cpu_seconds();
-    let measuring = Instant::now();
-    let mut result = PhaseResult {
-        name,
-        requests: 0,
-        seconds: 0.0,
-        unexpected: 0,
-        latency_us: Histogram::<u64>::new(3).expect("histogram"),
-        cpu_seconds: 0.0,
-    };
-    for connection in loops {
-        let (counted, unexpected, latency_us) = connection.await.expect("connection loop");
-        result.requests += counted;
-        result.unexpected += unexpected;
-        result.latency_us.add(latency_us).expect("histograms add");
-    }
-    result.seconds = measuring.elapsed().as_secs_f64();
-    result.cpu_seconds = own_cpu_seconds() - cpu_before;
-    result
-}
-
-/// The wrk script: each request is a random line of the file named after `--`; a second
-/// argument is the bearer token to send.
-const WRK_SCRIPT: &str = r#"-- written by composer/benches/serve.rs
-local requests = {}
-
-function init(args)
-  local headers = {}
-  if args[2] then headers["Authorization"] = "Bearer " .. args[2] end
-  for path in io.lines(args[1]) do
-    requests[#requests + 1] = wrk.format("GET", path, headers)
-  end
-  math.randomseed(os.time() + #requests)
-end
-
-function request()
-  return requests[math.random(#requests)]
-end
-"#;
-
 /// Writes the wrk script and the paths into `out_dir`; returns the two wrk command lines.
 fn wrk_commands(
     out_dir: &Path,
@@ -217,22 +85,6 @@ fn wrk_commands(
     let mut get_by_id = base.clone();
     get_by_id.push(token.to_string());
     [("401 floor (no token)", base), ("GET /orders/{id}", get_by_id)]
-}
-
-/// Runs wrk and returns its `Requests/sec`.
-async fn run_wrk(args: &[String]) -> Option<f64> {
-    let output = tokio::process::Command::new("wrk").args(args).output().await.ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("Non-2xx") || line.starts_with("Socket errors") {
-            println!("  wrk: {line}");
-        }
-        if line.starts_with("50%") || line.starts_with("99%") {
-            println!("  wrk latency {line}");
-        }
-    }
-    let rate = text.lines().find_map(|line| line.trim().strip_prefix("Requests/sec:"))?;
-    rate.trim().parse().ok()
 }
 
 #[tokio::main]
@@ -264,9 +116,18 @@ async fn main() {
     };
     let floor = paths.iter().map(|path| planned(path, None)).collect();
     let get_by_id = paths.iter().map(|path| planned(path, Some(&token))).collect();
+    // composer, the three services and the load generator are this one process
+    let phase = |name, requests: Vec<Planned>, expected| {
+        let (address, connections, seconds, requests) =
+            (composer.address, options.connections, options.seconds, Arc::new(requests));
+        async move {
+            run_phase(name, address, connections, seconds, &requests, expected, || cpu_seconds(std::process::id()))
+                .await
+        }
+    };
     let results = [
-        run_phase("401 floor (no token)", composer.address, &options, floor, StatusCode::UNAUTHORIZED).await,
-        run_phase("GET /orders/{id}", composer.address, &options, get_by_id, StatusCode::OK).await,
+        phase("401 floor (no token)", floor, StatusCode::UNAUTHORIZED).await,
+        phase("GET /orders/{id}", get_by_id, StatusCode::OK).await,
     ];
     println!();
     println!("closed loop, {} connections, this bench's hyper client:", options.connections);
@@ -290,13 +151,7 @@ async fn main() {
     let out_dir = std::env::temp_dir().join("composer-serve-bench");
     std::fs::create_dir_all(&out_dir).expect("output dir");
     let commands = wrk_commands(&out_dir, &paths, composer.address, &options, &token);
-    // a missing wrk is said once, not printed as NaN rates
-    let wrk_missing = options.wrk && tokio::process::Command::new("wrk").arg("--version").output().await.is_err();
-    if wrk_missing {
-        println!();
-        println!("wrk is not installed (Debian: apt-get install wrk): no cross-check");
-    }
-    if options.wrk && !wrk_missing {
+    if options.wrk && wrk_installed().await {
         println!();
         println!("the same with wrk, {} connections, 2 threads:", options.connections);
         let mut rates = Vec::new();

@@ -19,12 +19,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use events::{
-    Address, Customer, Event, LineItem, Money, Order, OrderEvent, OrderEventType, OrderStatus, Payment, PaymentEvent,
-    PaymentEventType, PaymentMethod, PaymentStatus, Shipment, ShipmentEvent, ShipmentEventType, ShipmentStatus,
-};
+use events::{Event, OrderEvent};
 use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressStyle};
 use order_history::app::Application;
 use order_history::config::Config;
 use order_history::index::tantivy::TantivyCatalog;
@@ -37,6 +33,15 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+// for its CPU reading; the load generator is the serve bench's
+#[allow(dead_code)]
+#[path = "support/load.rs"]
+mod load;
+#[path = "support/seed.rs"]
+mod seed;
+
+use seed::{CITIES, FIRST_NAMES, InFlight, PRODUCTS, bar, order_events, send_order_events};
 
 // the allocator the order-history binary uses
 #[global_allocator]
@@ -75,175 +80,14 @@ fn options() -> Options {
     options
 }
 
-const FIRST_NAMES: [&str; 24] = [
-    "Amara", "Bjorn", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kenji", "Lucia", "Mateo",
-    "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tamar", "Ugo", "Vera", "Wen", "Zoe",
-];
-const LAST_NAMES: [&str; 24] = [
-    "Okafor",
-    "Lindqvist",
-    "Romano",
-    "Petrov",
-    "Yilmaz",
-    "Haddad",
-    "Novak",
-    "Sato",
-    "Moreau",
-    "Weber",
-    "Tanaka",
-    "Garcia",
-    "Silva",
-    "Kowalski",
-    "Berg",
-    "Sharma",
-    "Dupont",
-    "Alvarez",
-    "Nilsson",
-    "Levi",
-    "Bianchi",
-    "Ivanova",
-    "Chen",
-    "Muller",
-];
-const PRODUCTS: [&str; 16] = [
-    "Copper tea kettle",
-    "Stoneware mug",
-    "Linen tablecloth",
-    "Walnut cutting board",
-    "Cast iron skillet",
-    "Ceramic pour over",
-    "Wool throw blanket",
-    "Bamboo steamer",
-    "Glass storage jar",
-    "Oak serving tray",
-    "Enamel dutch oven",
-    "Marble mortar",
-    "Cotton apron",
-    "Brass candle holder",
-    "Porcelain teapot",
-    "Chef knife",
-];
-const CITIES: [&str; 8] = ["Amsterdam", "Lisbon", "Berlin", "Turin", "Gdansk", "Lyon", "Uppsala", "Porto"];
-
-fn at(millis: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+/// 50,000 customers, about 7 orders each at full size.
+fn customer_of(sequence: u64) -> String {
+    format!("cust-{}", sequence % 50_000)
 }
 
-/// One order's three events, varied enough that text and filters select realistic subsets.
-fn order_events(sequence: u64, occurred_at_ms: i64) -> (OrderEvent, PaymentEvent, ShipmentEvent) {
-    let order_id = Uuid::now_v7();
-    let pick = |modulus: usize, salt: u64| {
-        ((sequence.wrapping_mul(2_654_435_761).wrapping_add(salt)) % modulus as u64) as usize
-    };
-    let first = FIRST_NAMES[pick(FIRST_NAMES.len(), 1)];
-    let last = LAST_NAMES[pick(LAST_NAMES.len(), 7)];
-    let city = CITIES[pick(CITIES.len(), 13)];
-    let money = |amount_minor: i64| Money { amount_minor, currency: "EUR".to_string() };
-    let items: Vec<LineItem> = (0..1 + pick(3, 17))
-        .map(|index| {
-            let name = PRODUCTS[pick(PRODUCTS.len(), 31 + index as u64)];
-            LineItem {
-                sku: format!("SKU-{:05}", pick(5000, 41 + index as u64)),
-                name: name.to_string(),
-                quantity: 1 + pick(3, 43) as i32,
-                unit_price: money(500 + pick(20_000, 47 + index as u64) as i64),
-            }
-        })
-        .collect();
-    let total: i64 = items.iter().map(|item| item.unit_price.amount_minor * i64::from(item.quantity)).sum();
-    let address = Address {
-        line1: format!("{} Market Street", 1 + pick(300, 53)),
-        line2: None,
-        city: city.to_string(),
-        postal_code: format!("{:05}", pick(99_999, 59)),
-        country: "NL".to_string(),
-    };
-    let placed_at = at(occurred_at_ms);
-    let order = OrderEvent {
-        event_id: Uuid::now_v7(),
-        event_type: OrderEventType::OrderPlaced,
-        occurred_at: placed_at,
-        order_id,
-        aggregate_id: order_id,
-        aggregate_version: 1,
-        order: Order {
-            order_id,
-            customer: Customer {
-                customer_id: format!("cust-{}", sequence % 50_000),
-                name: format!("{first} {last}"),
-                email: format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), sequence % 97),
-            },
-            items,
-            total: money(total),
-            shipping_address: address.clone(),
-            status: OrderStatus::Placed,
-            placed_at,
-            cancelled_at: None,
-            cancellation_reason: None,
-        },
-    };
-    let payment_id = Uuid::now_v7();
-    let payment = PaymentEvent {
-        event_id: Uuid::now_v7(),
-        event_type: PaymentEventType::PaymentAuthorized,
-        occurred_at: placed_at,
-        order_id,
-        aggregate_id: payment_id,
-        aggregate_version: 1,
-        payment: Payment {
-            payment_id,
-            order_id,
-            amount: money(total),
-            method: PaymentMethod::Card,
-            status: PaymentStatus::Authorized,
-            decline_reason: None,
-            created_at: placed_at,
-            updated_at: placed_at,
-        },
-    };
-    let shipment_id = Uuid::now_v7();
-    let shipment = ShipmentEvent {
-        event_id: Uuid::now_v7(),
-        event_type: ShipmentEventType::ShipmentCreated,
-        occurred_at: placed_at,
-        order_id,
-        aggregate_id: shipment_id,
-        aggregate_version: 1,
-        shipment: Shipment {
-            shipment_id,
-            order_id,
-            carrier: "PostNL".to_string(),
-            tracking_number: format!("3S{:013}", sequence),
-            address,
-            status: ShipmentStatus::Created,
-            last_location: None,
-            note: None,
-            created_at: placed_at,
-            updated_at: placed_at,
-        },
-    };
-    (order, payment, shipment)
-}
-
-fn bar(length: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(length);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{what} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} ({{per_sec}})"
-        ))
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
-/// Encodes on the current task and sends without waiting per record; librdkafka batches.
 /// CPU seconds this process has used (user + system).
 fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after_name = &stat[stat.rfind(')').expect("a command name") + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-    ticks / 100.0
+    load::cpu_seconds(std::process::id())
 }
 
 /// The child process of the live-projection phase: publishes ORDER_PLACED events at `rate`
@@ -265,7 +109,7 @@ async fn publish_at_rate(args: &[String]) {
     let mut last_key = String::new();
     for sequence in first_sequence..first_sequence + rate * seconds {
         ticker.tick().await;
-        let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
+        let (order, _, _) = order_events(sequence, customer_of(sequence), chrono::Utc::now().timestamp_millis());
         let value = codec.encode(&order).await.expect("encodes");
         last_key = order.order_id.to_string();
         let producer = producer.clone();
@@ -353,25 +197,12 @@ async fn fill(infra: &TestInfra, orders: u64) -> (u64, Duration) {
     let progress = bar(orders * 3, "fill   ");
     let started = Instant::now();
     let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
-    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut in_flight = InFlight::new();
     let mut sent = 0u64;
     for sequence in 0..orders {
-        let (order, payment, shipment) = order_events(sequence, base_ms + sequence as i64 * 90_000);
-        let key = order.order_id.to_string();
-        let values = [
-            (OrderEvent::TOPIC, codec.encode(&order).await.expect("encodes")),
-            (PaymentEvent::TOPIC, codec.encode(&payment).await.expect("encodes")),
-            (ShipmentEvent::TOPIC, codec.encode(&shipment).await.expect("encodes")),
-        ];
-        for (topic, value) in values {
-            let producer = producer.clone();
-            let key = key.clone();
-            in_flight.push(async move {
-                let record = FutureRecord::to(topic).key(&key).payload(&value);
-                producer.send(record, Duration::from_secs(60)).await.map_err(|(error, _)| error).expect("delivered");
-            });
-            sent += 1;
-        }
+        let events = order_events(sequence, customer_of(sequence), base_ms + sequence as i64 * 90_000);
+        send_order_events(&codec, &producer, &events, &mut in_flight).await;
+        sent += 3;
         // keep a bounded number of deliveries outstanding
         while in_flight.len() > 50_000 {
             futures::StreamExt::next(&mut in_flight).await;
@@ -479,7 +310,7 @@ async fn publish_order(
     app_address: std::net::SocketAddr,
     sequence: u64,
 ) -> String {
-    let (order, _, _) = order_events(sequence, chrono::Utc::now().timestamp_millis());
+    let (order, _, _) = order_events(sequence, customer_of(sequence), chrono::Utc::now().timestamp_millis());
     let value = codec.encode(&order).await.expect("encodes");
     let key = order.order_id.to_string();
     producer
