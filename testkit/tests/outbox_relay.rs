@@ -147,8 +147,19 @@ async fn postgres_notify_wakes_the_relay_for_commits_from_other_processes() {
     );
     let shutdown = CancellationToken::new();
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
-    // let the relay finish its first (empty) round and start listening
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // a notification sent before the relay listens is lost: wait until its session has run
+    // LISTEN, as the server itself reports it
+    let listening = "select count(*) from pg_stat_activity \
+                     where datname = current_database() and query ilike 'listen %'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let sessions: i64 = sqlx::query_scalar(listening).fetch_one(&store.pool).await.expect("pg_stat_activity");
+        if sessions > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the relay never listened for notifications");
+        tokio::task::yield_now().await;
+    }
 
     let other_writer = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("second pool");
     let event = order_event(Uuid::now_v7(), OrderEventType::OrderPlaced, 1);
