@@ -111,6 +111,30 @@ async fn a_thousand_poison_records_are_dead_lettered_and_every_valid_event_is_pr
     assert_eq!(letters, total, "every poison record is dead-lettered; reasons so far: {reasons:#?}");
     assert!(reasons.len() >= 4, "the reasons tell the kinds apart: {reasons:#?}");
 
+    // the metric counts them by topic and kind of rejection: a few series, however many records
+    // and whatever their keys (the process's recorder is shared by its tests: counts are totals)
+    let metrics = world
+        .client
+        .get(format!("http://{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let kinds =
+        ["not_wire_format", "unknown_schema", "incompatible_schema", "malformed_datum", "contract", "unknown_topic"];
+    let series: Vec<&str> =
+        metrics.lines().filter(|line| line.starts_with("order_history_dead_letters_total{")).collect();
+    assert!(!series.is_empty() && series.len() <= 3 * kinds.len(), "{series:#?}");
+    let mut counted = 0.0;
+    for line in &series {
+        let kind = line.split("kind=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a kind label");
+        assert!(kinds.contains(&kind), "{kind} is not one of the fixed kinds: {line}");
+        counted += line.rsplit(' ').next().and_then(|value| value.parse::<f64>().ok()).expect("a count");
+    }
+    assert!(counted >= total as f64, "every dead letter is counted: {series:#?}");
+
     // the consumer is still alive and projecting
     let late = Story::new();
     world.publish(&late.placed("Ada Lovelace", "Analytical engine notes", 1_000)).await;
