@@ -235,9 +235,22 @@ fn is_fully_projected(document: &Value) -> bool {
 async fn a_restart_at_any_point_loses_nothing(backend: Backend) {
     let world = TestWorld::start(backend).await;
     let stories = publish_orders(&world, 40).await;
-    // stop the first instance while it is still working through the backlog
-    let first = world.spawn_app().await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // batches of 10 of the 200 records, so that the first instance stops with most unread
+    let mut config = world.config("main");
+    config.batch_max_records = 10;
+    let first = world.spawn_with(config).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.view.index().get(stories[0].order_id).await.expect("get").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the first instance never stored a batch");
+        tokio::task::yield_now().await;
+    }
+    {
+        // between two batches (the lock is fair: projection waits behind it), it is mid-backlog
+        let _between_batches = first.view.lock_writes().await;
+        let last = stories.last().expect("stories").order_id;
+        let seen = first.view.index().get(last).await.expect("get");
+        assert!(seen.is_none_or(|document| document.timeline.len() < 5), "stopped mid-backlog");
+    }
     first.stop().await;
     let second = world.spawn_app().await;
     for story in &stories {
@@ -314,8 +327,14 @@ async fn two_elasticsearch_instances_survive_a_rebalance_mid_batch() {
     let world = TestWorld::start(Backend::Elasticsearch).await;
     let first = world.spawn_with(world.config("first")).await;
     let second = world.spawn_with(world.config("second")).await;
+    // subscribed before anything is published, so its first batch cannot be missed
+    let mut stored = second.view.changes();
     let stories = publish_orders(&world, 60).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // the second leaves once it has projected a batch of its share
+    tokio::time::timeout(Duration::from_secs(30), stored.changed())
+        .await
+        .expect("the second instance stored a batch")
+        .expect("the view lives");
     second.stop().await;
     for story in &stories {
         world.wait_for_order(&first, story.order_id, is_fully_projected).await;
