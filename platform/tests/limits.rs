@@ -100,7 +100,9 @@ async fn a_request_over_its_time_is_cut_with_503() {
 async fn requests_over_the_concurrency_limit_are_shed_and_probes_still_answer() {
     let release = Arc::new(Notify::new());
     let entered = Arc::new(Semaphore::new(0));
-    let base = spawn(limits(), release.clone(), entered.clone()).await;
+    // the held requests must outlast the checks below however slow the machine: no 300 ms cut
+    let patient = HttpLimits { request_timeout: Duration::from_secs(60), ..limits() };
+    let base = spawn(patient, release.clone(), entered.clone()).await;
     let client = reqwest::Client::new();
     let held: Vec<_> = (0..2).map(|_| tokio::spawn(client.get(format!("{base}/hold")).send())).collect();
     // both are inside their handler: the limit of 2 is used up
