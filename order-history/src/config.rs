@@ -38,7 +38,7 @@ pub enum Command {
     /// Compare the running order-history's view with the source services over HTTP and report
     /// drift (exit 0: none, 1: drift, 2: a service cannot be read); `--repair` re-projects the
     /// drifting orders. Its flags go after `reconcile`.
-    Reconcile(crate::reconcile::ReconcileArgs),
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -125,8 +125,8 @@ mod tests {
     fn reconcile_defaults_to_the_local_stack_and_takes_its_own_flags() {
         let cli = Cli::try_parse_from(["order-history", "reconcile"]).expect("parses");
         let Some(Command::Reconcile(args)) = cli.command else { panic!("reconcile parses as reconcile") };
-        assert_eq!(args.order_history_url, crate::reconcile::DEFAULT_ORDER_HISTORY_URL);
-        assert_eq!(args.sources.order_svc_url, crate::reconcile::DEFAULT_ORDER_SVC_URL);
+        assert_eq!(args.order_history_url, reconcile::DEFAULT_ORDER_HISTORY_URL);
+        assert_eq!(args.sources.order_svc_url, reconcile::DEFAULT_ORDER_SVC_URL);
         assert_eq!((args.repair, args.json, args.examples, args.settle_ms), (false, false, 5, 2000));
         let cli = Cli::try_parse_from([
             "order-history",

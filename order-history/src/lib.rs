@@ -13,5 +13,4 @@ pub mod http;
 pub mod index;
 pub mod projection;
 pub mod rebuild;
-pub mod reconcile;
 pub mod repair;

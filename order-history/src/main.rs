@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Reconcile(args) => {
             // 0 no drift, 1 drift, 2 a service cannot be read: for scripts and cron
-            let exit_code = order_history::reconcile::main(args).await;
+            let exit_code = reconcile::main(args).await;
             std::process::exit(exit_code)
         }
         Command::Serve => {

@@ -22,54 +22,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use order_view::OrderHistory;
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::index::{Checkpoint, Versioned, WriteToken};
 use crate::projection::LiveView;
 use crate::rebuild::{RebuildSetup, TopicReader, watermarks};
-
-/// The most order ids one repair takes: each holds a document in memory until the end.
-pub const MAX_REPAIR_IDS: usize = 10_000;
+pub use reconcile::repair_api::{MAX_REPAIR_IDS, RepairState, RepairStatus};
 
 /// A conflict means another instance wrote one of the documents in between (Elasticsearch);
 /// this many in a row means something is wrong rather than busy.
 const MAX_STORE_ROUNDS: usize = 8;
-
-/// What a repair is doing or did, for `POST` and `GET /admin/repair`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct RepairStatus {
-    pub state: RepairState,
-    /// How many distinct order ids were asked for.
-    pub order_ids: usize,
-    /// Records read from the topics, all keys included.
-    pub records_scanned: u64,
-    /// Records in the topics when the repair began.
-    pub records_total: u64,
-    /// Events of the asked-for orders applied to their fresh documents.
-    pub events_applied: u64,
-    /// Orders whose document was rebuilt from its events and stored.
-    pub reprojected: usize,
-    /// Orders without a single event whose document was deleted.
-    pub deleted: usize,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RepairState {
-    #[default]
-    Idle,
-    Running,
-    Done,
-    Failed,
-}
 
 /// Shared between a running repair and whoever reports on it; one repair runs at a time, as
 /// each reads the whole topics.

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use order_history::reconcile::{ReconcileArgs, Reconciliation};
+use reconcile::{ReconcileArgs, Reconciliation};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -169,7 +169,7 @@ async fn reconcile_until_clean(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let reconciliation = order_history::reconcile::reconcile(&args).await.context("reconcile failed")?;
+        let reconciliation = reconcile::reconcile(&args).await.context("reconcile failed")?;
         if !reconciliation.has_drift() || Instant::now() >= deadline {
             return Ok((reconciliation, attempts));
         }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use order_history::reconcile::Reconciliation;
-use order_history::reconcile::report::Report as DriftReport;
+use reconcile::Reconciliation;
+use reconcile::report::Report as DriftReport;
 use serde::Serialize;
 
 use super::{ChaosArgs, FaultKind, FaultRecord, WriteTally};

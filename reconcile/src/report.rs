@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::diff::{Category, Drift};
-use crate::repair::RepairStatus;
+use crate::repair_api::RepairStatus;
 
 /// The outcome of one pass over both sides, after the grace period.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::repair::RepairStatus;
+use crate::repair_api::RepairStatus;
 
 /// The largest page every list API here serves.
 const PAGE_SIZE: &str = "100";

@@ -1,4 +1,4 @@
-//! `order-history reconcile`: detect drift between the view and the source services, and with
+//! Reconcile, run as `order-history reconcile`: detect drift between the view and the source services, and with
 //! `--repair`, have the running order-history re-project the drifting orders.
 //!
 //! It reads both sides through their HTTP APIs, never their databases or index files: the same
@@ -21,6 +21,7 @@
 //! service cannot be read.
 
 pub mod diff;
+pub mod repair_api;
 pub mod report;
 pub mod source;
 
@@ -34,9 +35,9 @@ use reqwest::StatusCode;
 use uuid::Uuid;
 
 use self::diff::{Drift, SourceOrder, compare_order};
+use self::repair_api::{MAX_REPAIR_IDS, RepairState, RepairStatus};
 pub use self::report::{Outcome, Reconciliation, RepairSummary, Report};
 use self::source::{Client, Endpoints, SourceError};
-use crate::repair::{MAX_REPAIR_IDS, RepairState, RepairStatus};
 use platform::endpoints::SourceServiceUrls;
 
 /// The addresses `stack up` serves on (stack/src/config.rs); compose publishes the same ports.

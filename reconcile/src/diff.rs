@@ -344,7 +344,7 @@ mod tests {
     use order_view::{OrderStatus, PaymentMethod, PaymentStatus, ShipmentStatus, SourceEvent};
 
     use super::*;
-    use crate::reconcile::source::LineItemRecord;
+    use crate::source::LineItemRecord;
 
     /// One order's events, and what the view and the services make of them: the view by the
     /// projection's own rules, the services' records from each aggregate's latest state.
