@@ -125,6 +125,13 @@ impl TestWorld {
         self.producer.send(record, Duration::from_secs(10)).await.map_err(|(error, _)| error).expect("delivered");
     }
 
+    /// The app's `/metrics`, as Prometheus text. The recorder is the test process's, so the
+    /// counts include other tests'.
+    pub async fn metrics(&self, app: &TestApp) -> String {
+        let response = self.client.get(format!("http://{}/metrics", app.address)).send().await.expect("metrics");
+        response.text().await.expect("metrics text")
+    }
+
     /// `GET path` with a service read token.
     pub async fn get(&self, app: &TestApp, path: &str) -> (reqwest::StatusCode, Value) {
         self.get_as(app, path, Some(&testkit::service_token())).await

@@ -113,15 +113,7 @@ async fn a_thousand_poison_records_are_dead_lettered_and_every_valid_event_is_pr
 
     // the metric counts them by topic and kind of rejection: a few series, however many records
     // and whatever their keys (the process's recorder is shared by its tests: counts are totals)
-    let metrics = world
-        .client
-        .get(format!("http://{}/metrics", app.address))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = world.metrics(&app).await;
     let kinds =
         ["not_wire_format", "unknown_schema", "incompatible_schema", "malformed_datum", "contract", "unknown_topic"];
     let series: Vec<&str> =

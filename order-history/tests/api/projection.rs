@@ -146,18 +146,7 @@ async fn bad_records_go_to_the_dead_letter_topic_and_projection_moves_on(backend
         letter.2.parse::<i64>().expect("offset is a number");
         chrono::DateTime::parse_from_rfc3339(&letter.4).expect("time is rfc 3339");
     }
-    let (_, metrics) = (
-        200,
-        world
-            .client
-            .get(format!("http://{}/metrics", app.address))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text"),
-    );
+    let metrics = world.metrics(&app).await;
     // one series per topic and kind of rejection; the reasons, which name keys, are no labels.
     // The recorder is the process's, shared by the tests in it: the counts are not this test's.
     for series in [
