@@ -150,8 +150,7 @@ impl View {
         let writer = writer_guard.as_ref().ok_or_else(|| anyhow!("the index is closed"))?;
         for versioned in documents {
             let order_id = versioned.document.order_id;
-            let tantivy_document = schema::to_tantivy_document(&self.fields, &versioned.document)
-                .context("cannot serialize a document")?;
+            let tantivy_document = schema::to_tantivy_document(&self.fields, &versioned.document)?;
             // the delete applies to what was added before it only, so the add survives it
             writer.delete_term(self.order_id_term(order_id));
             writer.add_document(tantivy_document).context("cannot add a document to the index")?;

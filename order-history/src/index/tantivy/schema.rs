@@ -13,6 +13,7 @@ use ::tantivy::tokenizer::{
 use order_view::OrderHistory;
 
 use crate::index::query::{IndexedFields, MAX_WORD_CHARS, TEXT_FIELDS};
+use crate::index::{DocumentJson, IndexError};
 
 /// Names, addresses, product text: split on everything that is not a letter or digit, exactly as
 /// [`SearchText::parse`](crate::index::SearchText::parse) splits user text, so every indexed
@@ -209,15 +210,16 @@ pub(super) fn text_values(indexed: &IndexedFields) -> [(&'static str, Vec<&str>)
     })
 }
 
-/// The tantivy document of `document`: its [`IndexedFields`] and its JSON.
-pub(super) fn to_tantivy_document(fields: &Fields, document: &OrderHistory) -> serde_json::Result<TantivyDocument> {
+/// The tantivy document of `document`: its [`IndexedFields`] and its JSON, as
+/// [`DocumentJson::of`] writes it, so that GET by id can serve it as stored.
+pub(super) fn to_tantivy_document(fields: &Fields, document: &OrderHistory) -> Result<TantivyDocument, IndexError> {
     let indexed = IndexedFields::of(document);
     let mut tantivy_document = TantivyDocument::default();
     tantivy_document.add_text(fields.order_id, &indexed.order_id);
     let order_key = document.order_id.as_u128();
     tantivy_document.add_u64(fields.order_key_high, (order_key >> 64) as u64);
     tantivy_document.add_u64(fields.order_key_low, order_key as u64);
-    tantivy_document.add_text(fields.document, serde_json::to_string(document)?);
+    tantivy_document.add_text(fields.document, DocumentJson::of(document)?.into_string());
     if let Some(customer_id) = &indexed.customer_id {
         tantivy_document.add_text(fields.customer_id, customer_id);
     }

@@ -96,7 +96,6 @@ pub(super) fn stored_json(
         .get_first(fields.document)
         .and_then(|value| value.as_str())
         .ok_or_else(|| anyhow!("a stored document has no json"))?;
-    // `to_tantivy_document` stores what `DocumentJson::of` writes
     Ok(DocumentJson::stored(json.to_string()))
 }
 
