@@ -447,6 +447,8 @@ pub fn document_security(
             }
         }
     }
+    // every service documents itself through here, so the shared layers' answers go in too
+    crate::http::document_shared_refusals(openapi);
 }
 
 #[cfg(test)]

@@ -202,6 +202,25 @@ async fn check_host(
     }
 }
 
+/// Adds to every operation of `openapi` the refusals [`with_operational_routes`] gives before
+/// any handler runs, so that the document lists what a client can really get: 414 for a query
+/// string over the limit.
+pub fn document_shared_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.entry("414".to_string()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("the query string is over the limit")
+                    .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+                    .build()
+                    .into()
+            });
+        }
+    }
+}
+
 /// Refuses a query string longer than the limit before any handler parses it.
 async fn limit_query(
     State(max_bytes): State<usize>,
