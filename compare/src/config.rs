@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
-use platform::auth::{JwtKeys, Reader, Secret, dev};
+pub use platform::auth::Credentials;
 
 /// The stack's processes that answer HTTP, by name.
 const HTTP_PROCESSES: [&str; 6] =
@@ -87,38 +87,6 @@ pub enum Scenario {
 impl Scenario {
     pub const ALL: [Scenario; 5] =
         [Scenario::GetById, Scenario::Search, Scenario::Freshness, Scenario::SlowDependency, Scenario::DependencyDown];
-}
-
-/// The credentials of a stack, from the same variables its services read. The defaults are
-/// the local profile's public dev credentials (`platform::auth::dev`); anywhere else, set them.
-#[derive(Clone, Debug, clap::Args)]
-pub struct Credentials {
-    /// The source services' write token.
-    #[arg(long, env = "WRITE_TOKEN", default_value = dev::WRITE_TOKEN, hide_env_values = true, hide_default_value = true)]
-    pub write_token: Secret,
-    /// The admin token (fault injection, rebuilds).
-    #[arg(long, env = "ADMIN_TOKEN", default_value = dev::ADMIN_TOKEN, hide_env_values = true, hide_default_value = true)]
-    pub admin_token: Secret,
-    /// The secret read tokens are signed with; a service token is minted from it for reads.
-    #[arg(long, env = "JWT_SECRET", default_value = dev::JWT_SECRET, hide_env_values = true, hide_default_value = true)]
-    pub jwt_secret: Secret,
-}
-
-impl Credentials {
-    /// The local profile's dev credentials.
-    pub fn dev() -> Self {
-        Self {
-            write_token: dev::WRITE_TOKEN.into(),
-            admin_token: dev::ADMIN_TOKEN.into(),
-            jwt_secret: dev::JWT_SECRET.into(),
-        }
-    }
-
-    /// A service read token, valid for a day: longer than any run.
-    pub fn service_token(&self) -> anyhow::Result<String> {
-        let keys = JwtKeys::new(&self.jwt_secret)?;
-        Ok(keys.mint(&Reader::Service, Duration::from_secs(86_400)))
-    }
 }
 
 #[derive(Clone, Debug, clap::Args)]

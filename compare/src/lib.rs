@@ -42,7 +42,7 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     // before the first request: a report that cannot be saved would lose the whole run
     ensure_writable(&plan.out)?;
     let started_at = now();
-    let stack = Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT)?;
+    let stack = Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT).await?;
     stack.check_reachable().await?;
     // a fault left behind by an interrupted run would skew every figure
     stack.clear_faults().await?;

@@ -32,9 +32,13 @@ enum WriteError {
 
 impl Stack {
     /// Every request bears a service read token unless it sets its own (writes, admin calls).
-    pub fn new(endpoints: Endpoints, credentials: Credentials, request_timeout: Duration) -> anyhow::Result<Self> {
-        let mut read_token =
-            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", credentials.service_token()?))?;
+    pub async fn new(
+        endpoints: Endpoints,
+        credentials: Credentials,
+        request_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let service_token = credentials.service_token().await?;
+        let mut read_token = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", service_token.expose()))?;
         read_token.set_sensitive(true);
         let client = reqwest::Client::builder()
             .default_headers([(reqwest::header::AUTHORIZATION, read_token)].into_iter().collect())

@@ -18,16 +18,16 @@ pub struct Application {
 }
 
 impl Application {
-    pub fn start(config: &Config) -> anyhow::Result<Self> {
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
         config.validate().context("invalid configuration")?;
         crate::telemetry::describe_metrics();
-        let keys = config.read_auth.keys()?;
-        let downstream =
-            Downstream::new(config, ServiceToken::new(keys.clone())).context("cannot build the http client")?;
+        let service_token = ServiceToken::configured(config.read_token.clone()).context("invalid configuration")?;
+        let verifier = config.read_auth.verifier("composer").await.context("invalid configuration")?;
+        let downstream = Downstream::new(config, service_token).context("cannot build the http client")?;
         let state = ApiState {
             downstream: Arc::new(downstream),
             limits: RequestLimits::of(config),
-            read_guard: ReadGuard::new(keys, ReadAccess::Anyone),
+            read_guard: ReadGuard::new(verifier, ReadAccess::Anyone),
         };
         Ok(Application { state })
     }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use platform::auth::ReadAuthArgs;
+use platform::auth::{ReadAuthArgs, Secret};
 use platform::endpoints::SourceServiceUrls;
 
 use crate::downstream::breaker::BreakerSettings;
@@ -61,19 +61,22 @@ pub struct Config {
     /// Idle keep-alive connections kept per dependency.
     #[arg(long = "pool-max-idle-per-host", env = "POOL_MAX_IDLE_PER_HOST", default_value_t = 64)]
     pub pool_max_idle_per_host: usize,
-    /// Reads need a customer or service token signed with this secret; composer signs its own
-    /// service token with it for its calls to the source services.
+    /// Reads need a customer or service token from the token issuer, verified with its public
+    /// keys.
     #[command(flatten)]
     pub read_auth: ReadAuthArgs,
+    /// The service token composer sends on its calls to the source services (`stack token
+    /// --service`); required.
+    #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<Secret>,
 }
 
 impl Config {
-    /// A configuration with every default and the local profile's dev secret, listening on
-    /// `listen`; for tests and benches.
+    /// A configuration with every default and no credentials, listening on `listen`; for tests
+    /// and benches, which set the credentials they use.
     pub fn local(listen: SocketAddr) -> Config {
         let mut config = Config::parse_from(["composer"]);
         config.listen = listen;
-        config.read_auth = ReadAuthArgs::new(platform::auth::dev::JWT_SECRET);
         config
     }
 

@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let app = Application::start(&config)?;
+    let app = Application::start(&config).await?;
     tracing::info!(
         listen = %config.listen,
         order_svc = %config.sources.order_svc_url,

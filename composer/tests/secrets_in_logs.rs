@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use serde_json::json;
 use testkit::access::{Credential, assert_no_secret, send};
-use testkit::{TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_WRITE_TOKEN, TestInfra};
+use testkit::{TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, TestInfra};
 
 use helpers::{Sources, Writer, id_of, spawn_composer, spawn_order_history};
 
@@ -82,7 +82,7 @@ async fn no_credential_appears_in_any_log_line_or_error_body() {
     // the record is real: requests, refusals and the services' own work are in it
     assert!(log.contains("started processing request") || log.contains("finished processing request"), "{log:.2000}");
     assert!(log.lines().count() > answers, "{} lines for {answers} requests", log.lines().count());
-    for secret in [TEST_WRITE_TOKEN, TEST_ADMIN_TOKEN, TEST_JWT_SECRET] {
+    for secret in [TEST_WRITE_TOKEN, TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY] {
         assert!(!log.contains(secret), "a log line shows a secret");
     }
     assert_no_secret(&log, "the log");

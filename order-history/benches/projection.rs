@@ -175,10 +175,9 @@ async fn idle_cores(seconds: u64) -> f64 {
     cores
 }
 
-/// An HTTP client that reads with a service token signed with the dev secret the app runs with.
+/// An HTTP client that reads with a service token of the test issuer, which the app trusts.
 fn service_client() -> reqwest::Client {
-    let keys = platform::auth::JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
-    let token = keys.mint(&platform::auth::Reader::Service, Duration::from_secs(3600));
+    let token = testkit::service_token();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
     reqwest::Client::builder().default_headers(headers).build().expect("http client")
@@ -453,7 +452,7 @@ async fn main() {
         schema_registry_url: infra.registry_url.clone(),
         group_id: "order-history-bench".to_string(),
         admin_token: None,
-        read_auth: platform::auth::ReadAuthArgs::new(platform::auth::dev::JWT_SECRET),
+        read_auth: testkit::test_read_auth(),
         batch_max_records: 5000,
         batch_max_wait_ms: options.batch_max_wait_ms,
         commit_interval_ms: options.commit_interval_ms,

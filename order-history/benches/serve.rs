@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
-use platform::auth::{JwtKeys, Reader};
+use platform::auth::Reader;
 use rdkafka::producer::{FutureProducer, Producer};
 use testkit::TestInfra;
 use uuid::Uuid;
@@ -145,7 +145,7 @@ async fn start_server(infra: &TestInfra, server_bin: &Path, out_dir: &Path) -> S
         .args(["--kafka-bootstrap-servers", &infra.kafka.bootstrap_servers])
         .args(["--schema-registry-url", &infra.registry_url])
         .args(["--group-id", "order-history-serve-bench"])
-        .env("JWT_SECRET", platform::auth::dev::JWT_SECRET)
+        .env("JWKS_FILE", testkit::test_jwks_file())
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log file"))
         .stderr(log)
@@ -268,8 +268,8 @@ async fn main() {
     let seeded = fill(&infra, options.orders, customers).await;
     println!("fill: {:.1}s", started.elapsed().as_secs_f64());
 
-    let keys = JwtKeys::new(&platform::auth::dev::JWT_SECRET.into()).expect("keys");
-    let service_token = keys.mint(&Reader::Service, Duration::from_secs(24 * 3600));
+    let issuer = testkit::test_issuer();
+    let service_token = issuer.mint(&Reader::Service, Duration::from_secs(24 * 3600));
     println!("server: {}", options.server_bin.display());
     let mut server = start_server(&infra, &options.server_bin, &out_dir).await;
     let started = Instant::now();
@@ -282,7 +282,7 @@ async fn main() {
     let mut searches = Vec::new();
     for (sequence, order) in seeded.iter().enumerate().take((customers as usize).min(SEARCHING_CUSTOMERS)) {
         let customer = customer_of(sequence as u64, customers);
-        let token = keys.mint(&Reader::Customer(customer), Duration::from_secs(24 * 3600));
+        let token = issuer.mint(&Reader::Customer(customer), Duration::from_secs(24 * 3600));
         searches.push((format!("/orders?q={}", order.product_word), token));
     }
     let planned = |path: &str, token: Option<&str>| Planned {

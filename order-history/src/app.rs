@@ -80,7 +80,7 @@ impl Application {
             rebuilds: RebuildTracker::default(),
             repairs: crate::repair::RepairTracker::default(),
             admin_token: BearerToken::new("admin token", checked_token("admin token", config.admin_token.clone())?),
-            read_guard: ReadGuard::new(config.read_auth.keys()?, ReadAccess::Anyone),
+            read_guard: ReadGuard::new(config.read_auth.verifier("order-history").await?, ReadAccess::Anyone),
             kafka: config.kafka.clone(),
             shutdown: shutdown.clone(),
         };

@@ -66,7 +66,8 @@ pub struct Config {
     /// Bearer token of the admin endpoints; without it they answer 401.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
-    /// Reads need a customer or service token signed with this secret.
+    /// Reads need a customer or service token from the token issuer, verified with its public
+    /// keys.
     #[command(flatten)]
     pub read_auth: ReadAuthArgs,
     /// The most records one batch holds.

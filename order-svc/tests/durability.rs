@@ -59,7 +59,7 @@ impl ServiceProcess {
             .env("SCHEMA_REGISTRY_URL", &infra.registry_url)
             .env("ADMIN_TOKEN", TEST_ADMIN_TOKEN)
             .env("WRITE_TOKEN", testkit::TEST_WRITE_TOKEN)
-            .env("JWT_SECRET", testkit::TEST_JWT_SECRET)
+            .env("JWKS_FILE", testkit::test_jwks_file())
             .env("OUTBOX_RELAY_ENABLED", relay_enabled.to_string())
             .env("OUTBOX_CRASH_AFTER_PUBLISH", crash_after_publish.to_string())
             .env("OUTBOX_POLL_INTERVAL_MS", "200")

@@ -42,7 +42,7 @@ pub struct SourceServiceArgs {
     /// Bearer token of the admin endpoints; without it they answer 401.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
-    /// Reads need a service token signed with this secret.
+    /// Reads need a service token from the token issuer, verified with its public keys.
     #[command(flatten)]
     pub read_auth: ReadAuthArgs,
     #[command(flatten)]
@@ -88,7 +88,7 @@ impl SourceServiceRuntime {
         let write_token =
             BearerToken::new("write token", checked_token("write token", Some(args.write_token.clone()))?);
         let admin_token = BearerToken::new("admin token", checked_token("admin token", args.admin_token.clone())?);
-        let read_guard = ReadGuard::new(args.read_auth.keys()?, ReadAccess::ServicesOnly);
+        let read_guard = ReadGuard::new(args.read_auth.verifier(name).await?, ReadAccess::ServicesOnly);
         let store = Store::connect_and_migrate(database_url, migrator).await?;
         let outbox = OutboxSignal::default();
         let shutdown = CancellationToken::new();

@@ -15,29 +15,44 @@ pub struct BrokerInstallArgs {
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct TokenArgs {
-    /// A token of this customer, who reads only their own orders.
+    /// A token of this customer, who reads only their own orders, on order-history and composer.
     #[arg(long, conflicts_with = "service", required_unless_present = "service")]
     pub customer: Option<String>,
-    /// A service token, which reads everything.
+    /// A service token, which reads everything, on every service.
     #[arg(long)]
     pub service: bool,
     /// How long the token is valid, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub ttl_secs: u64,
-    /// The secret to sign with: the stack's (the local profile's dev secret unless set).
-    #[arg(long, env = "JWT_SECRET", default_value = platform::auth::dev::JWT_SECRET, hide_env_values = true, hide_default_value = true)]
-    pub jwt_secret: platform::auth::Secret,
+    /// The key to sign with: the local profile's dev key unless set.
+    #[command(flatten)]
+    pub issuer: platform::auth::issuer::IssuerArgs,
 }
 
 impl TokenArgs {
-    pub fn mint(&self) -> anyhow::Result<String> {
+    pub async fn mint(&self) -> anyhow::Result<String> {
         let reader = match &self.customer {
             Some(customer) => platform::auth::Reader::Customer(customer.clone()),
             None => platform::auth::Reader::Service,
         };
-        let keys = platform::auth::JwtKeys::new(&self.jwt_secret)?;
-        Ok(keys.mint(&reader, std::time::Duration::from_secs(self.ttl_secs)))
+        let issuer = self.issuer.load().await?;
+        Ok(issuer.mint(&reader, std::time::Duration::from_secs(self.ttl_secs)))
     }
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct KeysArgs {
+    /// The folder to write `issuer.pem` (the private key, readable by its owner only) and
+    /// `jwks.json` (the public keys every service is given) to; neither may exist yet.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// During a rotation: also trust the keys of this JWKS (the one in use), so that tokens
+    /// signed with the old key stay valid until they expire.
+    #[arg(long)]
+    pub also_trust: Option<PathBuf>,
+    /// The issuer name tokens carry (`iss`).
+    #[arg(long, env = "JWT_ISSUER", default_value = platform::auth::read_token::DEFAULT_ISSUER)]
+    pub issuer: String,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -78,7 +93,7 @@ pub struct UpArgs {
     /// The credentials every service is started with. The defaults are public and for the local
     /// profile only, where everything listens on 127.0.0.1 (docs/security.md).
     #[command(flatten)]
-    pub credentials: compare::config::Credentials,
+    pub credentials: platform::auth::Credentials,
     /// Partitions of each source topic; only applies when a topic is created.
     #[arg(long, env = "STACK_PARTITIONS", default_value_t = 3)]
     pub partitions: i32,

@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod config;
 pub mod demo;
 pub mod init;
+pub mod keys;
 pub mod process;
 pub mod tansu;
 pub mod top;

@@ -1,7 +1,7 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
 use clap::{Parser, Subcommand};
-use stack::{config, demo, init, tansu, top, up};
+use stack::{config, demo, init, keys, tansu, top, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
@@ -22,8 +22,10 @@ enum Command {
     Init(Box<init::InitArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
     InstallBroker(config::BrokerInstallArgs),
-    /// Print a read token (a JWT) signed with the stack's secret, for curl and other clients.
+    /// Print a read token (a JWT) signed with the issuer's key, for curl and other clients.
     Token(config::TokenArgs),
+    /// Generate a token issuer key and the JWKS that services verify its tokens with.
+    Keys(config::KeysArgs),
     /// Print the CPU each process of a running stack uses over a window.
     Top(top::TopArgs),
 }
@@ -37,9 +39,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Init(args) => init::run(*args).await,
         Command::Top(args) => top::run(args).await,
         Command::Token(args) => {
-            println!("{}", args.mint()?);
+            println!("{}", args.mint().await?);
             Ok(())
         }
+        Command::Keys(args) => keys::run(&args).await,
         Command::InstallBroker(args) => {
             let path = tansu::ensure_installed(&args).await?;
             println!("{}", path.display());

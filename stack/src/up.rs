@@ -106,6 +106,7 @@ async fn start_all(
     let registry_url = format!("http://{}", args.registry_listen);
     wait_ready(running.last_mut(), wait_for_http_ready(&registry_url)).await?;
     register_schemas(&registry_url).await?;
+    let tokens = LocalTokens::issue(args, data_dir).await?;
 
     for (name, listen) in source_services(args) {
         let database = data_dir.join(name).join(format!("{name}.db"));
@@ -116,7 +117,8 @@ async fn start_all(
             .env("SCHEMA_REGISTRY_URL", &registry_url)
             .env("WRITE_TOKEN", args.credentials.write_token.expose())
             .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
-            .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+            .env("JWKS_FILE", tokens.jwks_file.display())
+            .env("JWT_ISSUER", &tokens.issuer);
         running.push(Supervised::spawn(name, service, &log_dir)?);
         wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{listen}"))).await?;
     }
@@ -127,7 +129,8 @@ async fn start_all(
         .env("KAFKA_BOOTSTRAP_SERVERS", &kafka.bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &registry_url)
         .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
-        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+        .env("JWKS_FILE", tokens.jwks_file.display())
+        .env("JWT_ISSUER", &tokens.issuer);
     let order_history = match &args.elasticsearch_url {
         Some(url) => order_history.env("ELASTICSEARCH_URL", url),
         None => order_history.env_remove("ELASTICSEARCH_URL"),
@@ -140,7 +143,9 @@ async fn start_all(
         .env("ORDER_SVC_URL", format!("http://{}", args.order_svc_listen))
         .env("PAYMENT_SVC_URL", format!("http://{}", args.payment_svc_listen))
         .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen))
-        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+        .env("JWKS_FILE", tokens.jwks_file.display())
+        .env("JWT_ISSUER", &tokens.issuer)
+        .env("READ_TOKEN", tokens.read_token.expose());
     running.push(Supervised::spawn("composer", composer, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.composer_listen))).await?;
 
@@ -153,10 +158,37 @@ async fn start_all(
         .env("SHIPPING_SVC_URL", format!("http://{}", args.shipping_svc_listen))
         .env("REPORT_DIR", std::path::absolute(&args.report_dir)?.display())
         .env("ADMIN_TOKEN", args.credentials.admin_token.expose())
-        .env("JWT_SECRET", args.credentials.jwt_secret.expose());
+        .env("READ_TOKEN", tokens.read_token.expose());
     running.push(Supervised::spawn("web", web, &log_dir)?);
     wait_ready(running.last_mut(), wait_for_http_ready(&format!("http://{}", args.web_listen))).await?;
     Ok(())
+}
+
+/// What the stack, as the local token issuer, gives its services: the issuer's public keys to
+/// verify read tokens with, and a service token for composer's and web's calls.
+struct LocalTokens {
+    jwks_file: PathBuf,
+    issuer: String,
+    read_token: platform::auth::Secret,
+}
+
+impl LocalTokens {
+    /// Longer than a local stack runs; `READ_TOKEN` set for `stack up` is used instead.
+    const READ_TOKEN_TTL: Duration = Duration::from_secs(30 * 86_400);
+
+    async fn issue(args: &UpArgs, data_dir: &Path) -> anyhow::Result<Self> {
+        let issuer = args.credentials.issuer.load().await?;
+        let keys_dir = data_dir.join("keys");
+        tokio::fs::create_dir_all(&keys_dir).await.with_context(|| format!("cannot create {}", keys_dir.display()))?;
+        let jwks_file = keys_dir.join("jwks.json");
+        let jwks = serde_json::to_vec_pretty(&issuer.jwks())?;
+        tokio::fs::write(&jwks_file, jwks).await.with_context(|| format!("cannot write {}", jwks_file.display()))?;
+        let read_token = match &args.credentials.read_token {
+            Some(token) => token.clone(),
+            None => issuer.mint(&platform::auth::Reader::Service, Self::READ_TOKEN_TTL).as_str().into(),
+        };
+        Ok(Self { jwks_file, issuer: issuer.issuer().to_string(), read_token })
+    }
 }
 
 /// The source services in start order, with their listeners.

@@ -227,14 +227,15 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
     // order-history projected all of it into one document
     // `stack up` runs with the local profile's dev credentials
     let credentials = compare::config::Credentials::dev();
-    let read_token = credentials.service_token().expect("a service token");
+    let read_token = credentials.service_token().await.expect("a service token");
+    let read_token = read_token.expose();
     let client = reqwest::Client::new();
     let order_history = &stack.service_urls[3];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let response = client
             .get(format!("{order_history}/orders/{order_id}"))
-            .bearer_auth(&read_token)
+            .bearer_auth(read_token)
             .send()
             .await
             .expect("order-history answers");
@@ -267,7 +268,7 @@ async fn stack_up_reaches_ready_twice_on_one_data_dir_and_keeps_everything() {
         .expect("json");
     let composed: Json = client
         .get(format!("{}/orders/{}", stack.service_urls[4], order["id"].as_str().expect("an order id")))
-        .bearer_auth(&read_token)
+        .bearer_auth(read_token)
         .send()
         .await
         .expect("composer answers")

@@ -8,9 +8,9 @@ mod service;
 
 pub use elasticsearch::{NOIDA_DB_BIN_ENV, NOIDA_DB_VERSION, SearchEngine, start_search_engine};
 pub use service::{
-    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_WRITE_TOKEN, customer_token,
+    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, customer_token,
     service_token, source_service_args, spawn_source_service, spawn_source_service_on,
-    spawn_source_service_with_fresh_infra, test_read_auth,
+    spawn_source_service_with_fresh_infra, test_issuer, test_jwks_file, test_read_auth,
 };
 
 use std::net::{SocketAddr, TcpListener};

@@ -49,7 +49,7 @@ def stack():
         pytest.fail(f"{stack_bin} is missing: run `cargo build --workspace --bins` first")
     data_dir = Path(tempfile.mkdtemp(prefix="api-fuzz-"))
     env = {name: value for name, value in os.environ.items()
-           if name not in {"WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"}}
+           if name not in {"WRITE_TOKEN", "ADMIN_TOKEN", "READ_TOKEN", "JWT_ISSUER_KEY", "JWT_ISSUER"}}
     urls = {}
     for service in SERVICES:
         port = free_port()

@@ -38,21 +38,21 @@ BINARY_SOURCES = {
 }
 # the configuration each service cannot run correctly without in compose
 SOURCE_ENV = {"LISTEN_ADDR", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL",
-              "WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"}
+              "WRITE_TOKEN", "ADMIN_TOKEN", "JWKS_FILE"}
 REQUIRED_ENV = {
     "init": {"KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "STACK_PARTITIONS"},
     "order-svc": SOURCE_ENV,
     "payment-svc": SOURCE_ENV,
     "shipping-svc": SOURCE_ENV,
     "order-history": {"LISTEN_ADDR", "KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "ELASTICSEARCH_URL",
-                      "ADMIN_TOKEN", "JWT_SECRET"},
-    "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL", "JWT_SECRET"},
+                      "ADMIN_TOKEN", "JWKS_FILE"},
+    "composer": {"LISTEN_ADDR", "ORDER_SVC_URL", "PAYMENT_SVC_URL", "SHIPPING_SVC_URL", "JWKS_FILE", "READ_TOKEN"},
     "web": {"LISTEN_ADDR", "ORDER_HISTORY_URL", "COMPOSER_URL", "ORDER_SVC_URL", "PAYMENT_SVC_URL",
-            "SHIPPING_SVC_URL", "REPORT_DIR", "ADMIN_TOKEN", "JWT_SECRET"},
+            "SHIPPING_SVC_URL", "REPORT_DIR", "ADMIN_TOKEN", "READ_TOKEN"},
     # the addresses come from the environment, so flags given to `run` do not replace them
     "compare": {"COMPARE_PROFILE", "COMPARE_ORDER_SVC_URL", "COMPARE_PAYMENT_SVC_URL", "COMPARE_SHIPPING_SVC_URL",
                 "COMPARE_ORDER_HISTORY_URL", "COMPARE_COMPOSER_URL", "COMPARE_BROKER", "COMPARE_SCHEMA_REGISTRY_URL",
-                "COMPARE_OUT", "WRITE_TOKEN", "ADMIN_TOKEN", "JWT_SECRET"},
+                "COMPARE_OUT", "WRITE_TOKEN", "ADMIN_TOKEN", "READ_TOKEN"},
 }
 # variables a library of the binary reads, not its own sources: sqlx-postgres 0.8 takes the
 # password from PGPASSWORD when the DATABASE_URL has none (PgConnectOptions::new_without_pgpass)
@@ -60,7 +60,10 @@ LIBRARY_ENV = {"order-svc": {"PGPASSWORD"}, "payment-svc": {"PGPASSWORD"}, "ship
 SOURCE_SERVICES = ["order-svc", "payment-svc", "shipping-svc"]
 # compose is not the local profile: it has no credentials of its own, the operator sets them
 CREDENTIALS = {"WRITE_TOKEN": "compose-test-write-token", "ADMIN_TOKEN": "compose-test-admin-token",
-               "JWT_SECRET": "compose-test-jwt-secret-of-32-bytes-or-more"}
+               "READ_TOKEN": "compose-test-read-token", "JWKS_PATH": "./keys/jwks.json"}
+# the services that verify read tokens, with the token issuer's public keys only
+VERIFIERS = ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"]
+JWKS_IN_CONTAINER = "/etc/order-history/jwks.json"
 
 CLAP_ENV = re.compile(r'\benv\s*=\s*"([A-Z][A-Z0-9_]*)"')
 STD_ENV = re.compile(r'\benv::var(?:_os)?\(\s*"([A-Z][A-Z0-9_]*)"')
@@ -254,13 +257,28 @@ def test_compose_refuses_to_start_without_credentials():
         cwd=ROOT, capture_output=True, text=True, env=credentials_env({}),
     )
     assert result.returncode != 0, "compose must not run with default credentials"
-    assert "docs/security.md" in result.stdout + result.stderr
+    assert "docs/compose.md" in result.stdout + result.stderr
 
 
 def test_no_dev_credential_in_compose():
     text = COMPOSE_FILE.read_text()
-    for dev in ["local-dev-write-token", "local-dev-admin-token", "local-dev-jwt-secret"]:
+    # the last is the body of the local profile's public signing key
+    for dev in ["local-dev-write-token", "local-dev-admin-token", "MC4CAQAwBQYDK2VwBCIEICnv30BS"]:
         assert dev not in text
+
+
+def test_verifiers_get_the_public_keys_read_only_and_no_service_gets_a_signing_key(services):
+    for name in VERIFIERS:
+        service = services[name]
+        assert service["environment"]["JWKS_FILE"] == JWKS_IN_CONTAINER, name
+        mounts = [volume for volume in service.get("volumes", []) if isinstance(volume, str)]
+        jwks_mounts = [volume for volume in mounts if volume.split(":")[-2:][0] == JWKS_IN_CONTAINER]
+        assert len(jwks_mounts) == 1, f"{name} mounts the jwks once: {mounts}"
+        assert set(jwks_mounts[0].rsplit(":", 1)[1].split(",")) >= {"ro", "z"}, jwks_mounts[0]
+    for name, service in services.items():
+        environment = service.get("environment") or {}
+        assert "JWT_ISSUER_KEY" not in environment, f"{name} must not hold the issuer's private key"
+        assert "JWT_SECRET" not in environment, f"{name}: read tokens are no longer signed with a shared secret"
 
 
 def test_dockerfile_passes_hadolint():
@@ -337,8 +355,9 @@ def test_kafka_advertises_the_address_it_is_published_on(services):
 def test_bind_mounts_carry_an_selinux_label(services):
     for name, service in services.items():
         for volume in service.get("volumes") or []:
-            source, *rest = volume.split(":")
-            if not source.startswith((".", "/", "~")):
+            # a source from a variable (`${JWKS_PATH:?...}`) is a host path too
+            source, *rest = re.sub(r"\$\{[^}]*\}", "${}", volume).split(":")
+            if not source.startswith((".", "/", "~", "${}")):
                 continue
             options = rest[1].split(",") if len(rest) > 1 else []
             assert {"z", "Z"} & set(options), f"{name}: {volume} needs `z` to be readable on SELinux hosts"

@@ -158,7 +158,7 @@ export async function startStack({ web = true } = {}) {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'web-e2e-'));
   const env = { ...process.env };
-  for (const name of ['WRITE_TOKEN', 'ADMIN_TOKEN', 'JWT_SECRET']) delete env[name];
+  for (const name of ['WRITE_TOKEN', 'ADMIN_TOKEN', 'READ_TOKEN', 'JWT_ISSUER_KEY', 'JWT_ISSUER']) delete env[name];
   const engine = BACKEND === 'elasticsearch' ? await startSearchEngine(dataDir) : null;
   if (engine) env.STACK_ELASTICSEARCH_URL = engine.url;
   const urls = {};

@@ -29,12 +29,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub fn start(config: &Config) -> anyhow::Result<Self> {
-        let keys = config.read_auth.keys().context("invalid configuration")?;
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let read_token = ServiceToken::configured(config.read_token.clone()).context("invalid configuration")?;
         let admin_token = checked_token("admin token", config.admin_token.clone()).context("invalid configuration")?;
         crate::upstream::describe_metrics();
         let state = AppState {
-            upstreams: Arc::new(Upstreams::new(config, ServiceToken::new(keys), admin_token)?),
+            upstreams: Arc::new(Upstreams::new(config, read_token, admin_token)?),
             report_dir: report::report_dir(&config.report_dir),
         };
         let api = Router::new()

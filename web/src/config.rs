@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use platform::auth::{ReadAuthArgs, Secret};
+use platform::auth::Secret;
 use platform::endpoints::SourceServiceUrls;
 
 /// The web pages: order-history search, and the live comparison of the two designs.
@@ -29,10 +29,11 @@ pub struct Config {
     /// service; without it the fault controls are off.
     #[arg(long = "admin-token", env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
-    /// The pages read with a service token signed with this secret, unless the browser's request
-    /// carries its own `Authorization` (e.g. a customer token set by a gateway in front).
-    #[command(flatten)]
-    pub read_auth: ReadAuthArgs,
+    /// The pages read with this service token (`stack token --service`), unless the browser's
+    /// request carries its own `Authorization` (e.g. a customer token set by a gateway in front);
+    /// required.
+    #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<Secret>,
     /// Where `compare` wrote its latest report (`report.md` and its charts).
     #[arg(long = "report-dir", env = "REPORT_DIR", default_value = "report")]
     pub report_dir: PathBuf,
@@ -42,12 +43,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// Every default, with the local profile's dev credentials, listening on `listen`; for tests.
+    /// Every default and no credentials, listening on `listen`; for tests, which set the
+    /// credentials they use.
     pub fn local(listen: SocketAddr) -> Config {
         let mut config = Config::parse_from(["web"]);
         config.listen = listen;
-        config.admin_token = Some(platform::auth::dev::ADMIN_TOKEN.into());
-        config.read_auth = ReadAuthArgs::new(platform::auth::dev::JWT_SECRET);
         config
     }
 

@@ -71,7 +71,8 @@ const MAX_LIFE_CYCLES_IN_FLIGHT: usize = 32;
 pub async fn run(args: &ChaosArgs) -> anyhow::Result<ChaosReport> {
     anyhow::ensure!(args.duration >= 1.0, "--duration must be at least 1 second");
     anyhow::ensure!(args.write_rate > 0.0 && args.write_rate <= 1000.0, "--write-rate must be in (0, 1000]");
-    let stack = Stack::new(args.endpoints.clone(), args.credentials.clone(), Duration::from_secs(10))?
+    let stack = Stack::new(args.endpoints.clone(), args.credentials.clone(), Duration::from_secs(10))
+        .await?
         .retrying_writes(WRITE_PATIENCE);
     stack.check_reachable().await?;
     stack.clear_faults().await?;
@@ -164,7 +165,7 @@ async fn reconcile_until_clean(
         &endpoints.payment_svc,
         &endpoints.shipping_svc,
     );
-    args.read_token = Some(credentials.service_token()?.as_str().into());
+    args.read_token = Some(credentials.service_token().await?);
     let deadline = Instant::now() + timeout;
     let mut attempts = 0;
     loop {

@@ -162,6 +162,7 @@ impl Sources {
         config.sources.payment_svc_url = self.url(Source::Payments);
         config.sources.shipping_svc_url = self.url(Source::Shipments);
         config.read_auth = testkit::test_read_auth();
+        config.read_token = Some(testkit::service_token().as_str().into());
         config
     }
 }
@@ -245,7 +246,7 @@ pub struct TestComposer {
 pub async fn spawn_composer(config: Config) -> TestComposer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
-    let app = Application::start(&config).expect("composer starts");
+    let app = Application::start(&config).await.expect("composer starts");
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));

@@ -4,15 +4,21 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use compare::config::Credentials;
+use platform::auth::issuer::{IssuerArgs, TokenIssuer};
+use platform::auth::read_token::DEFAULT_ISSUER;
 use stack::config::{BrokerInstallArgs, UpArgs};
 
 pub fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
 }
 
-/// A stack on free ports under `data_dir`, with credentials of its own and the binaries of this
-/// build.
+/// A stack on free ports under `data_dir`, with credentials and a signing key of its own, and
+/// the binaries of this build.
 pub fn up_args(data_dir: &Path) -> UpArgs {
+    std::fs::create_dir_all(data_dir).expect("create the data dir");
+    let (_, issuer_pem) = TokenIssuer::generate(DEFAULT_ISSUER).expect("generate a signing key");
+    let issuer_key = data_dir.join("issuer.pem");
+    std::fs::write(&issuer_key, issuer_pem).expect("write the signing key");
     UpArgs {
         data_dir: data_dir.to_path_buf(),
         broker_listen: free_address(),
@@ -28,7 +34,8 @@ pub fn up_args(data_dir: &Path) -> UpArgs {
         credentials: Credentials {
             write_token: "compare-test-write-token".into(),
             admin_token: "compare-test-admin-token".into(),
-            jwt_secret: "compare-test-jwt-secret-of-32-bytes-or-more".into(),
+            read_token: None,
+            issuer: IssuerArgs { issuer_key: Some(issuer_key), issuer: DEFAULT_ISSUER.to_string() },
         },
         partitions: 3,
         bin_dir: Some(Path::new(env!("CARGO_BIN_EXE_stack")).parent().expect("bin dir").to_path_buf()),

@@ -44,7 +44,7 @@ pub fn config() -> Config {
     config.sources.payment_svc_url = nowhere();
     config.sources.shipping_svc_url = nowhere();
     config.admin_token = Some(Secret::from(testkit::TEST_ADMIN_TOKEN));
-    config.read_auth = testkit::test_read_auth();
+    config.read_token = Some(Secret::from(testkit::service_token().as_str()));
     config.upstream_timeout_ms = 3000;
     config
 }
@@ -53,7 +53,7 @@ pub async fn spawn_web(config: Config) -> TestWeb {
     testkit::init_test_tracing();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
-    let app = Application::start(&config).expect("web starts");
+    let app = Application::start(&config).await.expect("web starts");
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
@@ -83,9 +83,10 @@ pub async fn spawn_composer(order_svc_url: String) -> (String, CancellationToken
     config.sources.payment_svc_url = nowhere();
     config.sources.shipping_svc_url = nowhere();
     config.read_auth = testkit::test_read_auth();
+    config.read_token = Some(Secret::from(testkit::service_token().as_str()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
-    let app = composer::app::Application::start(&config).expect("composer starts");
+    let app = composer::app::Application::start(&config).await.expect("composer starts");
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));

@@ -51,17 +51,21 @@ async fn an_unknown_path_is_a_json_404_and_probes_answer() {
 }
 
 #[tokio::test]
-async fn it_refuses_to_start_without_a_jwt_secret_or_with_a_short_admin_token() {
-    let mut without_secret = config();
-    without_secret.read_auth.jwt_secret = None;
-    let error = web::app::Application::start(&without_secret).err().expect("refused");
-    assert!(format!("{error:#}").contains("JWT_SECRET"), "{error:#}");
+async fn it_refuses_to_start_without_a_read_token_or_with_a_short_admin_token() {
+    let mut without_token = config();
+    without_token.read_token = None;
+    let error = web::app::Application::start(&without_token).await.err().expect("refused");
+    assert!(format!("{error:#}").contains("READ_TOKEN"), "{error:#}");
+    let mut customer_token = config();
+    customer_token.read_token = Some(testkit::customer_token("customer-a").as_str().into());
+    let error = web::app::Application::start(&customer_token).await.err().expect("refused");
+    assert!(format!("{error:#}").contains("service token"), "{error:#}");
     let mut short_admin = config();
     short_admin.admin_token = Some("short".into());
-    let error = web::app::Application::start(&short_admin).err().expect("refused");
+    let error = web::app::Application::start(&short_admin).await.err().expect("refused");
     assert!(format!("{error:#}").contains("admin token"), "{error:#}");
     let mut bad_url = config();
     bad_url.composer_url = "composer:8020".to_string();
-    let error = web::app::Application::start(&bad_url).err().expect("refused");
+    let error = web::app::Application::start(&bad_url).await.err().expect("refused");
     assert!(format!("{error:#}").contains("--composer-url"), "{error:#}");
 }

@@ -2,26 +2,32 @@
 //!
 //! - **Writes** to a source service need its write token; **admin** endpoints need the admin
 //!   token. Both are static bearer tokens from the configuration, compared in constant time.
-//! - **Reads** need a signed JWT (HS256, `JWT_SECRET`). A token with `role: "customer"` and a
+//! - **Reads** need a JWT signed with Ed25519 by the one token issuer ([`issuer`]), verified
+//!   with the issuer's public keys only ([`read_token`]). A token with `role: "customer"` and a
 //!   `customer_id` reads that customer's orders only: the services enforce the filter, whatever
-//!   the query says. A token with `role: "service"` reads everything; composer mints one for its
-//!   calls to the source services, whose read APIs are for services only.
+//!   the query says. A token with `role: "service"` reads everything; composer and web are
+//!   given one (`READ_TOKEN`) for their calls to other services.
 //!
-//! The local profile runs with the [`dev`] credentials; nothing else defaults to them.
+//! The local profile runs with the [`dev`] credentials and the dev signing key
+//! ([`issuer::DEV_ISSUER_KEY_PEM`]); nothing else defaults to them.
 //! Secrets never reach a log or an error body: [`Secret`] prints as `[redacted]`, and refusals
 //! say what was wrong with a credential, never what it was.
 
+mod credentials;
+pub mod issuer;
+pub mod read_token;
+
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+pub use credentials::Credentials;
+pub use read_token::{ReadAuthArgs, TokenVerifier};
 
 use crate::http::json_error;
 
@@ -30,12 +36,10 @@ use crate::http::json_error;
 pub mod dev {
     pub const WRITE_TOKEN: &str = "local-dev-write-token";
     pub const ADMIN_TOKEN: &str = "local-dev-admin-token";
-    pub const JWT_SECRET: &str = "local-dev-jwt-secret-not-for-production";
 }
 
-/// The shortest accepted static token and JWT secret: shorter ones are guessable.
+/// The shortest accepted static token: shorter ones are guessable.
 pub const MIN_TOKEN_LEN: usize = 16;
-pub const MIN_JWT_SECRET_LEN: usize = 32;
 
 /// A configured secret: compared and used, never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,7 +51,7 @@ impl Secret {
     }
 
     pub fn is_dev_default(&self) -> bool {
-        [dev::WRITE_TOKEN, dev::ADMIN_TOKEN, dev::JWT_SECRET].contains(&self.expose())
+        [dev::WRITE_TOKEN, dev::ADMIN_TOKEN].contains(&self.expose())
     }
 }
 
@@ -86,6 +90,14 @@ pub enum AuthError {
     Invalid,
     #[error("token expired")]
     Expired,
+    #[error("token not valid yet")]
+    NotYetValid,
+    #[error("token is not for this service")]
+    WrongAudience,
+    #[error("token is from another issuer")]
+    WrongIssuer,
+    #[error("token signed by an unknown key")]
+    UnknownKey,
     /// The endpoint is disabled because no credential is configured for it.
     #[error("{0} is not configured on this service")]
     NotConfigured(&'static str),
@@ -195,83 +207,6 @@ impl Reader {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Customer,
-    Service,
-}
-
-/// The claims of a read token.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub role: Role,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
-    /// Expiry, seconds since the epoch; required.
-    pub exp: u64,
-    pub iat: u64,
-}
-
-/// Signs and verifies read tokens with one HMAC secret.
-#[derive(Clone)]
-pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-}
-
-impl fmt::Debug for JwtKeys {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("JwtKeys([redacted])")
-    }
-}
-
-impl JwtKeys {
-    pub fn new(secret: &Secret) -> anyhow::Result<Self> {
-        if secret.expose().len() < MIN_JWT_SECRET_LEN {
-            anyhow::bail!("the jwt secret must be at least {MIN_JWT_SECRET_LEN} bytes long");
-        }
-        // one algorithm only: a token cannot choose a weaker one, or `none`
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 30;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
-            validation,
-        })
-    }
-
-    pub fn verify(&self, token: &str) -> Result<Reader, AuthError> {
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|error| {
-                match error.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-                    _ => AuthError::Invalid,
-                }
-            })?;
-        match (data.claims.role, data.claims.customer_id) {
-            (Role::Service, _) => Ok(Reader::Service),
-            (Role::Customer, Some(customer_id)) if !customer_id.trim().is_empty() => Ok(Reader::Customer(customer_id)),
-            (Role::Customer, _) => Err(AuthError::Invalid),
-        }
-    }
-
-    /// A token for `reader`, valid for `ttl`.
-    pub fn mint(&self, reader: &Reader, ttl: Duration) -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let (sub, role, customer_id) = match reader {
-            Reader::Service => ("service".to_string(), Role::Service, None),
-            Reader::Customer(id) => (format!("customer:{id}"), Role::Customer, Some(id.clone())),
-        };
-        let claims = Claims { sub, role, customer_id, exp: now + ttl.as_secs(), iat: now };
-        // HMAC signing of a serializable struct cannot fail
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
-    }
-}
-
 /// What a read route accepts: any reader, or services only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadAccess {
@@ -281,17 +216,17 @@ pub enum ReadAccess {
 
 #[derive(Clone)]
 pub struct ReadGuard {
-    keys: Arc<JwtKeys>,
+    verifier: Arc<TokenVerifier>,
     access: ReadAccess,
 }
 
 impl ReadGuard {
-    pub fn new(keys: Arc<JwtKeys>, access: ReadAccess) -> Self {
-        Self { keys, access }
+    pub fn new(verifier: Arc<TokenVerifier>, access: ReadAccess) -> Self {
+        Self { verifier, access }
     }
 
     pub fn check(&self, headers: &HeaderMap) -> Result<Reader, AuthError> {
-        let reader = self.keys.verify(bearer(headers)?)?;
+        let reader = self.verifier.verify(bearer(headers)?)?;
         if self.access == ReadAccess::ServicesOnly && reader != Reader::Service {
             return Err(AuthError::Forbidden("this api serves other services only"));
         }
@@ -311,52 +246,46 @@ pub async fn require_reader(State(guard): State<ReadGuard>, mut request: Request
     }
 }
 
-/// A service token minted on demand and renewed before it expires, for calls to other services.
+/// The service token a process sends on its calls to other services, given to it by the token
+/// issuer (`READ_TOKEN`): a process that only calls others never holds a signing key.
 #[derive(Clone)]
-pub struct ServiceToken {
-    keys: Arc<JwtKeys>,
-    current: Arc<Mutex<(String, SystemTime)>>,
-}
+pub struct ServiceToken(Secret);
 
 impl ServiceToken {
-    const TTL: Duration = Duration::from_secs(3600);
-
-    pub fn new(keys: Arc<JwtKeys>) -> Self {
-        let token = keys.mint(&Reader::Service, Self::TTL);
-        Self { keys, current: Arc::new(Mutex::new((token, SystemTime::now() + Self::TTL))) }
-    }
-
-    pub fn bearer(&self) -> String {
-        let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // renewed with half its life left, so a token never expires in flight
-        if current.1 < SystemTime::now() + Self::TTL / 2 {
-            *current = (self.keys.mint(&Reader::Service, Self::TTL), SystemTime::now() + Self::TTL);
-        }
-        current.0.clone()
-    }
-}
-
-/// The read-token configuration of every service that serves or makes reads.
-#[derive(Clone, Debug, clap::Args)]
-pub struct ReadAuthArgs {
-    /// The HMAC secret (at least 32 bytes) that signs and verifies read tokens (JWT, HS256);
-    /// required to serve.
-    #[arg(long = "jwt-secret", env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<Secret>,
-}
-
-impl ReadAuthArgs {
-    pub fn new(secret: &str) -> Self {
-        Self { jwt_secret: Some(Secret::from(secret)) }
-    }
-
-    pub fn keys(&self) -> anyhow::Result<Arc<JwtKeys>> {
-        let Some(secret) = &self.jwt_secret else {
-            anyhow::bail!("no jwt secret configured: set JWT_SECRET (at least {MIN_JWT_SECRET_LEN} bytes)");
+    /// Checks that `token` is a service token that has not expired, and warns when it expires
+    /// within a day. Its signature is for the services it calls to verify.
+    pub fn configured(token: Option<Secret>) -> anyhow::Result<Self> {
+        let Some(token) = token else {
+            anyhow::bail!("no read token configured: set READ_TOKEN to a service token (`stack token --service`)");
         };
-        warn_if_dev("jwt secret", secret);
-        Ok(Arc::new(JwtKeys::new(secret)?))
+        let claims = unverified_claims(token.expose())
+            .ok_or_else(|| anyhow::anyhow!("READ_TOKEN is not a read token (a JWT with role service)"))?;
+        if claims.role != read_token::Role::Service {
+            anyhow::bail!("READ_TOKEN must be a service token, not a customer's");
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        if claims.exp <= now {
+            anyhow::bail!("READ_TOKEN expired; mint a new one (`stack token --service`)");
+        }
+        let hours_left = (claims.exp - now) / 3600;
+        if hours_left < 24 {
+            tracing::warn!(hours_left, "READ_TOKEN expires within a day; mint a new one (`stack token --service`)");
+        }
+        Ok(Self(token))
     }
+
+    pub fn bearer(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+/// A token's claims read without checking its signature: for a holder to see when its own
+/// token expires, never to decide access.
+fn unverified_claims(token: &str) -> Option<read_token::Claims> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&json).ok()
 }
 
 /// Refuses a static token too short to be secret.
@@ -409,7 +338,11 @@ pub fn document_security(
 
     let components = openapi.components.get_or_insert_with(Default::default);
     for (scheme, format, description) in [
-        (Scheme::Read, "JWT", "a JWT (HS256) with role customer and a customer_id, or role service"),
+        (
+            Scheme::Read,
+            "JWT",
+            "a JWT (EdDSA, from the token issuer) with role customer and a customer_id, or role service",
+        ),
         (Scheme::Write, "opaque", "the service's write token"),
         (Scheme::Admin, "opaque", "the admin token"),
     ] {
@@ -453,6 +386,12 @@ pub fn document_security(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    use super::issuer::TokenIssuer;
+    use super::read_token::{Claims, DEFAULT_ISSUER, PublicKeys, Role};
     use super::*;
 
     fn bearer_headers(token: &str) -> HeaderMap {
@@ -461,24 +400,20 @@ mod tests {
         headers
     }
 
-    fn keys(secret: &str) -> JwtKeys {
-        JwtKeys::new(&Secret::from(secret)).expect("keys")
+    /// A verifier for `audience` that trusts the dev issuer's key only.
+    fn verifier(audience: &str) -> TokenVerifier {
+        TokenVerifier::new(PublicKeys::from_jwks(&TokenIssuer::dev().jwks()).expect("jwks"), DEFAULT_ISSUER, audience)
     }
 
-    const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
+    /// The dev issuer's claims for a service, changed by `change`.
+    fn service_claims(change: impl FnOnce(&mut Claims)) -> Claims {
+        let mut claims = TokenIssuer::dev().claims(&Reader::Service, &["order-svc"], Duration::from_secs(600));
+        change(&mut claims);
+        claims
+    }
 
-    /// `claims` signed with [`SECRET`] by `algorithm`, `exp` seconds from now (negative: past).
-    fn signed(algorithm: Algorithm, role: Role, customer_id: Option<&str>, exp: i64) -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
-        let claims = Claims {
-            sub: "s".into(),
-            role,
-            customer_id: customer_id.map(str::to_string),
-            exp: now.saturating_add_signed(exp),
-            iat: now.saturating_sub(200),
-        };
-        jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
-            .expect("encode")
+    fn now() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
     }
 
     #[test]
@@ -499,38 +434,109 @@ mod tests {
     }
 
     #[test]
-    fn a_minted_token_verifies_as_its_reader() {
-        let keys = keys(SECRET);
-        let customer = Reader::Customer("cust-7".to_string());
-        assert_eq!(keys.verify(&keys.mint(&customer, Duration::from_secs(60))), Ok(customer));
-        assert_eq!(keys.verify(&keys.mint(&Reader::Service, Duration::from_secs(60))), Ok(Reader::Service));
+    fn a_token_of_another_key_an_expired_one_or_garbage_is_refused() {
+        let (foreign, _) = TokenIssuer::generate(DEFAULT_ISSUER).expect("generate");
+        let verifier = verifier("order-svc");
+        assert_eq!(
+            verifier.verify(&foreign.mint(&Reader::Service, Duration::from_secs(60))),
+            Err(AuthError::UnknownKey)
+        );
+        assert_eq!(verifier.verify("not.a.jwt"), Err(AuthError::Invalid));
+        let expired = service_claims(|claims| {
+            claims.nbf = now() - 600;
+            claims.exp = now() - 120;
+        });
+        assert_eq!(verifier.verify(&TokenIssuer::dev().mint_claims(&expired)), Err(AuthError::Expired));
     }
 
     #[test]
-    fn a_token_of_another_secret_an_expired_one_or_garbage_is_refused() {
-        let other = keys("another-secret-of-at-least-32-bytes!").mint(&Reader::Service, Duration::from_secs(60));
-        assert_eq!(keys(SECRET).verify(&other), Err(AuthError::Invalid));
-        assert_eq!(keys(SECRET).verify("not.a.jwt"), Err(AuthError::Invalid));
-        let expired = signed(Algorithm::HS256, Role::Service, None, -120);
-        assert_eq!(keys(SECRET).verify(&expired), Err(AuthError::Expired));
+    fn a_foreign_key_claiming_the_issuers_kid_is_refused() {
+        let (_, foreign_pem) = TokenIssuer::generate(DEFAULT_ISSUER).expect("generate");
+        let foreign_key = EncodingKey::from_ed_der(pem::parse(foreign_pem).expect("pem").contents());
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(TokenIssuer::dev().kid().to_string());
+        let forged = jsonwebtoken::encode(&header, &service_claims(|_| {}), &foreign_key).expect("encode");
+        assert_eq!(verifier("order-svc").verify(&forged), Err(AuthError::Invalid));
     }
 
     #[test]
-    fn a_token_signed_with_another_algorithm_is_refused() {
-        let token = signed(Algorithm::HS512, Role::Service, None, 60);
-        assert_eq!(keys(SECRET).verify(&token), Err(AuthError::Invalid));
+    fn a_token_not_valid_yet_for_another_service_or_from_another_issuer_is_refused() {
+        let dev = TokenIssuer::dev();
+        let verifier = verifier("order-svc");
+        let later = service_claims(|claims| claims.nbf = now() + 3600);
+        assert_eq!(verifier.verify(&dev.mint_claims(&later)), Err(AuthError::NotYetValid));
+        let elsewhere = service_claims(|claims| claims.aud = vec!["composer".to_string()]);
+        assert_eq!(verifier.verify(&dev.mint_claims(&elsewhere)), Err(AuthError::WrongAudience));
+        let other_issuer = service_claims(|claims| claims.iss = "someone-else".to_string());
+        assert_eq!(verifier.verify(&dev.mint_claims(&other_issuer)), Err(AuthError::WrongIssuer));
+    }
+
+    #[test]
+    fn a_token_signed_with_hmac_over_the_public_key_is_refused() {
+        // the classic key-confusion attack: the public key is no secret
+        let public_x = match &TokenIssuer::dev().public_jwk().algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(parameters) => parameters.x.clone(),
+            _ => unreachable!("the dev key is an Ed25519 key"),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(TokenIssuer::dev().kid().to_string());
+        let token =
+            jsonwebtoken::encode(&header, &service_claims(|_| {}), &EncodingKey::from_secret(public_x.as_bytes()))
+                .expect("encode");
+        assert_eq!(verifier("order-svc").verify(&token), Err(AuthError::Invalid));
     }
 
     #[test]
     fn a_customer_token_without_a_customer_is_refused() {
-        let token = signed(Algorithm::HS256, Role::Customer, None, 60);
-        assert_eq!(keys(SECRET).verify(&token), Err(AuthError::Invalid));
+        let claims = service_claims(|claims| claims.role = Role::Customer);
+        assert_eq!(verifier("order-svc").verify(&TokenIssuer::dev().mint_claims(&claims)), Err(AuthError::Invalid));
     }
 
     #[test]
-    fn a_short_secret_is_refused() {
-        assert!(JwtKeys::new(&Secret::from("short")).is_err());
+    fn a_rotated_key_set_accepts_the_new_key_and_drops_the_old() {
+        let (next, _) = TokenIssuer::generate(DEFAULT_ISSUER).expect("generate");
+        let verifier = verifier("order-svc");
+        let old_token = TokenIssuer::dev().mint(&Reader::Service, Duration::from_secs(60));
+        let new_token = next.mint(&Reader::Service, Duration::from_secs(60));
+        // during the rotation both keys are published
+        let both = jsonwebtoken::jwk::JwkSet { keys: vec![TokenIssuer::dev().public_jwk(), next.public_jwk()] };
+        verifier.replace_keys(PublicKeys::from_jwks(&both).expect("jwks"));
+        assert_eq!(verifier.verify(&old_token), Ok(Reader::Service));
+        assert_eq!(verifier.verify(&new_token), Ok(Reader::Service));
+        // after it, the old key is gone
+        verifier.replace_keys(PublicKeys::from_jwks(&next.jwks()).expect("jwks"));
+        assert_eq!(verifier.verify(&old_token), Err(AuthError::UnknownKey));
+        assert_eq!(verifier.verify(&new_token), Ok(Reader::Service));
+    }
+
+    #[test]
+    fn a_jwks_without_kids_or_with_other_keys_is_refused() {
+        assert!(matches!(PublicKeys::from_jwks_json(br#"{"keys": []}"#), Err(read_token::JwksError::Empty)));
+        let without_kid =
+            r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        assert!(matches!(PublicKeys::from_jwks_json(without_kid.as_bytes()), Err(read_token::JwksError::MissingKid)));
+        let hmac = r#"{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}"#;
+        assert!(matches!(PublicKeys::from_jwks_json(hmac.as_bytes()), Err(read_token::JwksError::NotEd25519(_))));
+    }
+
+    #[test]
+    fn a_short_static_token_is_refused() {
         assert!(checked_token("write token", Some(Secret::from("short"))).is_err());
+    }
+
+    #[test]
+    fn a_caller_refuses_a_customer_or_expired_read_token() {
+        let dev = TokenIssuer::dev();
+        assert!(
+            ServiceToken::configured(Some(dev.mint(&Reader::Service, Duration::from_secs(86_400 * 2)).as_str().into()))
+                .is_ok()
+        );
+        let customer = dev.mint(&Reader::Customer("c1".to_string()), Duration::from_secs(3600));
+        assert!(ServiceToken::configured(Some(customer.as_str().into())).is_err());
+        let expired = dev.mint_claims(&service_claims(|claims| claims.exp = now() - 10));
+        assert!(ServiceToken::configured(Some(expired.as_str().into())).is_err());
+        assert!(ServiceToken::configured(Some("garbage".into())).is_err());
+        assert!(ServiceToken::configured(None).is_err());
     }
 
     #[test]
@@ -548,11 +554,10 @@ mod tests {
 
     #[test]
     fn a_customer_token_cannot_read_a_service_only_api() {
-        let keys = Arc::new(keys(SECRET));
-        let guard = ReadGuard::new(keys.clone(), ReadAccess::ServicesOnly);
-        let customer = keys.mint(&Reader::Customer("c1".to_string()), Duration::from_secs(60));
+        let guard = ReadGuard::new(Arc::new(verifier("order-history")), ReadAccess::ServicesOnly);
+        let customer = TokenIssuer::dev().mint(&Reader::Customer("c1".to_string()), Duration::from_secs(60));
         assert!(matches!(guard.check(&bearer_headers(&customer)), Err(AuthError::Forbidden(_))));
-        let service = keys.mint(&Reader::Service, Duration::from_secs(60));
+        let service = TokenIssuer::dev().mint(&Reader::Service, Duration::from_secs(60));
         assert_eq!(guard.check(&bearer_headers(&service)), Ok(Reader::Service));
     }
 
