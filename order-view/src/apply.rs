@@ -97,7 +97,7 @@ impl SourceEvent {
     fn timeline_entry(&self) -> TimelineEntry {
         let detail = match self {
             SourceEvent::Shipment(event) if event.event_type == events::ShipmentEventType::ShipmentStatusChanged => {
-                Some(status_symbol(ShipmentStatus::from(event.shipment.status)).to_string())
+                Some(ShipmentStatus::from(event.shipment.status).symbol().to_string())
             }
             _ => None,
         };
@@ -110,16 +110,6 @@ impl SourceEvent {
             aggregate_version: self.aggregate_version(),
             event_id: self.event_id(),
         }
-    }
-}
-
-fn status_symbol(status: ShipmentStatus) -> &'static str {
-    match status {
-        ShipmentStatus::Created => "CREATED",
-        ShipmentStatus::Dispatched => "DISPATCHED",
-        ShipmentStatus::InTransit => "IN_TRANSIT",
-        ShipmentStatus::Delivered => "DELIVERED",
-        ShipmentStatus::Returned => "RETURNED",
     }
 }
 

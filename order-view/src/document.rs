@@ -46,6 +46,16 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// The status's name in JSON, in the `status` filter and in the facets, e.g. `PLACED`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "PLACED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
     pub customer_id: String,
@@ -86,6 +96,18 @@ pub enum PaymentStatus {
     Refunded,
 }
 
+impl PaymentStatus {
+    /// The status's name in JSON, in the `payment_status` filter and in the facets.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            PaymentStatus::Authorized => "AUTHORIZED",
+            PaymentStatus::Declined => "DECLINED",
+            PaymentStatus::Captured => "CAPTURED",
+            PaymentStatus::Refunded => "REFUNDED",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentMethod {
@@ -115,6 +137,20 @@ pub enum ShipmentStatus {
     InTransit,
     Delivered,
     Returned,
+}
+
+impl ShipmentStatus {
+    /// The status's name in JSON, in the `shipment_status` filter, in the facets and in the
+    /// timeline's `detail`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ShipmentStatus::Created => "CREATED",
+            ShipmentStatus::Dispatched => "DISPATCHED",
+            ShipmentStatus::InTransit => "IN_TRANSIT",
+            ShipmentStatus::Delivered => "DELIVERED",
+            ShipmentStatus::Returned => "RETURNED",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -170,4 +206,32 @@ pub struct AsOf {
     pub event_type: String,
     pub source: Source,
     pub occurred_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symbol is what serde writes, so a filter value, a facet key and the JSON agree.
+    #[test]
+    fn every_status_symbol_is_its_json_name() {
+        let json_name = |status: serde_json::Value| status.as_str().map(str::to_string);
+        for status in [OrderStatus::Placed, OrderStatus::Cancelled] {
+            assert_eq!(json_name(serde_json::json!(status)).as_deref(), Some(status.symbol()));
+        }
+        for status in
+            [PaymentStatus::Authorized, PaymentStatus::Declined, PaymentStatus::Captured, PaymentStatus::Refunded]
+        {
+            assert_eq!(json_name(serde_json::json!(status)).as_deref(), Some(status.symbol()));
+        }
+        for status in [
+            ShipmentStatus::Created,
+            ShipmentStatus::Dispatched,
+            ShipmentStatus::InTransit,
+            ShipmentStatus::Delivered,
+            ShipmentStatus::Returned,
+        ] {
+            assert_eq!(json_name(serde_json::json!(status)).as_deref(), Some(status.symbol()));
+        }
+    }
 }
