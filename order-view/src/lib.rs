@@ -1,12 +1,14 @@
 //! The read model both designs answer with: the [`OrderHistory`] document and the rules that
-//! build it from the source services' events.
+//! build it from the source services' events; the [`search`] contract both keep; and the
+//! documented [`equality`] of their answers.
 //!
-//! It lives apart from `order-history` so that `composer` returns the very same JSON shape
-//! without depending on a search engine.
+//! It lives apart from `order-history` so that `composer` returns the very same JSON shape,
+//! and searches by the same rules, without depending on a search engine.
 
 mod apply;
 mod document;
-mod search;
+pub mod equality;
+pub mod search;
 pub mod source_api;
 
 pub use apply::{Applied, SourceEvent};
