@@ -28,6 +28,7 @@ use order_history::index::{SearchQuery, SearchText, SortOrder, ViewCatalog};
 use order_history::projection::decode::{Decoded, Decoder};
 use order_history::projection::source::{Assignment, BatchLimits, Source};
 use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
+use order_view::search::SearchFilters;
 use platform::kafka::KafkaArgs;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use testkit::TestInfra;
@@ -283,10 +284,13 @@ async fn search_latency(index: &dyn order_history::index::HistoryIndex) {
 
         let city = CITIES[round % CITIES.len()];
         let query = SearchQuery {
+            filters: SearchFilters {
+                payment_status: Some(order_view::PaymentStatus::Authorized),
+                min_total: Some(5_000),
+                max_total: Some(20_000),
+                ..Default::default()
+            },
             text: SearchText::parse(city).expect("parses"),
-            payment_status: Some(order_view::PaymentStatus::Authorized),
-            min_total: Some(5_000),
-            max_total: Some(20_000),
             sort: SortOrder::Newest,
             ..SearchQuery::default()
         };

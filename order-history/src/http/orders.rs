@@ -6,17 +6,17 @@ use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use order_view::OrderHistory;
+use order_view::search::{SearchFilters, parse_cursor, parse_limit, parse_text};
 use platform::auth::Reader;
-use platform::query::{parse_customer_id, parse_instant, parse_query, parse_symbol};
+use platform::query::{parse_customer_id, parse_query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::ApiState;
 use super::error::{GetOrderError, SearchError};
-use crate::index::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::index::{Cursor, DocumentJson, SearchQuery, SearchResults, SearchText, SortOrder};
+use crate::index::{DocumentJson, SearchQuery, SearchResults, SortOrder};
 
 /// The longest a read-your-writes request may wait.
 pub const MAX_WAIT_MS: u64 = 2000;
@@ -206,64 +206,17 @@ pub async fn search_orders(
 /// words in other customers' orders. Such a search is ordered newest first and has no scores.
 pub fn parse_search(raw: Option<&str>, ranked: bool) -> Result<SearchQuery, SearchError> {
     let params = parse_query(raw, &SEARCH_PARAMS)?;
-    let text = match params.get("q") {
-        Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
-        None => None,
-    };
-    let status = params.get("status").map(|raw| parse_symbol::<OrderStatus>("status", raw)).transpose()?;
-    let payment_status =
-        params.get("payment_status").map(|raw| parse_symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
-    let shipment_status =
-        params.get("shipment_status").map(|raw| parse_symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
-    let placed_from = params.get("placed_from").map(|raw| parse_instant("placed_from", raw)).transpose()?;
-    let placed_to = params.get("placed_to").map(|raw| parse_instant("placed_to", raw)).transpose()?;
-    if let (Some(from), Some(to)) = (placed_from, placed_to)
-        && from >= to
-    {
-        return Err(SearchError::bad("placed_to", "placed_to must be later than placed_from".to_string()));
-    }
-    let amount = |name: &'static str| -> Result<Option<i64>, SearchError> {
-        params
-            .get(name)
-            .map(|raw| {
-                raw.parse::<i64>().ok().filter(|amount| *amount >= 0).ok_or_else(|| {
-                    SearchError::bad(name, format!("{name} must be a whole number of minor units, 0 or more"))
-                })
-            })
-            .transpose()
-    };
-    let (min_total, max_total) = (amount("min_total")?, amount("max_total")?);
-    if let (Some(min), Some(max)) = (min_total, max_total)
-        && min > max
-    {
-        return Err(SearchError::bad("max_total", "max_total must not be less than min_total".to_string()));
-    }
-    let sort = match params.get("sort").map(String::as_str) {
-        None | Some("relevance") => SortOrder::Relevance,
-        Some("newest") => SortOrder::Newest,
-        Some("total") => SortOrder::Total,
-        Some(other) => {
-            return Err(SearchError::bad("sort", format!("sort must be relevance, newest or total, not {other:?}")));
-        }
+    let text = parse_text(&params)?;
+    let filters = SearchFilters::parse(&params)?;
+    let sort = match params.get("sort") {
+        None => SortOrder::Relevance,
+        Some(name) => SortOrder::from_name(name).ok_or_else(|| {
+            SearchError::bad("sort", format!("sort must be relevance, newest or total, not {name:?}"))
+        })?,
     };
     let sort = if !ranked && sort == SortOrder::Relevance { SortOrder::Newest } else { sort };
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => {
-            raw.parse::<usize>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
-                SearchError::bad("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
-            })?
-        }
-    };
-    let after = params
-        .get("cursor")
-        .map(|raw| Cursor::decode(raw).map_err(|error| SearchError::bad("cursor", error.to_string())))
-        .transpose()?;
-    if let Some(cursor) = &after
-        && cursor.sort != sort
-    {
-        return Err(SearchError::bad("cursor", "cursor belongs to a search with another sort order".to_string()));
-    }
+    let limit = parse_limit(&params)?;
+    let after = parse_cursor(&params, sort)?;
     let include_incomplete = match params.get("include_incomplete").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
@@ -275,13 +228,7 @@ pub fn parse_search(raw: Option<&str>, ranked: bool) -> Result<SearchQuery, Sear
         text,
         // the rule order-svc places orders under: an id that cannot exist is refused, as composer does
         customer_id: params.get("customer_id").map(|raw| parse_customer_id(raw)).transpose()?,
-        status,
-        payment_status,
-        shipment_status,
-        placed_from,
-        placed_to,
-        min_total,
-        max_total,
+        filters,
         sort,
         limit,
         after,
@@ -291,6 +238,8 @@ pub fn parse_search(raw: Option<&str>, ranked: bool) -> Result<SearchQuery, Sear
 
 #[cfg(test)]
 mod tests {
+    use order_view::search::{Cursor, CursorKey};
+
     use super::*;
 
     fn error_of(query: &str) -> (String, String) {
@@ -308,8 +257,7 @@ mod tests {
         }
         assert_eq!(parse_search(Some("q=kettle&sort=total"), false).expect("parses").sort, SortOrder::Total);
         // the cursor of an unranked page is a newest-first cursor, and takes the next page
-        let cursor =
-            Cursor { sort: SortOrder::Newest, key: crate::index::query::CursorKey::Integer(1), order_id: Uuid::nil() };
+        let cursor = Cursor { sort: SortOrder::Newest, key: CursorKey::Integer(1), order_id: Uuid::nil() };
         let next_page = format!("q=kettle&cursor={}", cursor.encode());
         assert!(parse_search(Some(&next_page), false).is_ok());
     }
@@ -320,26 +268,29 @@ mod tests {
             "q=kettle+%22tea+mug%22&status=placed&payment_status=CAPTURED&placed_from=2026-01-01&placed_to=2026-02-01T00:00:00Z&min_total=100&max_total=900&sort=total&limit=5",
         ), true)
         .expect("parses");
-        assert_eq!(query.status, Some(OrderStatus::Placed));
-        assert_eq!(query.payment_status, Some(PaymentStatus::Captured));
+        assert_eq!(query.filters.status, Some(order_view::OrderStatus::Placed));
+        assert_eq!(query.filters.payment_status, Some(order_view::PaymentStatus::Captured));
         assert_eq!(query.sort, SortOrder::Total);
         assert_eq!(query.limit, 5);
         assert_eq!(query.text.map(|text| text.clauses.len()), Some(2));
     }
 
+    /// The shared parameters are checked by `order_view::search`; these are the ones
+    /// order-history adds, and the order in which problems are reported.
     #[test]
     fn bad_input_names_the_parameter() {
-        assert_eq!(error_of(&format!("q={}", "a".repeat(300))).0, "q");
-        assert_eq!(error_of("cursor=%%%").0, "cursor");
-        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y").0, "cursor");
-        assert_eq!(error_of("min_total=500&max_total=100").0, "max_total");
-        assert_eq!(error_of("placed_from=2026-02-01&placed_to=2026-01-01").0, "placed_to");
-        assert_eq!(error_of("limit=0").0, "limit");
-        assert_eq!(error_of("limit=101").0, "limit");
-        assert_eq!(error_of("status=SHIPPED").0, "status");
-        assert_eq!(error_of("sort=price").0, "sort");
+        assert_eq!(
+            error_of("sort=price"),
+            ("sort".into(), "sort must be relevance, newest or total, not \"price\"".into())
+        );
+        assert_eq!(error_of("include_incomplete=yes").0, "include_incomplete");
+        assert_eq!(error_of("customer_id=").0, "customer_id");
         assert_eq!(error_of("color=red").0, "query");
         assert_eq!(error_of("q=a&q=b").0, "q");
+        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y&limit=0&sort=price&max_total=-1&q=%22").0, "q");
+        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y&limit=0&sort=price").0, "sort");
+        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y&limit=0").0, "limit");
+        assert_eq!(error_of("cursor=bm90LWEtY3Vyc29y").0, "cursor");
     }
 
     /// A document with every part: items, payments, shipments, timeline, dates and versions.

@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::samples;
 use events::{OrderEventType, PaymentEventType};
+use order_view::search::{MAX_LIMIT, SearchFilters};
 use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus, SourceEvent};
 use uuid::Uuid;
 
-use crate::index::query::{MAX_LIMIT, SearchHit};
+use crate::index::query::SearchHit;
 use crate::index::{
     Checkpoint, Cursor, HistoryIndex, IndexError, SearchQuery, SearchResults, SearchText, SortOrder, Versioned,
     WriteToken,
@@ -129,44 +130,72 @@ pub(crate) async fn filters_combine_with_text(index: &dyn HistoryIndex) {
     let walnut = || scope.text_query("walnut");
     let cases: Vec<(&str, SearchQuery, Vec<Uuid>)> = vec![
         ("text alone", walnut(), vec![captured.order_id, cancelled.order_id, in_transit.order_id]),
-        ("status", SearchQuery { status: Some(OrderStatus::Cancelled), ..walnut() }, vec![cancelled.order_id]),
+        (
+            "status",
+            SearchQuery {
+                filters: SearchFilters { status: Some(OrderStatus::Cancelled), ..Default::default() },
+                ..walnut()
+            },
+            vec![cancelled.order_id],
+        ),
         (
             "any payment's status",
-            SearchQuery { payment_status: Some(PaymentStatus::Captured), ..walnut() },
+            SearchQuery {
+                filters: SearchFilters { payment_status: Some(PaymentStatus::Captured), ..Default::default() },
+                ..walnut()
+            },
             vec![captured.order_id],
         ),
         (
             "any shipment's status",
-            SearchQuery { shipment_status: Some(ShipmentStatus::InTransit), ..walnut() },
+            SearchQuery {
+                filters: SearchFilters { shipment_status: Some(ShipmentStatus::InTransit), ..Default::default() },
+                ..walnut()
+            },
             vec![in_transit.order_id],
         ),
         (
             "totals, both bounds inclusive",
-            SearchQuery { min_total: Some(2000), max_total: Some(5000), ..walnut() },
+            SearchQuery {
+                filters: SearchFilters { min_total: Some(2000), max_total: Some(5000), ..Default::default() },
+                ..walnut()
+            },
             vec![captured.order_id, cancelled.order_id],
         ),
         (
             "placed_from inclusive, placed_to exclusive",
-            SearchQuery { placed_from: Some(in_transit.placed_at), ..walnut() },
+            SearchQuery {
+                filters: SearchFilters { placed_from: Some(in_transit.placed_at), ..Default::default() },
+                ..walnut()
+            },
             vec![in_transit.order_id],
         ),
         (
             "placed_to exclusive",
-            SearchQuery { placed_to: Some(in_transit.placed_at), ..walnut() },
+            SearchQuery {
+                filters: SearchFilters { placed_to: Some(in_transit.placed_at), ..Default::default() },
+                ..walnut()
+            },
             vec![captured.order_id, cancelled.order_id],
         ),
         (
             "a one-day window",
             SearchQuery {
-                placed_from: Some(base + Duration::days(1)),
-                placed_to: Some(base + Duration::days(2)),
+                filters: SearchFilters {
+                    placed_from: Some(base + Duration::days(1)),
+                    placed_to: Some(base + Duration::days(2)),
+                    ..Default::default()
+                },
                 ..walnut()
             },
             vec![cancelled.order_id],
         ),
         (
             "a filter without text",
-            SearchQuery { payment_status: Some(PaymentStatus::Captured), ..scope.query() },
+            SearchQuery {
+                filters: SearchFilters { payment_status: Some(PaymentStatus::Captured), ..Default::default() },
+                ..scope.query()
+            },
             vec![captured.order_id, shelf.order_id],
         ),
     ];
@@ -278,7 +307,14 @@ pub(crate) async fn facets_count_every_matching_document(index: &dyn HistoryInde
     );
     assert_eq!(all.facets.shipment_status, counts(&[("DELIVERED", 2), ("IN_TRANSIT", 1)]));
 
-    let placed = search(index, &SearchQuery { status: Some(OrderStatus::Placed), ..scope.query() }).await;
+    let placed = search(
+        index,
+        &SearchQuery {
+            filters: SearchFilters { status: Some(OrderStatus::Placed), ..Default::default() },
+            ..scope.query()
+        },
+    )
+    .await;
     assert_eq!(placed.total, 3);
     assert_eq!(placed.facets.status, counts(&[("PLACED", 3)]));
     assert_eq!(placed.facets.payment_status, counts(&[("CAPTURED", 1), ("AUTHORIZED", 1), ("REFUNDED", 1)]));
@@ -349,16 +385,32 @@ pub(crate) async fn inverted_ranges_match_nothing(index: &dyn HistoryIndex) {
         (
             "placed_from after placed_to",
             SearchQuery {
-                placed_from: Some(placed_at + Duration::days(1)),
-                placed_to: Some(placed_at - Duration::days(1)),
+                filters: SearchFilters {
+                    placed_from: Some(placed_at + Duration::days(1)),
+                    placed_to: Some(placed_at - Duration::days(1)),
+                    ..Default::default()
+                },
                 ..scope.query()
             },
         ),
         (
             "an empty time window",
-            SearchQuery { placed_from: Some(placed_at), placed_to: Some(placed_at), ..scope.query() },
+            SearchQuery {
+                filters: SearchFilters {
+                    placed_from: Some(placed_at),
+                    placed_to: Some(placed_at),
+                    ..Default::default()
+                },
+                ..scope.query()
+            },
         ),
-        ("min_total above max_total", SearchQuery { min_total: Some(5000), max_total: Some(10), ..scope.query() }),
+        (
+            "min_total above max_total",
+            SearchQuery {
+                filters: SearchFilters { min_total: Some(5000), max_total: Some(10), ..Default::default() },
+                ..scope.query()
+            },
+        ),
     ];
     for (case, query) in cases {
         let results = search(index, &query).await;

@@ -4,9 +4,10 @@
 //! [`OrderHistory`] under [`DOCUMENT_FIELD`], kept in `_source` but not indexed.
 
 use order_view::OrderHistory;
+use order_view::search::{IDENTIFIER_FIELDS, TEXT_FIELDS};
 use serde_json::{Map, Value, json};
 
-use crate::index::query::{IndexedFields, TEXT_FIELDS};
+use crate::index::query::IndexedFields;
 
 /// Where the full document lives in `_source`.
 pub const DOCUMENT_FIELD: &str = "document";
@@ -21,9 +22,8 @@ pub const SHIPMENT_STATUSES_FIELD: &str = "shipment_statuses";
 pub const PLACED_AT_FIELD: &str = "placed_at_ms";
 pub const TOTAL_FIELD: &str = "total_minor";
 
-/// Text fields that hold identifiers (SKUs, tracking numbers) rather than words; they also get
-/// a [`PARTS_SUBFIELD`] so `3SPOST123456789` is found by `123456789` too.
-pub const IDENTIFIER_FIELDS: [&str; 2] = ["skus", "tracking_numbers"];
+/// The subfield of each of [`IDENTIFIER_FIELDS`] with its parts, so `3SPOST123456789` is found
+/// by `123456789` too.
 pub const PARTS_SUBFIELD: &str = "parts";
 
 /// Splits on every character that is not a letter or digit, exactly as
@@ -136,24 +136,23 @@ pub fn parts_field(field: &str) -> String {
     format!("{field}.{PARTS_SUBFIELD}")
 }
 
-/// The `_source` of `document`: its [`IndexedFields`] and the document itself.
+/// The `_source` of `document`: its [`IndexedFields`] and the document itself. Each text field
+/// holds the list of its values.
 pub fn source_of(document: &OrderHistory) -> Result<Value, serde_json::Error> {
     let fields = IndexedFields::of(document);
-    Ok(json!({
+    let mut source = json!({
         ORDER_ID_FIELD: fields.order_id,
         INCOMPLETE_FIELD: fields.incomplete,
         CUSTOMER_ID_FIELD: fields.customer_id,
-        "customer_name": fields.customer_name,
-        "customer_email": fields.customer_email,
-        "item_names": fields.item_names,
-        "skus": fields.skus,
-        "addresses": fields.addresses,
-        "tracking_numbers": fields.tracking_numbers,
-        STATUS_FIELD: fields.status,
-        PAYMENT_STATUSES_FIELD: fields.payment_statuses,
-        SHIPMENT_STATUSES_FIELD: fields.shipment_statuses,
+        STATUS_FIELD: fields.statuses.status,
+        PAYMENT_STATUSES_FIELD: fields.statuses.payment_statuses,
+        SHIPMENT_STATUSES_FIELD: fields.statuses.shipment_statuses,
         PLACED_AT_FIELD: fields.placed_at_ms,
         TOTAL_FIELD: fields.total_minor,
         DOCUMENT_FIELD: serde_json::to_value(document)?,
-    }))
+    });
+    for (name, values) in fields.text {
+        source[name] = json!(values);
+    }
+    Ok(source)
 }

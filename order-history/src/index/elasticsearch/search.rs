@@ -10,11 +10,13 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::mapping::{
-    CUSTOMER_ID_FIELD, IDENTIFIER_FIELDS, INCOMPLETE_FIELD, ORDER_ID_FIELD, PAYMENT_STATUSES_FIELD, PLACED_AT_FIELD,
+    CUSTOMER_ID_FIELD, INCOMPLETE_FIELD, ORDER_ID_FIELD, PAYMENT_STATUSES_FIELD, PLACED_AT_FIELD,
     SHIPMENT_STATUSES_FIELD, STATUS_FIELD, TOTAL_FIELD, parts_field, word_search_fields,
 };
 use super::{DOCUMENT_FIELD_LIST, document_of};
-use crate::index::query::{CursorKey, TEXT_FIELDS, order_status_symbol, payment_status_symbol, shipment_status_symbol};
+use order_view::search::{IDENTIFIER_FIELDS, TEXT_FIELDS};
+
+use crate::index::query::{CursorKey, fuzziness};
 use crate::index::{Cursor, Facets, IndexError, SearchHit, SearchQuery, SearchResults, SortOrder, TextClause};
 
 /// An exact match of a word scores this many times a fuzzy one, so typos rank below exact hits.
@@ -112,31 +114,32 @@ impl<'q> SearchPlan<'q> {
         if let Some(customer_id) = &query.customer_id {
             filters.push(json!({ "term": { CUSTOMER_ID_FIELD: customer_id } }));
         }
-        if let Some(status) = query.status {
-            filters.push(json!({ "term": { STATUS_FIELD: order_status_symbol(status) } }));
+        let wanted = &query.filters;
+        if let Some(status) = wanted.status {
+            filters.push(json!({ "term": { STATUS_FIELD: status.symbol() } }));
         }
         // a document matches when any of its payments (shipments) has the status
-        if let Some(status) = query.payment_status {
-            filters.push(json!({ "term": { PAYMENT_STATUSES_FIELD: payment_status_symbol(status) } }));
+        if let Some(status) = wanted.payment_status {
+            filters.push(json!({ "term": { PAYMENT_STATUSES_FIELD: status.symbol() } }));
         }
-        if let Some(status) = query.shipment_status {
-            filters.push(json!({ "term": { SHIPMENT_STATUSES_FIELD: shipment_status_symbol(status) } }));
+        if let Some(status) = wanted.shipment_status {
+            filters.push(json!({ "term": { SHIPMENT_STATUSES_FIELD: status.symbol() } }));
         }
         let mut placed_at = Map::new();
-        if let Some(from) = query.placed_from {
+        if let Some(from) = wanted.placed_from {
             placed_at.insert("gte".to_string(), json!(from.timestamp_millis()));
         }
-        if let Some(to) = query.placed_to {
+        if let Some(to) = wanted.placed_to {
             placed_at.insert("lt".to_string(), json!(to.timestamp_millis()));
         }
         if !placed_at.is_empty() {
             filters.push(json!({ "range": { PLACED_AT_FIELD: placed_at } }));
         }
         let mut total = Map::new();
-        if let Some(min_total) = query.min_total {
+        if let Some(min_total) = wanted.min_total {
             total.insert("gte".to_string(), json!(min_total));
         }
-        if let Some(max_total) = query.max_total {
+        if let Some(max_total) = wanted.max_total {
             total.insert("lte".to_string(), json!(max_total));
         }
         if !total.is_empty() {
@@ -210,18 +213,18 @@ impl<'q> SearchPlan<'q> {
 }
 
 /// A word, matched in any text field (the best field counts, like `multi_match` best_fields):
-/// exactly, or within [`TextClause::fuzziness`] edits, the exact match scoring higher.
+/// exactly, or within [`fuzziness`] edits, the exact match scoring higher.
 ///
 /// One `match` per field rather than one `multi_match`, so that every engine that speaks this
 /// API highlights fuzzy matches too (noida-db does not highlight a fuzzy `multi_match`).
 fn word_query(word: &str) -> Value {
-    let fuzziness = TextClause::fuzziness(word);
+    let edits = fuzziness(word);
     let mut alternatives = Vec::new();
     for field in word_search_fields() {
         let exact = json!({ "query": word, "operator": "and", "boost": EXACT_MATCH_BOOST });
         alternatives.push(json!({ "match": { field.as_str(): exact } }));
-        if fuzziness > 0 {
-            let fuzzy = json!({ "query": word, "operator": "and", "fuzziness": fuzziness });
+        if edits > 0 {
+            let fuzzy = json!({ "query": word, "operator": "and", "fuzziness": edits });
             alternatives.push(json!({ "match": { field.as_str(): fuzzy } }));
         }
     }

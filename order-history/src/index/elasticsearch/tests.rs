@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use order_view::search::{SearchFilters, TEXT_FIELDS};
 use order_view::{
     Address, Customer, LineItem, Money, OrderHistory, OrderStatus, PaymentMethod, PaymentStatus, PaymentSummary,
     ShipmentStatus, ShipmentSummary,
@@ -18,7 +19,6 @@ use uuid::Uuid;
 
 use super::mapping::{DOCUMENT_FIELD, index_definition, source_of};
 use super::{ElasticsearchCatalog, ElasticsearchConfig};
-use crate::index::query::TEXT_FIELDS;
 use crate::index::{
     Checkpoint, Cursor, HistoryIndex, IndexError, SearchQuery, SearchResults, SearchText, SortOrder, StoreOutcome,
     Versioned, ViewCatalog, WriteToken, conformance,
@@ -568,25 +568,46 @@ async fn filters_narrow_the_matches() {
 
     let by_customer = SearchQuery { customer_id: Some("customer-grace".to_string()), ..SearchQuery::default() };
     assert_eq!(run(by_customer).await, vec![middle.order_id]);
-    let cancelled = SearchQuery { status: Some(OrderStatus::Cancelled), ..SearchQuery::default() };
+    let cancelled = SearchQuery {
+        filters: SearchFilters { status: Some(OrderStatus::Cancelled), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(cancelled).await, vec![late.order_id]);
     // any payment with the status matches
-    let captured = SearchQuery { payment_status: Some(PaymentStatus::Captured), ..SearchQuery::default() };
+    let captured = SearchQuery {
+        filters: SearchFilters { payment_status: Some(PaymentStatus::Captured), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(captured).await, sorted(vec![middle.order_id, late.order_id]));
-    let returned = SearchQuery { shipment_status: Some(ShipmentStatus::Returned), ..SearchQuery::default() };
+    let returned = SearchQuery {
+        filters: SearchFilters { shipment_status: Some(ShipmentStatus::Returned), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(returned).await, vec![late.order_id]);
     // placed_from inclusive, placed_to exclusive
-    let window = SearchQuery { placed_from: Some(at(2, 0)), placed_to: Some(at(3, 0)), ..SearchQuery::default() };
+    let window = SearchQuery {
+        filters: SearchFilters { placed_from: Some(at(2, 0)), placed_to: Some(at(3, 0)), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(window).await, vec![middle.order_id]);
-    let just_after = SearchQuery { placed_to: Some(at(1, 0) + Duration::milliseconds(1)), ..SearchQuery::default() };
+    let just_after = SearchQuery {
+        filters: SearchFilters { placed_to: Some(at(1, 0) + Duration::milliseconds(1)), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(just_after).await, vec![early.order_id]);
     // totals inclusive at both ends
-    let totals = SearchQuery { min_total: Some(2000), max_total: Some(3000), ..SearchQuery::default() };
+    let totals = SearchQuery {
+        filters: SearchFilters { min_total: Some(2000), max_total: Some(3000), ..Default::default() },
+        ..SearchQuery::default()
+    };
     assert_eq!(run(totals).await, sorted(vec![middle.order_id, late.order_id]));
     let combined = SearchQuery {
+        filters: SearchFilters {
+            max_total: Some(2000),
+            payment_status: Some(PaymentStatus::Captured),
+            ..Default::default()
+        },
         text: SearchText::parse("notebook").expect("parses"),
-        max_total: Some(2000),
-        payment_status: Some(PaymentStatus::Captured),
         ..SearchQuery::default()
     };
     assert_eq!(run(combined).await, vec![middle.order_id]);

@@ -9,9 +9,10 @@ use std::ops::Range;
 
 use ::tantivy::tokenizer::TextAnalyzer;
 use order_view::push_html_escaped;
+use order_view::search::IDENTIFIER_FIELDS;
 
-use super::schema::{IDENTIFIER_FIELDS, parts_analyzer, text_values};
-use crate::index::query::{IndexedFields, SearchText, TextClause};
+use super::schema::parts_analyzer;
+use crate::index::query::{SearchText, TextClause, fuzziness};
 
 /// At most this many highlighted values per field, like Elasticsearch's default fragments.
 const MAX_SNIPPETS_PER_FIELD: usize = 5;
@@ -47,7 +48,7 @@ impl Highlighter {
             match clause {
                 TextClause::Word(word) => {
                     for token in super::search::analyze(&mut analyzer, word) {
-                        words.push(QueryWord { token, distance: TextClause::fuzziness(word) });
+                        words.push(QueryWord { token, distance: fuzziness(word) });
                     }
                 }
                 TextClause::Phrase(phrase_words) => {
@@ -60,11 +61,12 @@ impl Highlighter {
         Highlighter { words, phrases, words_analyzer: analyzer, parts_analyzer: parts_analyzer() }
     }
 
-    /// The highlighted values of every text field of `indexed` that the text matches.
-    pub fn highlight(&mut self, indexed: &IndexedFields) -> BTreeMap<String, Vec<String>> {
+    /// The highlighted values of every text field that the text matches, from the values of
+    /// each field ([`order_view::search::text_values`] of the hit).
+    pub fn highlight(&mut self, text_values: &[(&'static str, Vec<String>)]) -> BTreeMap<String, Vec<String>> {
         let mut highlights = BTreeMap::new();
-        for (name, values) in text_values(indexed) {
-            let identifier = IDENTIFIER_FIELDS.contains(&name);
+        for (name, values) in text_values {
+            let identifier = IDENTIFIER_FIELDS.contains(name);
             let mut snippets = Vec::new();
             for value in values {
                 let words_tokens = tokens(&mut self.words_analyzer, value);
@@ -231,6 +233,8 @@ pub(super) fn edit_distance(left: &str, right: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use order_view::search::TEXT_FIELDS;
+
     use super::*;
     use crate::index::tantivy::schema::words_analyzer;
 
@@ -239,23 +243,18 @@ mod tests {
         Highlighter::new(&text, &words_analyzer())
     }
 
-    fn fields_with(customer_name: &str, item_names: &[&str], tracking_numbers: &[&str]) -> IndexedFields {
-        IndexedFields {
-            order_id: "0".to_string(),
-            incomplete: false,
-            customer_id: None,
-            customer_name: Some(customer_name.to_string()),
-            customer_email: None,
-            item_names: item_names.iter().map(|name| name.to_string()).collect(),
-            skus: Vec::new(),
-            addresses: Vec::new(),
-            tracking_numbers: tracking_numbers.iter().map(|number| number.to_string()).collect(),
-            status: None,
-            payment_statuses: Vec::new(),
-            shipment_statuses: Vec::new(),
-            placed_at_ms: None,
-            total_minor: None,
-        }
+    fn fields_with(
+        customer_name: &str,
+        item_names: &[&str],
+        tracking_numbers: &[&str],
+    ) -> [(&'static str, Vec<String>); TEXT_FIELDS.len()] {
+        let strings = |values: &[&str]| values.iter().map(|value| value.to_string()).collect();
+        TEXT_FIELDS.map(|name| match name {
+            "customer_name" => (name, strings(&[customer_name])),
+            "item_names" => (name, strings(item_names)),
+            "tracking_numbers" => (name, strings(tracking_numbers)),
+            _ => (name, Vec::new()),
+        })
     }
 
     #[test]

@@ -11,8 +11,9 @@ use ::tantivy::tokenizer::{
     TokenizerManager,
 };
 use order_view::OrderHistory;
+use order_view::search::{IDENTIFIER_FIELDS, MAX_WORD_CHARS, TEXT_FIELDS};
 
-use crate::index::query::{IndexedFields, MAX_WORD_CHARS, TEXT_FIELDS};
+use crate::index::query::IndexedFields;
 use crate::index::{DocumentJson, IndexError};
 
 /// Names, addresses, product text: split on everything that is not a letter or digit, exactly as
@@ -26,9 +27,6 @@ pub(super) const PARTS_ANALYZER: &str = "identifier_parts";
 /// Tokens longer than this (in bytes) are dropped; a query word of [`MAX_WORD_CHARS`] characters
 /// in any script still fits, so nothing a user can type is lost.
 const MAX_TOKEN_BYTES: usize = 4 * MAX_WORD_CHARS + 1;
-
-/// Text fields that hold identifiers rather than words; each also gets a parts field.
-pub(super) const IDENTIFIER_FIELDS: [&str; 2] = ["skus", "tracking_numbers"];
 
 pub(super) const ORDER_ID: &str = "order_id";
 /// The order id as a `u128` in two halves: the tie-breaker of every sort, read as fast fields.
@@ -112,7 +110,8 @@ pub(super) struct Fields {
     pub total: Field,
     /// In the order of [`TEXT_FIELDS`].
     pub text: [Field; TEXT_FIELDS.len()],
-    /// In the order of [`IDENTIFIER_FIELDS`]: the parts of each, searched by words only.
+    /// In the order of [`IDENTIFIER_FIELDS`]: the parts of each, searched by words only. Each
+    /// identifier field also gets a parts field.
     pub identifier_parts: [Field; IDENTIFIER_FIELDS.len()],
 }
 
@@ -190,26 +189,6 @@ pub(super) fn tokenizers() -> TokenizerManager {
     manager
 }
 
-/// The values of each text field, keyed by its name in [`TEXT_FIELDS`]: what is indexed, and
-/// what highlights are cut from.
-pub(super) fn text_values(indexed: &IndexedFields) -> [(&'static str, Vec<&str>); TEXT_FIELDS.len()] {
-    TEXT_FIELDS.map(|name| {
-        let values: Vec<&str> = match name {
-            "customer_name" => indexed.customer_name.iter().map(String::as_str).collect(),
-            "customer_email" => indexed.customer_email.iter().map(String::as_str).collect(),
-            "item_names" => indexed.item_names.iter().map(String::as_str).collect(),
-            "skus" => indexed.skus.iter().map(String::as_str).collect(),
-            "addresses" => indexed.addresses.iter().map(String::as_str).collect(),
-            "tracking_numbers" => indexed.tracking_numbers.iter().map(String::as_str).collect(),
-            other => {
-                debug_assert!(false, "text field {other} has no values");
-                Vec::new()
-            }
-        };
-        (name, values)
-    })
-}
-
 /// The tantivy document of `document`: its [`IndexedFields`] and its JSON, as
 /// [`DocumentJson::of`] writes it, so that GET by id can serve it as stored.
 pub(super) fn to_tantivy_document(fields: &Fields, document: &OrderHistory) -> Result<TantivyDocument, IndexError> {
@@ -224,22 +203,22 @@ pub(super) fn to_tantivy_document(fields: &Fields, document: &OrderHistory) -> R
         tantivy_document.add_text(fields.customer_id, customer_id);
     }
     let mut status_bits = if indexed.incomplete { INCOMPLETE_BIT } else { 0 };
-    if let Some(status) = indexed.status {
+    if let Some(status) = indexed.statuses.status {
         status_bits |= status_bit(FacetKind::Status, status);
     }
-    for status in &indexed.payment_statuses {
+    for status in &indexed.statuses.payment_statuses {
         status_bits |= status_bit(FacetKind::PaymentStatus, status);
     }
-    for status in &indexed.shipment_statuses {
+    for status in &indexed.statuses.shipment_statuses {
         status_bits |= status_bit(FacetKind::ShipmentStatus, status);
     }
     tantivy_document.add_u64(fields.status_bits, status_bits);
     tantivy_document.add_u64(fields.placed_at, sortable_u64(indexed.placed_at_ms.unwrap_or(MISSING_VALUE)));
     tantivy_document.add_u64(fields.total, sortable_u64(indexed.total_minor.unwrap_or(MISSING_VALUE)));
-    for (field, (name, values)) in fields.text.iter().zip(text_values(&indexed)) {
+    for (field, (name, values)) in fields.text.iter().zip(&indexed.text) {
         let parts_field = IDENTIFIER_FIELDS
             .iter()
-            .position(|identifier| *identifier == name)
+            .position(|identifier| identifier == name)
             .map(|index| fields.identifier_parts[index]);
         for value in values {
             tantivy_document.add_text(*field, value);

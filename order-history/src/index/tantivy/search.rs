@@ -18,6 +18,7 @@ use ::tantivy::tokenizer::TextAnalyzer;
 use ::tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 use anyhow::{Context, anyhow};
 use order_view::OrderHistory;
+use order_view::search::text_values;
 use uuid::Uuid;
 
 use super::highlight::{Highlighter, edit_distance};
@@ -26,8 +27,7 @@ use super::schema::{
     STATUS_BIT_COMBINATIONS, STATUS_BIT_SYMBOLS, STATUS_BITS, TOTAL, from_sortable_u64, status_bit,
 };
 use crate::index::query::{
-    Cursor, CursorKey, Facets, IndexedFields, SearchHit, SearchQuery, SearchResults, SortOrder, TextClause,
-    order_status_symbol, payment_status_symbol, shipment_status_symbol,
+    Cursor, CursorKey, Facets, SearchHit, SearchQuery, SearchResults, SortOrder, TextClause, fuzziness,
 };
 use crate::index::{DocumentJson, IndexError, SearchText};
 
@@ -62,7 +62,7 @@ pub(super) fn search(
     for candidate in &page.top {
         let document = stored_document(searcher, fields, candidate.address)?;
         let highlights = match highlighter.as_mut() {
-            Some(highlighter) => highlighter.highlight(&IndexedFields::of(&document)),
+            Some(highlighter) => highlighter.highlight(&text_values(&document)),
             None => Default::default(),
         };
         let score = (ranking == Ranking::Score).then_some(candidate.score);
@@ -218,7 +218,7 @@ fn text_clause_queries(
                 let tokens = analyze(&mut analyzer, word);
                 let mut token_queries = Vec::with_capacity(tokens.len());
                 for token in &tokens {
-                    token_queries.push(word_query(searcher, fields, token, TextClause::fuzziness(word))?);
+                    token_queries.push(word_query(searcher, fields, token, fuzziness(word))?);
                 }
                 all_of(token_queries)
             }
@@ -347,25 +347,26 @@ impl DocumentFilter {
     /// `None` when a range is empty, so that nothing can match: rejecting an inverted range is
     /// the HTTP layer's job, here it just matches nothing.
     fn of(query: &SearchQuery) -> Option<DocumentFilter> {
+        let filters = &query.filters;
         let mut required_bits = 0;
-        if let Some(status) = query.status {
-            required_bits |= status_bit(FacetKind::Status, order_status_symbol(status));
+        if let Some(status) = filters.status {
+            required_bits |= status_bit(FacetKind::Status, status.symbol());
         }
-        if let Some(status) = query.payment_status {
-            required_bits |= status_bit(FacetKind::PaymentStatus, payment_status_symbol(status));
+        if let Some(status) = filters.payment_status {
+            required_bits |= status_bit(FacetKind::PaymentStatus, status.symbol());
         }
-        if let Some(status) = query.shipment_status {
-            required_bits |= status_bit(FacetKind::ShipmentStatus, shipment_status_symbol(status));
+        if let Some(status) = filters.shipment_status {
+            required_bits |= status_bit(FacetKind::ShipmentStatus, status.symbol());
         }
         let forbidden_bits = if query.include_incomplete { 0 } else { INCOMPLETE_BIT };
-        let placed_from = query.placed_from.map(|from| from.timestamp_millis());
+        let placed_from = filters.placed_from.map(|from| from.timestamp_millis());
         // exclusive: up to the last millisecond before it
-        let placed_until = query.placed_to.map(|to| to.timestamp_millis().saturating_sub(1));
+        let placed_until = filters.placed_to.map(|to| to.timestamp_millis().saturating_sub(1));
         Some(DocumentFilter {
             required_bits,
             forbidden_bits,
             placed_at: value_range(placed_from, placed_until)?,
-            total: value_range(query.min_total, query.max_total)?,
+            total: value_range(filters.min_total, filters.max_total)?,
         })
     }
 
@@ -645,7 +646,13 @@ impl SegmentCollector for PageSegmentCollector {
 
 #[cfg(test)]
 mod tests {
+    use order_view::search::SearchFilters;
+
     use super::*;
+
+    fn filtered(filters: SearchFilters) -> SearchQuery {
+        SearchQuery { filters, ..SearchQuery::default() }
+    }
 
     #[test]
     fn score_rank_keeps_the_order_of_scores() {
@@ -692,18 +699,21 @@ mod tests {
 
     #[test]
     fn inverted_and_empty_ranges_match_nothing() {
-        let window =
-            |from, to| SearchQuery { placed_from: Some(at(from)), placed_to: Some(at(to)), ..Default::default() };
+        let window = |from, to| {
+            filtered(SearchFilters { placed_from: Some(at(from)), placed_to: Some(at(to)), ..Default::default() })
+        };
         assert_eq!(DocumentFilter::of(&window(5, 5)), None);
         assert_eq!(DocumentFilter::of(&window(6, 5)), None);
-        let totals = |min, max| SearchQuery { min_total: Some(min), max_total: Some(max), ..Default::default() };
+        let totals =
+            |min, max| filtered(SearchFilters { min_total: Some(min), max_total: Some(max), ..Default::default() });
         assert_eq!(DocumentFilter::of(&totals(6, 5)), None);
         assert_eq!(DocumentFilter::of(&totals(5, 5)).and_then(|filter| filter.total), Some(5..=5));
     }
 
     #[test]
     fn placed_to_is_exclusive_and_a_missing_value_is_in_no_range() {
-        let query = SearchQuery { placed_to: Some(at(100)), min_total: Some(i64::MIN), ..Default::default() };
+        let query =
+            filtered(SearchFilters { placed_to: Some(at(100)), min_total: Some(i64::MIN), ..Default::default() });
         let filter = DocumentFilter::of(&query).expect("not empty");
         let placed_at = filter.placed_at.expect("a range");
         assert!(placed_at.contains(&99) && !placed_at.contains(&100) && !placed_at.contains(&MISSING_VALUE));
@@ -715,7 +725,8 @@ mod tests {
     fn status_filters_need_their_bit_and_incomplete_documents_are_left_out_by_default() {
         let captured = status_bit(FacetKind::PaymentStatus, "CAPTURED");
         let refunded = status_bit(FacetKind::PaymentStatus, "REFUNDED");
-        let query = SearchQuery { payment_status: Some(order_view::PaymentStatus::Captured), ..Default::default() };
+        let query =
+            filtered(SearchFilters { payment_status: Some(order_view::PaymentStatus::Captured), ..Default::default() });
         let filter = DocumentFilter::of(&query).expect("not empty");
         assert!(filter.accepts_status_bits(captured | refunded));
         assert!(!filter.accepts_status_bits(refunded));

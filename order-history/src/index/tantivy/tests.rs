@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::catalog::INITIAL_GENERATION;
 use super::schema::{self, STATUS_BIT_SYMBOLS};
 use super::{TantivyCatalog, TantivyIndex};
-use crate::index::query::{SearchText, payment_status_symbol};
+use crate::index::query::SearchText;
 use crate::index::{
     Checkpoint, DocumentJson, HistoryIndex, IndexError, SearchQuery, Versioned, ViewCatalog, WriteToken, conformance,
 };
@@ -144,8 +144,8 @@ async fn pages_and_totals_ignore_limit_zero_and_empty_indexes() {
 #[test]
 fn every_status_symbol_has_its_own_facet_bit() {
     let all_symbols = [
-        (schema::FacetKind::Status, crate::index::query::order_status_symbol(order_view::OrderStatus::Placed)),
-        (schema::FacetKind::Status, crate::index::query::order_status_symbol(order_view::OrderStatus::Cancelled)),
+        (schema::FacetKind::Status, order_view::OrderStatus::Placed.symbol()),
+        (schema::FacetKind::Status, order_view::OrderStatus::Cancelled.symbol()),
     ]
     .into_iter()
     .chain(
@@ -155,7 +155,7 @@ fn every_status_symbol_has_its_own_facet_bit() {
             order_view::PaymentStatus::Captured,
             order_view::PaymentStatus::Refunded,
         ]
-        .map(|status| (schema::FacetKind::PaymentStatus, payment_status_symbol(status))),
+        .map(|status| (schema::FacetKind::PaymentStatus, status.symbol())),
     )
     .chain(
         [
@@ -165,7 +165,7 @@ fn every_status_symbol_has_its_own_facet_bit() {
             order_view::ShipmentStatus::Delivered,
             order_view::ShipmentStatus::Returned,
         ]
-        .map(|status| (schema::FacetKind::ShipmentStatus, crate::index::query::shipment_status_symbol(status))),
+        .map(|status| (schema::FacetKind::ShipmentStatus, status.symbol())),
     );
     let all_symbols: Vec<_> = all_symbols.collect();
     assert_eq!(all_symbols.len(), STATUS_BIT_SYMBOLS.len());
