@@ -70,6 +70,12 @@ impl From<platform::query::ParamError> for SearchError {
     }
 }
 
+impl From<order_view::search::SearchParamError> for SearchError {
+    fn from(error: order_view::search::SearchParamError) -> Self {
+        SearchError::BadRequest { field: error.field, message: error.message }
+    }
+}
+
 impl IntoResponse for SearchError {
     fn into_response(self) -> Response {
         match &self {

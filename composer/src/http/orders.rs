@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt, TryFutureExt};
 use metrics::{counter, histogram};
-use order_view::{OrderHistory, OrderStatus, PaymentStatus, ShipmentStatus};
+use order_view::OrderHistory;
+use order_view::search::{SearchFilters, SortOrder, parse_cursor, parse_limit, parse_text};
 use platform::auth::Reader;
-use platform::query::{parse_customer_id, parse_instant, parse_query, parse_symbol};
+use platform::query::{parse_customer_id, parse_query};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
@@ -20,9 +21,7 @@ use super::ApiState;
 use super::error::{GetOrderError, SearchError};
 use crate::compose::{Composed, DegradedPart, compose};
 use crate::downstream::{Downstream, DownstreamError, RequestContext};
-use crate::search::{
-    Cursor, DEFAULT_LIMIT, MAX_LIMIT, Match, SearchFilter, SearchResults, SearchText, SortOrder, page_of,
-};
+use crate::search::{After, FoldedText, Match, SearchFilter, SearchResults, page_of};
 use crate::telemetry::{DEGRADED_TOTAL, DOWNSTREAM_CALLS_PER_REQUEST};
 use order_view::source_api::{OrderPage, OrderRecord, PaymentRecord, ShipmentRecord};
 
@@ -195,7 +194,7 @@ pub struct SearchRequest {
     pub filter: SearchFilter,
     pub sort: SortOrder,
     pub limit: usize,
-    pub after: Option<Cursor>,
+    pub after: Option<After>,
 }
 
 /// One customer's orders, composed one by one and filtered in memory: the search composition
@@ -259,7 +258,7 @@ async fn search(
 ) -> Result<SearchAnswer, SearchError> {
     let request = parse_search(raw_query, reader)?;
     let scan = scan_customer(state, &request.filter, context).await?;
-    let mut results = page_of(scan.matches, request.sort, request.after.as_ref(), request.limit);
+    let mut results = page_of(scan.matches, request.sort, request.after, request.limit);
     results.degraded = scan.degraded.into_iter().collect();
     tracing::debug!(
         customer_id = %request.filter.customer_id,
@@ -349,68 +348,34 @@ pub fn parse_search(raw: Option<&str>, reader: &Reader) -> Result<SearchRequest,
     let customer_id = reader.scope_customer(requested)?.ok_or(SearchError::CustomerRequired)?;
     // a customer token's own id is held to the same rule, as order-history holds it
     let customer_id = parse_customer_id(&customer_id)?;
-    let mut filter = SearchFilter::for_customer(customer_id);
-    filter.text = match params.get("q") {
-        Some(q) => SearchText::parse(q).map_err(|error| SearchError::bad("q", error.to_string()))?,
-        None => None,
+    let text = parse_text(&params)?.map(FoldedText::of);
+    let filters = SearchFilters::parse(&params)?;
+    let sort = match params.get("sort") {
+        None => SortOrder::Newest,
+        Some(name) => match SortOrder::from_name(name) {
+            Some(SortOrder::Relevance) => {
+                return Err(SearchError::bad(
+                    "sort",
+                    "composition has no relevance ranking; sort by newest or total, or ask order-history".to_string(),
+                ));
+            }
+            Some(sort) => sort,
+            None => return Err(SearchError::bad("sort", format!("sort must be newest or total, not {name:?}"))),
+        },
     };
-    filter.status = params.get("status").map(|raw| parse_symbol::<OrderStatus>("status", raw)).transpose()?;
-    filter.payment_status =
-        params.get("payment_status").map(|raw| parse_symbol::<PaymentStatus>("payment_status", raw)).transpose()?;
-    filter.shipment_status =
-        params.get("shipment_status").map(|raw| parse_symbol::<ShipmentStatus>("shipment_status", raw)).transpose()?;
-    filter.placed_from = params.get("placed_from").map(|raw| parse_instant("placed_from", raw)).transpose()?;
-    filter.placed_to = params.get("placed_to").map(|raw| parse_instant("placed_to", raw)).transpose()?;
-    if let (Some(from), Some(to)) = (filter.placed_from, filter.placed_to)
-        && from >= to
-    {
-        return Err(SearchError::bad("placed_to", "placed_to must be later than placed_from".to_string()));
-    }
-    filter.min_total = params.get("min_total").map(|raw| amount("min_total", raw)).transpose()?;
-    filter.max_total = params.get("max_total").map(|raw| amount("max_total", raw)).transpose()?;
-    if let (Some(min), Some(max)) = (filter.min_total, filter.max_total)
-        && min > max
-    {
-        return Err(SearchError::bad("max_total", "max_total must not be less than min_total".to_string()));
-    }
-    let sort = match params.get("sort").map(String::as_str) {
-        None | Some("newest") => SortOrder::Newest,
-        Some("total") => SortOrder::Total,
-        Some("relevance") => {
-            return Err(SearchError::bad(
-                "sort",
-                "composition has no relevance ranking; sort by newest or total, or ask order-history".to_string(),
-            ));
-        }
-        Some(other) => return Err(SearchError::bad("sort", format!("sort must be newest or total, not {other:?}"))),
-    };
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => {
-            raw.parse::<usize>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
-                SearchError::bad("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
-            })?
-        }
-    };
-    let after = params
-        .get("cursor")
-        .map(|raw| Cursor::decode(raw).map_err(|error| SearchError::bad("cursor", error.to_string())))
-        .transpose()?;
-    if after.as_ref().is_some_and(|cursor| cursor.sort != sort) {
-        return Err(SearchError::bad("cursor", "cursor belongs to a search with another sort order".to_string()));
-    }
+    let limit = parse_limit(&params)?;
+    let after = parse_cursor(&params, sort)?
+        .map(|cursor| After::of(&cursor))
+        .transpose()
+        .map_err(|error| SearchError::bad("cursor", error.to_string()))?;
+    let filter = SearchFilter { customer_id, text, filters };
     Ok(SearchRequest { filter, sort, limit, after })
-}
-
-fn amount(name: &'static str, raw: &str) -> Result<i64, SearchError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|amount| *amount >= 0)
-        .ok_or_else(|| SearchError::bad(name, format!("{name} must be a whole number of minor units, 0 or more")))
 }
 
 #[cfg(test)]
 mod tests {
+    use order_view::search::{Cursor, CursorKey, MalformedCursor};
+
     use super::*;
 
     fn parse_search_as_service(raw: Option<&str>) -> Result<SearchRequest, SearchError> {
@@ -441,9 +406,9 @@ mod tests {
         ))
         .expect("parses");
         assert_eq!(request.filter.customer_id, "cust-7");
-        assert_eq!(request.filter.status, Some(OrderStatus::Placed));
-        assert_eq!(request.filter.payment_status, Some(PaymentStatus::Captured));
-        assert_eq!(request.filter.shipment_status, Some(ShipmentStatus::InTransit));
+        assert_eq!(request.filter.filters.status, Some(order_view::OrderStatus::Placed));
+        assert_eq!(request.filter.filters.payment_status, Some(order_view::PaymentStatus::Captured));
+        assert_eq!(request.filter.filters.shipment_status, Some(order_view::ShipmentStatus::InTransit));
         assert_eq!(request.sort, SortOrder::Total);
         assert_eq!(request.limit, 5);
         assert_eq!(request.filter.text.map(|text| text.clauses.len()), Some(2));
@@ -456,26 +421,33 @@ mod tests {
         assert!(SearchError::CustomerRequired.to_string().contains("order-history"));
     }
 
+    /// The shared parameters are checked by `order_view::search`; these are the ones
+    /// composer treats its own way, and the order in which problems are reported.
     #[test]
     fn bad_input_names_the_parameter() {
-        assert_eq!(error_of("customer_id=c&q=%22open").0, "q");
         assert_eq!(error_of("customer_id=").0, "customer_id");
-        assert_eq!(error_of("customer_id=c&cursor=%%%").0, "cursor");
-        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y").0, "cursor");
-        assert_eq!(error_of("customer_id=c&min_total=500&max_total=100").0, "max_total");
-        assert_eq!(error_of("customer_id=c&placed_from=2026-02-01&placed_to=2026-01-01").0, "placed_to");
-        assert_eq!(error_of("customer_id=c&limit=0").0, "limit");
-        assert_eq!(error_of("customer_id=c&limit=101").0, "limit");
-        assert_eq!(error_of("customer_id=c&status=SHIPPED").0, "status");
-        assert_eq!(error_of("customer_id=c&sort=relevance").0, "sort");
+        assert_eq!(
+            error_of("customer_id=c&sort=price"),
+            ("sort".into(), "sort must be newest or total, not \"price\"".into())
+        );
+        assert!(error_of("customer_id=c&sort=relevance").1.contains("no relevance ranking"));
         assert_eq!(error_of("customer_id=c&include_incomplete=true").0, "query");
         assert_eq!(error_of("customer_id=c&customer_id=d").0, "customer_id");
+        assert_eq!(error_of("customer_id=&q=%22").0, "customer_id");
+        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y&limit=0&sort=price&max_total=-1&q=%22").0, "q");
+        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y&limit=0&sort=price").0, "sort");
+        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y&limit=0").0, "limit");
+        assert_eq!(error_of("customer_id=c&cursor=bm90LWEtY3Vyc29y").0, "cursor");
     }
 
     #[test]
-    fn a_cursor_of_another_sort_is_refused() {
-        let cursor = Cursor { sort: SortOrder::Total, key: 1, order_id: Uuid::now_v7() }.encode();
+    fn a_cursor_of_another_sort_or_with_a_score_is_refused() {
+        let order_id = Uuid::now_v7();
+        let cursor = Cursor { sort: SortOrder::Total, key: CursorKey::Integer(1), order_id }.encode();
         assert_eq!(error_of(&format!("customer_id=c&cursor={cursor}")).0, "cursor");
         assert!(parse_search_as_service(Some(&format!("customer_id=c&sort=total&cursor={cursor}"))).is_ok());
+        let scored = Cursor { sort: SortOrder::Newest, key: CursorKey::Score(1.5), order_id }.encode();
+        let (field, message) = error_of(&format!("customer_id=c&cursor={scored}"));
+        assert_eq!((field.as_str(), message), ("cursor", MalformedCursor.to_string()));
     }
 }

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
-use composer::equivalence::comparable;
 use futures::StreamExt;
 use order_view::OrderHistory;
+use order_view::equality::comparable;
 use serde_json::Value;
 use testkit::{TestInfra, status_and_json};
 use uuid::Uuid;
