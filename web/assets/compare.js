@@ -6,7 +6,10 @@ import { DESIGNS, age, callApi, duration, el, showError } from "/assets/common.j
 const $ = (selector) => document.querySelector(selector);
 const form = $("#compare-form");
 const PANELS = { "order-history": "#answer-history", composer: "#answer-composer" };
-/** Fields only the event log can fill, and per-answer flags: not compared (docs/composer.md). */
+/**
+ * Fields only the event log can fill, and per-answer flags: not compared. The documented
+ * equality's list, `NOT_COMPARED` in order-view/src/equality.rs; a test of web checks they agree.
+ */
 const NOT_COMPARED = ["timeline", "as_of", "stale", "degraded"];
 const FAULTS = {
   slow: { delay_ms: 800, error_rate: 0 },

@@ -45,3 +45,21 @@ async fn serve(asset: &'static Asset) -> Response {
     headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The comparison page leaves out of its comparison what the documented equality does.
+    #[test]
+    fn the_comparison_page_compares_under_the_documented_equality() {
+        let compare_js = ASSETS.iter().find(|asset| asset.path == "/assets/compare.js").expect("the script").body;
+        let declaration = compare_js
+            .lines()
+            .find_map(|line| line.strip_prefix("const NOT_COMPARED = "))
+            .expect("compare.js declares NOT_COMPARED on one line");
+        let listed: Vec<String> =
+            serde_json::from_str(declaration.trim_end_matches(';')).expect("a JSON array of field names");
+        assert_eq!(listed, order_view::equality::NOT_COMPARED);
+    }
+}
