@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use platform::auth::{BearerToken, ReadGuard, Scheme, document_security, require_reader};
+use platform::auth::{BearerToken, ReadGuard, Scheme, document_security, require_reader, require_token};
 use platform::http::{HttpLimits, ReadinessProbe, with_operational_routes};
 use platform::kafka::KafkaArgs;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +29,7 @@ pub struct ApiState {
     pub rebuilds: RebuildTracker,
     /// The last `POST /admin/repair`.
     pub repairs: crate::repair::RepairTracker,
+    /// Every `/admin` route needs it; see [`router`].
     pub admin_token: BearerToken,
     /// Reads need a customer or a service token.
     pub read_guard: ReadGuard,
@@ -76,15 +77,23 @@ pub fn router(state: ApiState) -> Router {
         }),
     ];
     let mut openapi = ApiDoc::openapi();
+    // the document names the credential each route's guard below asks for
     document_security(&mut openapi, |path, _method| {
         Some(if path.starts_with("/admin") { Scheme::Admin } else { Scheme::Read })
     });
-    let api = Router::new()
+    let reads = Router::new()
         .route("/orders", get(orders::search_orders))
         .route("/orders/{id}", get(orders::get_order))
-        .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader))
+        .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader));
+    // the token is checked before a handler reads the body, so a caller without it learns
+    // nothing from the body's errors
+    let admin = Router::new()
         .route("/admin/rebuild", post(admin::start_rebuild).get(admin::rebuild_status))
         .route("/admin/repair", post(repair::start_repair).get(repair::repair_status))
+        .route_layer(from_fn_with_state(state.admin_token.clone(), require_token));
+    let api = Router::new()
+        .merge(reads)
+        .merge(admin)
         .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .with_state(state);
     with_operational_routes(api, probes, platform::telemetry::metrics_handle(), &HttpLimits::default())
