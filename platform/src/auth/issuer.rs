@@ -5,7 +5,6 @@
 //! the tests and `compare` can mint the same tokens an identity provider would.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -28,11 +27,9 @@ MC4CAQAwBQYDK2VwBCIEICnv30BS+JSG+ugWL7yxvcBy8BN6vktUHG9QL4eFfntG
 -----END PRIVATE KEY-----
 ";
 
-/// The key id of [`DEV_ISSUER_KEY_PEM`], so that a service can tell it trusts the dev key.
-pub fn dev_kid() -> &'static str {
-    static KID: OnceLock<String> = OnceLock::new();
-    KID.get_or_init(|| TokenIssuer::dev().kid().to_string())
-}
+/// The key id of [`DEV_ISSUER_KEY_PEM`], so that a service can tell it trusts the dev key
+/// without loading a private key.
+pub const DEV_KID: &str = "C0Pfb8DiPVJgzHd1DYyqjmtHb959Rdsk4Grbn_K7tvw";
 
 /// Mints read tokens with one Ed25519 private key.
 #[derive(Clone)]
@@ -218,6 +215,11 @@ mod tests {
         assert_ne!(issuer.kid(), TokenIssuer::dev().kid());
         let token = reloaded.mint(&Reader::Service, Duration::from_secs(60));
         assert_eq!(verifier_of(&issuer, "composer").verify(&token), Ok(Reader::Service));
+    }
+
+    #[test]
+    fn the_dev_kid_is_the_dev_keys() {
+        assert_eq!(TokenIssuer::dev().kid(), DEV_KID);
     }
 
     #[test]

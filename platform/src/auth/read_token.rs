@@ -274,7 +274,7 @@ impl ReadAuthArgs {
             anyhow::bail!("no jwks configured: set JWKS_FILE to the token issuer's public keys (docs/security.md)");
         };
         let keys = PublicKeys::from_file(path).await?;
-        if keys.holds(super::issuer::dev_kid()) {
+        if keys.holds(super::issuer::DEV_KID) {
             tracing::warn!(
                 credential = "jwks",
                 "trusting the local profile's public dev signing key; never in production"
