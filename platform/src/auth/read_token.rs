@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -60,6 +60,7 @@ struct ReaderClaims {
     role: Role,
     #[serde(default)]
     customer_id: Option<String>,
+    exp: u64,
 }
 
 /// Why a JWKS cannot be used.
@@ -132,16 +133,58 @@ impl PublicKeys {
     }
 }
 
+/// Seconds of clock skew allowed on `nbf` and `exp`.
+const LEEWAY_SECS: u64 = 30;
+
+/// The most verified tokens remembered per key set; when full, they are all forgotten.
+const MAX_VERIFIED_TOKENS: usize = 10_000;
+
 /// Verifies read tokens for one service: signed by one of the issuer's keys, from that issuer,
 /// for this service, and valid now.
+///
+/// An Ed25519 signature costs about 40 µs to verify, as much as the rest of a GET by id, and a
+/// caller sends the same token with every request until it expires. So a token that verified
+/// is remembered with its expiry, and a later request with it costs a hash lookup. Only tokens
+/// that verified are remembered, so garbage cannot fill the memory; and they are remembered per
+/// key set, so a key removed from the JWKS revokes its tokens as soon as the file is re-read.
 pub struct TokenVerifier {
-    keys: RwLock<Arc<PublicKeys>>,
+    state: RwLock<Arc<KeyState>>,
     validation: Validation,
+}
+
+/// A key set and the tokens verified with it.
+struct KeyState {
+    keys: PublicKeys,
+    verified: Mutex<HashMap<String, VerifiedToken>>,
+}
+
+impl KeyState {
+    fn new(keys: PublicKeys) -> Self {
+        Self { keys, verified: Mutex::new(HashMap::new()) }
+    }
+}
+
+/// A token whose signature and claims were checked: what it grants, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct VerifiedToken {
+    reader: Reader,
+    exp: u64,
+}
+
+impl VerifiedToken {
+    /// Its reader at `now` (seconds since the epoch), unless it has expired since; `nbf` passed
+    /// when it was verified and stays passed.
+    fn reader_at(&self, now: u64) -> Result<Reader, AuthError> {
+        if now > self.exp.saturating_add(LEEWAY_SECS) {
+            return Err(AuthError::Expired);
+        }
+        Ok(self.reader.clone())
+    }
 }
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("TokenVerifier").field("kids", &self.current_keys().kids()).finish()
+        formatter.debug_struct("TokenVerifier").field("kids", &self.current_state().keys.kids()).finish()
     }
 }
 
@@ -154,31 +197,49 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
-        Self { keys: RwLock::new(Arc::new(keys)), validation }
+        validation.leeway = LEEWAY_SECS;
+        Self { state: RwLock::new(Arc::new(KeyState::new(keys))), validation }
     }
 
-    fn current_keys(&self) -> Arc<PublicKeys> {
-        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    fn current_state(&self) -> Arc<KeyState> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Swaps in a new key set, as when the JWKS file changes during a rotation.
+    /// Swaps in a new key set, as when the JWKS file changes during a rotation; the tokens
+    /// verified with the old set must verify again.
     pub fn replace_keys(&self, keys: PublicKeys) {
-        *self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keys);
+        *self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(KeyState::new(keys));
     }
 
     pub fn holds_key(&self, kid: &str) -> bool {
-        self.current_keys().holds(kid)
+        self.current_state().keys.holds(kid)
     }
 
     pub fn verify(&self, token: &str) -> Result<Reader, AuthError> {
+        let state = self.current_state();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let remembered = state.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(token).cloned();
+        if let Some(verified) = remembered {
+            return verified.reader_at(now);
+        }
+        let verified = self.verify_signature_and_claims(&state.keys, token)?;
+        let reader = verified.reader_at(now)?;
+        let mut remembered = state.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if remembered.len() >= MAX_VERIFIED_TOKENS {
+            remembered.clear();
+        }
+        remembered.insert(token.to_string(), verified);
+        Ok(reader)
+    }
+
+    fn verify_signature_and_claims(&self, keys: &PublicKeys, token: &str) -> Result<VerifiedToken, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::Invalid);
         }
         let kid = header.kid.ok_or(AuthError::Invalid)?;
-        let key = self.current_keys().by_kid.get(&kid).cloned().ok_or(AuthError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<ReaderClaims>(token, &key, &self.validation).map_err(|error| {
+        let key = keys.by_kid.get(&kid).ok_or(AuthError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<ReaderClaims>(token, key, &self.validation).map_err(|error| {
             use jsonwebtoken::errors::ErrorKind;
             match error.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
@@ -188,11 +249,12 @@ impl TokenVerifier {
                 _ => AuthError::Invalid,
             }
         })?;
-        match (data.claims.role, data.claims.customer_id) {
-            (Role::Service, _) => Ok(Reader::Service),
-            (Role::Customer, Some(customer_id)) if !customer_id.trim().is_empty() => Ok(Reader::Customer(customer_id)),
-            (Role::Customer, _) => Err(AuthError::Invalid),
-        }
+        let reader = match (data.claims.role, data.claims.customer_id) {
+            (Role::Service, _) => Reader::Service,
+            (Role::Customer, Some(customer_id)) if !customer_id.trim().is_empty() => Reader::Customer(customer_id),
+            (Role::Customer, _) => return Err(AuthError::Invalid),
+        };
+        Ok(VerifiedToken { reader, exp: data.claims.exp })
     }
 }
 
@@ -291,6 +353,27 @@ impl ReadAuthArgs {
 mod tests {
     use super::*;
     use crate::auth::issuer::TokenIssuer;
+
+    #[test]
+    fn a_remembered_token_expires_as_a_verified_one_would() {
+        let verified = VerifiedToken { reader: Reader::Service, exp: 1_000 };
+        assert_eq!(verified.reader_at(1_000), Ok(Reader::Service));
+        assert_eq!(verified.reader_at(1_000 + LEEWAY_SECS), Ok(Reader::Service));
+        assert_eq!(verified.reader_at(1_001 + LEEWAY_SECS), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn a_remembered_token_is_forgotten_when_its_key_is_removed() {
+        let current = TokenIssuer::dev();
+        let verifier =
+            TokenVerifier::new(PublicKeys::from_jwks(&current.jwks()).expect("jwks"), DEFAULT_ISSUER, "composer");
+        let token = current.mint(&Reader::Service, Duration::from_secs(60));
+        assert_eq!(verifier.verify(&token), Ok(Reader::Service));
+        assert_eq!(verifier.verify(&token), Ok(Reader::Service), "a second time, from memory");
+        let (next, _) = TokenIssuer::generate(DEFAULT_ISSUER).expect("generate");
+        verifier.replace_keys(PublicKeys::from_jwks(&next.jwks()).expect("jwks"));
+        assert_eq!(verifier.verify(&token), Err(AuthError::UnknownKey));
+    }
 
     #[tokio::test]
     async fn a_changed_jwks_file_is_applied_and_an_unusable_one_ignored() {
