@@ -3,15 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, clap::Args)]
-pub struct BrokerInstallArgs {
-    /// Use this tansu binary instead of finding or installing one.
-    #[arg(long, env = "TANSU_BIN")]
-    pub tansu_bin: Option<PathBuf>,
-    /// Where the pinned tansu is installed when it is missing.
-    #[arg(long, env = "STACK_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-}
+use broker::BrokerInstallArgs;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct TokenArgs {

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use platform::kafka::{KafkaArgs, ensure_topics};
 
-use crate::up::{register_schemas, topic_specs};
+use broker::topic_specs;
+
+use crate::up::register_schemas;
 
 /// How long the broker and the registry may take to answer.
 const WAIT: Duration = Duration::from_secs(120);

@@ -1,7 +1,8 @@
 //! `stack`: brings up the whole system on one machine, with nothing but Rust installed.
 
+use broker::tansu;
 use clap::{Parser, Subcommand};
-use stack::{config, demo, init, keys, tansu, top, up};
+use stack::{config, demo, init, keys, top, up};
 
 #[derive(Parser)]
 #[command(name = "stack", about = "runs the order-history system locally on 127.0.0.1")]
@@ -21,7 +22,7 @@ enum Command {
     /// (the compose stack's init job), then exit.
     Init(Box<init::InitArgs>),
     /// Install the pinned tansu broker if it is missing, and print its path.
-    InstallBroker(config::BrokerInstallArgs),
+    InstallBroker(broker::BrokerInstallArgs),
     /// Print a read token (a JWT) signed with the issuer's key, for curl and other clients.
     Token(config::TokenArgs),
     /// Generate a token issuer key and the JWKS that services verify its tokens with.

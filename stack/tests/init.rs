@@ -6,9 +6,9 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
+use broker::BrokerInstallArgs;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use stack::config::BrokerInstallArgs;
 
 fn free_address() -> std::net::SocketAddr {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
@@ -17,14 +17,14 @@ fn free_address() -> std::net::SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_creates_the_topics_and_registers_the_schemas_idempotently() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let tansu = stack::tansu::ensure_installed(&BrokerInstallArgs {
+    let tansu = broker::tansu::ensure_installed(&BrokerInstallArgs {
         tansu_bin: std::env::var_os("TANSU_BIN").map(Into::into),
         cache_dir: None,
     })
     .await
     .expect("tansu is installed");
     let listen = free_address();
-    let broker = stack::up::start_broker(&tansu, &dir.path().join("broker"), listen, &dir.path().join("logs"))
+    let broker = broker::start_broker(&tansu, &dir.path().join("broker"), listen, &dir.path().join("logs"))
         .await
         .expect("the broker starts");
     let registry_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -1,6 +1,6 @@
-//! The integration-test harness: every test gets its own real broker (tansu, started exactly as
-//! `stack up` starts it), its own schema registry, and its own database, on ports chosen by the
-//! OS, so tests run in parallel without seeing each other.
+//! The integration-test harness: every test gets its own real broker (tansu, started by the
+//! `broker` crate exactly as `stack up` starts it), its own schema registry, and its own
+//! database, on ports chosen by the OS, so tests run in parallel without seeing each other.
 
 pub mod access;
 mod elasticsearch;
@@ -16,13 +16,13 @@ pub use service::{
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
+use broker::BrokerInstallArgs;
+use broker::process::Supervised;
 use events::{Event, EventCodec, RegistryConfig};
 use platform::kafka::{KafkaArgs, ensure_topics};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers};
-use stack::config::BrokerInstallArgs;
-use stack::process::Supervised;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -40,11 +40,11 @@ impl TestInfra {
         let dir = tempfile::tempdir().expect("temp dir");
         let tansu = tansu_path().await;
         let listen = free_address();
-        let broker = stack::up::start_broker(&tansu, &dir.path().join("broker"), listen, &dir.path().join("logs"))
+        let broker = broker::start_broker(&tansu, &dir.path().join("broker"), listen, &dir.path().join("logs"))
             .await
             .expect("broker starts");
         let kafka = KafkaArgs::new(listen.to_string());
-        ensure_topics(&kafka, &stack::up::topic_specs(3)).await.expect("topics created");
+        ensure_topics(&kafka, &broker::topic_specs(3)).await.expect("topics created");
         let registry_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind registry");
         let registry = schema_registry::spawn(dir.path().join("registry"), registry_listener).await.expect("registry");
         let registry_url = registry.url();
@@ -70,7 +70,7 @@ impl TestInfra {
     pub async fn restart_broker(&mut self) {
         self.stop_broker().await;
         let listen: SocketAddr = self.kafka.bootstrap_servers.parse().expect("loopback address");
-        let broker = stack::up::start_broker(
+        let broker = broker::start_broker(
             &tansu_path().await,
             &self.dir.path().join("broker"),
             listen,
@@ -88,7 +88,7 @@ async fn tansu_path() -> std::path::PathBuf {
         .get_or_init(|| async {
             let install =
                 BrokerInstallArgs { tansu_bin: std::env::var_os("TANSU_BIN").map(Into::into), cache_dir: None };
-            stack::tansu::ensure_installed(&install).await.expect("tansu is installed (run .ci/run once)")
+            broker::tansu::ensure_installed(&install).await.expect("tansu is installed (run .ci/run once)")
         })
         .await
         .clone()

@@ -25,7 +25,7 @@ REQUIRED_SERVICES = {
 ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
 
 # which binary each project service runs, and the crates whose sources that binary's flags and
-# environment reads live in (its own crate plus platform, which every one of them links)
+# environment reads live in (its own crate plus the shared crates it links)
 BINARY_SOURCES = {
     "order-svc": ["order-svc/src", "platform/src"],
     "payment-svc": ["payment-svc/src", "platform/src"],
@@ -33,7 +33,7 @@ BINARY_SOURCES = {
     "order-history": ["order-history/src", "platform/src"],
     "composer": ["composer/src", "platform/src"],
     "web": ["web/src", "platform/src"],
-    "stack": ["stack/src", "platform/src"],
+    "stack": ["stack/src", "broker/src", "platform/src"],
     "compare": ["compare/src", "platform/src"],
 }
 # the configuration each service cannot run correctly without in compose

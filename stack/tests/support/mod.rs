@@ -3,10 +3,11 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
+use broker::BrokerInstallArgs;
 use compare::config::Credentials;
 use platform::auth::issuer::{IssuerArgs, TokenIssuer};
 use platform::auth::read_token::DEFAULT_ISSUER;
-use stack::config::{BrokerInstallArgs, UpArgs};
+use stack::config::UpArgs;
 
 pub fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")

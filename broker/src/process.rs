@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
@@ -157,5 +157,26 @@ impl Supervised {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+}
+
+/// Waits for `ready`, failing early with the log tail if the process exits first.
+pub async fn wait_ready(
+    process: Option<&mut Supervised>,
+    ready: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let process = process.context("no process to wait for")?;
+    tokio::select! {
+        outcome = ready => outcome.with_context(|| format!("{} did not become ready; its log ends with:\n{}", process.name, process.log_tail())),
+        status = process.exited() => {
+            bail!("{} exited before it was ready ({}); its log ends with:\n{}", process.name, describe_status(status), process.log_tail())
+        }
+    }
+}
+
+fn describe_status(status: std::io::Result<std::process::ExitStatus>) -> String {
+    match status {
+        Ok(status) => status.to_string(),
+        Err(error) => error.to_string(),
     }
 }

@@ -16,7 +16,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::config::BrokerInstallArgs;
+#[derive(Clone, Debug, clap::Args)]
+pub struct BrokerInstallArgs {
+    /// Use this tansu binary instead of finding or installing one.
+    #[arg(long, env = "TANSU_BIN")]
+    pub tansu_bin: Option<PathBuf>,
+    /// Where the pinned tansu is installed when it is missing.
+    #[arg(long, env = "STACK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
 
 pub const TANSU_VERSION: &str = "0.6.0";
 
