@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use events::topics;
-use platform::kafka::{KafkaArgs, TopicSpec};
+use kafka_config::{KafkaArgs, TopicSpec};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use events::{Event, OrderEvent};
 use hdrhistogram::Histogram;
+use kafka_config::KafkaArgs;
 use order_history::app::Application;
 use order_history::config::Config;
 use order_history::index::tantivy::TantivyCatalog;
@@ -29,7 +30,6 @@ use order_history::projection::decode::{Decoded, Decoder};
 use order_history::projection::source::{Assignment, BatchLimits, Source};
 use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
 use order_view::search::SearchFilters;
-use platform::kafka::KafkaArgs;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use kafka_config::KafkaArgs;
 use platform::auth::{ReadAuthArgs, Secret};
-use platform::kafka::KafkaArgs;
 use platform::source_service::DEFAULT_SCHEMA_REGISTRY_URL;
 
 use crate::projection::BatchLimits;

@@ -19,7 +19,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use events::EventCodec;
 use indicatif::{ProgressBar, ProgressStyle};
-use platform::kafka::KafkaArgs;
+use kafka_config::KafkaArgs;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;

@@ -9,7 +9,6 @@ pub mod faults;
 pub mod http;
 pub mod idempotency;
 pub mod json;
-pub mod kafka;
 pub mod outbox;
 pub mod query;
 pub mod source_service;

@@ -22,9 +22,9 @@ use crate::auth::{
 };
 use crate::faults::{Faults, FaultsApi, admin_routes, inject_faults};
 use crate::http::{HttpLimits, ReadinessProbe, with_operational_routes};
-use crate::kafka::KafkaArgs;
 use crate::outbox::{OutboxRelay, OutboxSignal, RelayArgs};
 use crate::store::Store;
+use kafka_config::KafkaArgs;
 
 pub const DEFAULT_SCHEMA_REGISTRY_URL: &str = "http://127.0.0.1:8081";
 

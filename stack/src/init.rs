@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use platform::kafka::{KafkaArgs, ensure_topics};
+use kafka_config::{KafkaArgs, ensure_topics};
 
 use broker::topic_specs;
 

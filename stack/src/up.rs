@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use events::topics;
 use events::{EventCodec, OrderEvent, PaymentEvent, RegistryConfig, ShipmentEvent};
-use platform::kafka::{KafkaArgs, ensure_topics};
+use kafka_config::{KafkaArgs, ensure_topics};
 
 use broker::process::{ProcessSpec, Supervised, wait_ready};
 use broker::{start_broker, tansu, topic_specs};

@@ -14,9 +14,9 @@ use events::{
     Event, EventCodec, OrderEvent, OrderEventType, PaymentEvent, PaymentEventType, RegistryConfig, ShipmentEvent,
     ShipmentStatus,
 };
+use kafka_config::KafkaArgs;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use platform::kafka::KafkaArgs;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders};

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use broker::BrokerInstallArgs;
 use broker::process::Supervised;
 use events::{Event, EventCodec, RegistryConfig};
-use platform::kafka::{KafkaArgs, ensure_topics};
+use kafka_config::{KafkaArgs, ensure_topics};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers};

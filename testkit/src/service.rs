@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use axum::Router;
+use kafka_config::KafkaArgs;
 use platform::auth::issuer::TokenIssuer;
 use platform::auth::read_token::DEFAULT_ISSUER;
 use platform::auth::{ReadAuthArgs, Reader, Secret};
-use platform::kafka::KafkaArgs;
 use platform::outbox::RelayArgs;
 use platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
 use serde_json::{Value, json};

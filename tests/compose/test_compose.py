@@ -27,13 +27,13 @@ ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
 # which binary each project service runs, and the crates whose sources that binary's flags and
 # environment reads live in (its own crate plus the shared crates it links)
 BINARY_SOURCES = {
-    "order-svc": ["order-svc/src", "platform/src"],
-    "payment-svc": ["payment-svc/src", "platform/src"],
-    "shipping-svc": ["shipping-svc/src", "platform/src"],
-    "order-history": ["order-history/src", "platform/src"],
+    "order-svc": ["order-svc/src", "platform/src", "kafka-config/src"],
+    "payment-svc": ["payment-svc/src", "platform/src", "kafka-config/src"],
+    "shipping-svc": ["shipping-svc/src", "platform/src", "kafka-config/src"],
+    "order-history": ["order-history/src", "platform/src", "kafka-config/src"],
     "composer": ["composer/src", "platform/src"],
     "web": ["web/src", "platform/src"],
-    "stack": ["stack/src", "broker/src", "platform/src"],
+    "stack": ["stack/src", "broker/src", "platform/src", "kafka-config/src"],
     "compare": ["compare/src", "platform/src"],
 }
 # the configuration each service cannot run correctly without in compose

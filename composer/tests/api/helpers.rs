@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use composer::app::Application;
 use composer::config::Config;
-use platform::kafka::KafkaArgs;
+use kafka_config::KafkaArgs;
 use platform::outbox::RelayArgs;
 use platform::source_service::SourceServiceArgs;
 use reqwest::StatusCode;

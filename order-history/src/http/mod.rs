@@ -11,9 +11,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use kafka_config::KafkaArgs;
 use platform::auth::{BearerToken, ReadGuard, Scheme, document_security, require_reader, require_token};
 use platform::http::{HttpLimits, ReadinessProbe, with_operational_routes};
-use platform::kafka::KafkaArgs;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 

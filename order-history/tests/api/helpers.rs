@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use events::{Event, EventCodec};
+use kafka_config::KafkaArgs;
 use order_history::app::Application;
 use order_history::config::Config;
-use platform::kafka::KafkaArgs;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use testkit::{SearchEngine, TestInfra, status_and_json};
