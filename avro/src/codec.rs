@@ -22,6 +22,9 @@ use crate::Event;
 const MAGIC_BYTE: u8 = 0;
 const HEADER_LEN: usize = 5;
 
+/// The schema registry of the local profile (`stack up`), the default of every client of it.
+pub const DEFAULT_SCHEMA_REGISTRY_URL: &str = "http://127.0.0.1:8081";
+
 /// Where the schema registry is.
 #[derive(Clone, Debug)]
 pub struct RegistryConfig {

@@ -23,7 +23,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use codec::{DecodeError, EncodeError, EventCodec, RegistryConfig, encode_datum, frame};
+pub use codec::{
+    DEFAULT_SCHEMA_REGISTRY_URL, DecodeError, EncodeError, EventCodec, RegistryConfig, encode_datum, frame,
+};
 pub use common::{Address, Money};
 pub use orders::{Customer, LineItem, Order, OrderEvent, OrderEventType, OrderStatus};
 pub use payments::{Payment, PaymentEvent, PaymentEventType, PaymentMethod, PaymentStatus};

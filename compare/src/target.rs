@@ -144,7 +144,7 @@ impl Stack {
             .client
             .post(url)
             .bearer_auth(self.credentials.write_token.expose())
-            .header(platform::idempotency::HEADER, key);
+            .header(platform::http::IDEMPOTENCY_KEY_HEADER, key);
         let request = match body {
             Some(body) => request.json(body),
             None => request,

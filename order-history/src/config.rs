@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use events::DEFAULT_SCHEMA_REGISTRY_URL;
 use kafka_config::KafkaArgs;
 use platform::auth::{ReadAuthArgs, Secret};
-use platform::source_service::DEFAULT_SCHEMA_REGISTRY_URL;
 
 use crate::projection::BatchLimits;
 

@@ -216,7 +216,7 @@ async fn main() {
         }
         let (writes_per_second, http) = sustained_throughput(&service, &options).await;
         let drain_time = drain(&database_url).await;
-        let steady_since_ms = platform::store::now_ms();
+        let steady_since_ms = source_platform::store::now_ms();
         let consumable = write_to_consumable(&infra, &service, &options).await;
         let _ = drain(&database_url).await;
         let acks = commit_to_ack(&database_url, steady_since_ms).await;

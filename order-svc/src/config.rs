@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use platform::source_service::SourceServiceArgs;
+use source_platform::source_service::SourceServiceArgs;
 
 /// The default listen address: loopback, on order-svc's port of the local profile.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";

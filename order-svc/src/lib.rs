@@ -12,8 +12,8 @@ pub mod store;
 
 use axum::Router;
 use platform::json::ErrorBody;
-use platform::source_service::SourceServiceContext;
-use platform::values::AddressInput;
+use source_platform::source_service::SourceServiceContext;
+use source_platform::values::AddressInput;
 
 use crate::http::orders::{
     CancelOrderRequest, CreateOrderRequest, LineItemRequest, LineItemResponse, OrderPage, OrderResponse,

@@ -8,12 +8,13 @@
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotencyKey, Recorded};
-use platform::outbox::{OutboxMessage, OutboxSignal, enqueue};
-use platform::source_service::SourceServiceContext;
-use platform::store::Store;
-use platform::values::{AddressInput, Currency, FieldError};
+use platform::http::FieldError;
 use serde::{Deserialize, Serialize};
+use source_platform::idempotency::{self, IdempotencyKey, Recorded};
+use source_platform::outbox::{OutboxMessage, OutboxSignal, enqueue};
+use source_platform::source_service::SourceServiceContext;
+use source_platform::store::Store;
+use source_platform::values::{AddressInput, Currency};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;

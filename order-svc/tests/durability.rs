@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use events::{OrderEvent, OrderEventType, OrderStatus};
 use nix::sys::signal::Signal;
-use platform::store::Store;
 use serde_json::{Value, json};
+use source_platform::store::Store;
 use testkit::{Received, TEST_ADMIN_TOKEN, TestInfra, read_topic};
 use tokio::process::{Child, Command};
 use uuid::Uuid;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::source_service::SourceServiceArgs;
+use source_platform::source_service::SourceServiceArgs;
 
 use crate::domain::PaymentRules;
 

@@ -11,7 +11,7 @@ mod http;
 mod store;
 
 use axum::Router;
-use platform::source_service::SourceServiceContext;
+use source_platform::source_service::SourceServiceContext;
 
 pub use domain::PaymentRules;
 

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use payment_svc::ApiDoc;
 use payment_svc::config::Config;
-use platform::source_service::SourceServiceRuntime;
+use source_platform::source_service::SourceServiceRuntime;
 use utoipa::OpenApi;
 
 #[tokio::main]

@@ -3,11 +3,11 @@
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotentResponse, Recorded};
-use platform::outbox::{OutboxMessage, enqueue};
-use platform::source_service::SourceServiceContext;
-use platform::store::Store;
-use platform::values::Currency;
+use source_platform::idempotency::{self, IdempotentResponse, Recorded};
+use source_platform::outbox::{OutboxMessage, enqueue};
+use source_platform::source_service::SourceServiceContext;
+use source_platform::store::Store;
+use source_platform::values::Currency;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;

@@ -27,7 +27,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::values::FieldError;
+/// The request header of an idempotent create (a source service's POST); here, not with the
+/// idempotency store, so that a client such as compare sends it without linking that store.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// The outcome of one readiness check: `Err` carries a short, lowercase reason.
 pub type ProbeResult = Result<(), String>;
@@ -270,6 +272,19 @@ pub fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Res
         None => json!({"error": message}),
     };
     (status, Json(body)).into_response()
+}
+
+/// A field that failed validation, with a lowercase message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
 }
 
 /// The answer to a request field that cannot be used: its message, named by `field`.

@@ -1,18 +1,14 @@
-//! What every process of the system shares, so that each mechanism lives in one place:
-//! the Kafka client configuration, telemetry, and the HTTP bootstrap (health, readiness,
-//! metrics, limits and graceful shutdown).
+//! What every HTTP process of the system shares, so that each mechanism lives in one place:
+//! telemetry, the HTTP bootstrap (health, readiness, metrics, limits and graceful shutdown),
+//! access control, strict query parameters, the `traceparent` header, and the list of services
+//! with their default ports. What only the source services need is in `source-platform`; the
+//! Kafka client configuration is in `kafka-config`.
 
 pub mod auth;
 pub mod endpoints;
 pub mod errors;
-pub mod faults;
 pub mod http;
-pub mod idempotency;
 pub mod json;
-pub mod outbox;
 pub mod query;
-pub mod source_service;
-pub mod store;
 pub mod telemetry;
 pub mod trace;
-pub mod values;

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::http::FieldError;
+
 /// A parameter that cannot be used, and why; becomes a 400 naming `field`.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -38,9 +40,38 @@ pub fn parse_query(raw: Option<&str>, known: &[&'static str]) -> Result<HashMap<
 /// A customer id, requested in `customer_id` or held by a customer token: one order-svc could
 /// have placed an order under, so that both designs refuse the same ids with the same 400.
 pub fn parse_customer_id(raw: &str) -> Result<String, ParamError> {
-    crate::values::CustomerId::parse("customer_id", raw)
+    CustomerId::parse("customer_id", raw)
         .map(|id| id.as_str().to_string())
         .map_err(|error| ParamError::new("customer_id", format!("customer_id {}", error.message)))
+}
+
+pub const MAX_CUSTOMER_ID_LEN: usize = 64;
+
+/// The customer's id in the system that owns customers: 1 to 64 visible ASCII characters.
+///
+/// It is an id, not text: it is neither trimmed nor case-folded, because the composer and the
+/// projection filter on it byte for byte. order-svc takes it when an order is placed; both read
+/// designs refuse a search for one that cannot exist, the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        if raw.is_empty() {
+            return Err(FieldError::new(field, "must not be empty"));
+        }
+        if raw.len() > MAX_CUSTOMER_ID_LEN {
+            return Err(FieldError::new(field, format!("must be at most {MAX_CUSTOMER_ID_LEN} characters")));
+        }
+        if !raw.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(FieldError::new(field, "must be visible ascii characters without spaces"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::source_service::SourceServiceArgs;
+use source_platform::source_service::SourceServiceArgs;
 
 /// How shipping-svc runs. Every setting has a flag and an environment variable; the defaults
 /// are the local profile's.

@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use platform::source_service::SourceServiceRuntime;
 use shipping_svc::ApiDoc;
 use shipping_svc::config::Config;
+use source_platform::source_service::SourceServiceRuntime;
 use utoipa::OpenApi;
 
 #[tokio::main]

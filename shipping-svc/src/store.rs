@@ -6,10 +6,10 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use events::ShipmentEventType;
-use platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded, is_unique_violation};
-use platform::outbox::{OutboxMessage, enqueue};
-use platform::source_service::SourceServiceContext;
-use platform::store::now_ms;
+use source_platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded, is_unique_violation};
+use source_platform::outbox::{OutboxMessage, enqueue};
+use source_platform::source_service::SourceServiceContext;
+use source_platform::store::now_ms;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
@@ -232,8 +232,8 @@ fn shipment_from_row(row: &AnyRow) -> anyhow::Result<Shipment> {
 
 #[cfg(test)]
 mod tests {
-    use platform::outbox::OutboxSignal;
-    use platform::store::Store;
+    use source_platform::outbox::OutboxSignal;
+    use source_platform::store::Store;
 
     use super::*;
     use crate::domain::{NewShipment, StatusChange};

@@ -160,7 +160,7 @@ async fn drop_stale_test_databases(admin: &mut sqlx::PgConnection) {
         .fetch_all(&mut *admin)
         .await
         .unwrap_or_default();
-    let now_ms = platform::store::now_ms();
+    let now_ms = source_platform::store::now_ms();
     for name in names {
         let created_ms = name
             .strip_prefix(TEST_DATABASE_PREFIX)

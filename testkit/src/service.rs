@@ -10,9 +10,9 @@ use kafka_config::KafkaArgs;
 use platform::auth::issuer::TokenIssuer;
 use platform::auth::read_token::DEFAULT_ISSUER;
 use platform::auth::{ReadAuthArgs, Reader, Secret};
-use platform::outbox::RelayArgs;
-use platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
 use serde_json::{Value, json};
+use source_platform::outbox::RelayArgs;
+use source_platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
 use sqlx::migrate::Migrator;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -115,7 +115,7 @@ pub fn source_service_args(infra: &TestInfra) -> SourceServiceArgs {
             enabled: true,
             crash_after_publish: false,
         },
-        idempotency_ttl_hours: platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
+        idempotency_ttl_hours: source_platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use events::samples::order_event;
 use events::{OrderEvent, OrderEventType, headers};
-use platform::outbox::{OutboxMessage, OutboxRelay, OutboxSignal, RelayArgs, enqueue};
-use platform::store::Store;
+use source_platform::outbox::{OutboxMessage, OutboxRelay, OutboxSignal, RelayArgs, enqueue};
+use source_platform::store::Store;
 use sqlx::Acquire;
 use sqlx::migrate::Migrator;
 use testkit::{TestInfra, read_topic};

@@ -27,9 +27,9 @@ ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
 # which binary each project service runs, and the crates whose sources that binary's flags and
 # environment reads live in (its own crate plus the shared crates it links)
 BINARY_SOURCES = {
-    "order-svc": ["order-svc/src", "platform/src", "kafka-config/src"],
-    "payment-svc": ["payment-svc/src", "platform/src", "kafka-config/src"],
-    "shipping-svc": ["shipping-svc/src", "platform/src", "kafka-config/src"],
+    "order-svc": ["order-svc/src", "platform/src", "source-platform/src", "kafka-config/src"],
+    "payment-svc": ["payment-svc/src", "platform/src", "source-platform/src", "kafka-config/src"],
+    "shipping-svc": ["shipping-svc/src", "platform/src", "source-platform/src", "kafka-config/src"],
     "order-history": ["order-history/src", "platform/src", "kafka-config/src"],
     "composer": ["composer/src", "platform/src"],
     "web": ["web/src", "platform/src"],

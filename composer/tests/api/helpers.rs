@@ -8,11 +8,11 @@ use std::time::Duration;
 use composer::app::Application;
 use composer::config::Config;
 use kafka_config::KafkaArgs;
-use platform::outbox::RelayArgs;
-use platform::source_service::SourceServiceArgs;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+use source_platform::outbox::RelayArgs;
+use source_platform::source_service::SourceServiceArgs;
 use testkit::{ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_WRITE_TOKEN, TestInfra, status_and_json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -80,7 +80,7 @@ fn args_without_broker() -> SourceServiceArgs {
             enabled: false,
             crash_after_publish: false,
         },
-        idempotency_ttl_hours: platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
+        idempotency_ttl_hours: source_platform::source_service::DEFAULT_IDEMPOTENCY_TTL_HOURS,
     }
 }
 

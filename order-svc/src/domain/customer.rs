@@ -1,7 +1,8 @@
 //! Who placed an order.
 
-pub use platform::values::CustomerId;
-use platform::values::{FieldError, bounded_text};
+use platform::http::FieldError;
+pub use platform::query::CustomerId;
+use source_platform::values::bounded_text;
 
 const MAX_CUSTOMER_NAME_CHARS: usize = 200;
 /// The longest address SMTP can carry (RFC 5321 §4.5.3.1.3).
@@ -174,7 +175,7 @@ mod tests {
         fn accepted_customer_ids_are_exactly_the_input(raw in "\\PC{0,80}") {
             if let Ok(id) = CustomerId::parse("customer_id", &raw) {
                 prop_assert_eq!(id.as_str(), raw.as_str());
-                prop_assert!(!raw.is_empty() && raw.len() <= platform::values::MAX_CUSTOMER_ID_LEN);
+                prop_assert!(!raw.is_empty() && raw.len() <= platform::query::MAX_CUSTOMER_ID_LEN);
             }
         }
 

@@ -1,6 +1,8 @@
 //! What an order contains: line items and their prices, in integer minor units.
 
-use platform::values::{FieldError, bounded_text};
+use platform::http::FieldError;
+
+use source_platform::values::bounded_text;
 
 /// The most lines one order may have.
 pub const MAX_ITEMS: usize = 100;

@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use events::{OrderEvent, OrderEventType, OrderStatus};
-use platform::values::{AddressInput, Currency, FieldError, bounded_text};
+use platform::http::FieldError;
+use source_platform::values::{AddressInput, Currency, bounded_text};
 use uuid::Uuid;
 
 use super::customer::Customer;

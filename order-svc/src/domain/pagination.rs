@@ -7,7 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use platform::values::FieldError;
+use platform::http::FieldError;
 
 use super::order::{Order, OrderId};
 

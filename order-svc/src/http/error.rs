@@ -2,8 +2,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use platform::http::FieldError;
 use platform::http::{json_error, unexpected_error_response};
-use platform::values::FieldError;
 
 use crate::domain::{InvalidCursor, InvalidOrderId, OrderId, TransitionError};
 use crate::store::StoreError;

@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
-use platform::idempotency::{self, IdempotencyKey};
+use platform::http::FieldError;
 use platform::json::{ErrorBody, JsonBody, OptionalJsonBody};
 use platform::trace::traceparent_or_new;
-use platform::values::{AddressInput, Currency, FieldError};
 use serde::{Deserialize, Serialize};
+use source_platform::idempotency::{self, IdempotencyKey};
+use source_platform::values::{AddressInput, Currency};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use platform::store::Store;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use source_platform::store::Store;
 use testkit::{Database, ServiceRoutes, SpawnedService, TestInfra};
 use utoipa::OpenApi;
 

@@ -110,7 +110,9 @@ async fn an_expired_key_is_deleted_and_then_stands_for_a_new_request(database: D
         .await
         .expect("aged");
 
-    let deleted = platform::idempotency::prune(&app.store, platform::store::now_ms() - day_ms).await.expect("pruned");
+    let deleted = source_platform::idempotency::prune(&app.store, source_platform::store::now_ms() - day_ms)
+        .await
+        .expect("pruned");
     assert_eq!(deleted, 1, "only the expired key");
     assert_eq!(app.count("select count(*) from idempotency_keys").await, 1);
     // the expired key now means a new request, even with another body; the fresh one still replays

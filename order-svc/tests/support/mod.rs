@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use platform::store::Store;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{Value, json};
+use source_platform::store::Store;
 use testkit::TestInfra;
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 //! Identifiers: UUIDs in their canonical, hyphenated text form.
 
-use platform::values::{EntityId, EntityIdKind, InvalidEntityId};
+use source_platform::values::{EntityId, EntityIdKind, InvalidEntityId};
 
 /// A payment's id: a UUID v7 when this service makes it, so ids sort by creation time.
 pub type PaymentId = EntityId<PaymentIdKind>;

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use events::PaymentEventType;
-use platform::values::Currency;
+use source_platform::values::Currency;
 use uuid::Uuid;
 
 use crate::domain::{Amount, Authorization, OrderId, PaymentId, PaymentMethod, PaymentRules};

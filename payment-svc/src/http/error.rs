@@ -2,8 +2,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use platform::http::FieldError;
 use platform::http::{field_error_response, json_error, unexpected_error_response};
-use platform::values::FieldError;
 
 use crate::domain::PaymentId;
 use crate::store::StoreError;

@@ -8,12 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use platform::idempotency::{self, IdempotencyKey, IdempotentResponse};
+use platform::http::FieldError;
 use platform::json::{ErrorBody, JsonBody};
-use platform::source_service::SourceServiceContext;
 use platform::trace::traceparent_or_new;
-use platform::values::{Currency, FieldError};
 use serde::{Deserialize, Serialize};
+use source_platform::idempotency::{self, IdempotencyKey, IdempotentResponse};
+use source_platform::source_service::SourceServiceContext;
+use source_platform::values::Currency;
 use uuid::Uuid;
 
 use crate::domain::{

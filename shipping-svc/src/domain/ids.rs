@@ -1,7 +1,7 @@
 //! Identifiers. Both are UUIDs kept in their canonical lowercase hyphenated form, which is how
 //! they are stored, put on the wire and used as the Kafka record key.
 
-use platform::values::{EntityId, EntityIdKind, InvalidEntityId};
+use source_platform::values::{EntityId, EntityIdKind, InvalidEntityId};
 
 /// A shipment's id: a UUID v7 chosen by this service, so ids sort in creation order.
 pub type ShipmentId = EntityId<ShipmentIdKind>;

@@ -114,7 +114,7 @@ impl Version {
 pub struct NewShipment {
     pub order_id: OrderId,
     pub carrier: Carrier,
-    /// Validated by `platform::values::AddressInput::parse`.
+    /// Validated by `source_platform::values::AddressInput::parse`.
     pub address: Address,
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use platform::values::bounded_text;
+use source_platform::values::bounded_text;
 
 const MAX_CARRIER_CHARS: usize = 50;
 const MAX_LOCATION_CHARS: usize = 200;

@@ -4,7 +4,7 @@ pub mod error;
 pub mod shipments;
 
 use platform::json::ErrorBody;
-use platform::values::AddressInput;
+use source_platform::values::AddressInput;
 
 use crate::domain::ShipmentStatus;
 use shipments::{AddressResponse, ChangeStatusRequest, CreateShipmentRequest, ShipmentListResponse, ShipmentResponse};

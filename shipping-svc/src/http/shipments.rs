@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
-use platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded};
+use platform::http::FieldError;
 use platform::json::{ErrorBody, JsonBody};
 use platform::trace::traceparent_or_new;
-use platform::values::{AddressInput, FieldError};
 use serde::{Deserialize, Serialize, Serializer};
+use source_platform::idempotency::{self, IdempotencyKey, IdempotentResponse, Recorded};
+use source_platform::values::AddressInput;
 use uuid::Uuid;
 
 use super::error::{ApiError, IDEMPOTENCY_KEY_FIELD};

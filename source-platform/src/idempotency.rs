@@ -8,13 +8,12 @@
 use anyhow::Context;
 use axum::http::HeaderValue;
 use axum::response::Response;
+use platform::http::IDEMPOTENCY_KEY_HEADER;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use crate::store::{Store, now_ms};
-
-pub const HEADER: &str = "idempotency-key";
 
 /// The response header that marks an answer recorded earlier for the same key, so that a client
 /// (and a person reading logs) can tell a replay from a fresh create.
@@ -38,7 +37,7 @@ impl IdempotencyKey {
 
     /// Reads the optional header; a present but invalid key is an error.
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Option<Self>, String> {
-        let Some(value) = headers.get(HEADER) else {
+        let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
             return Ok(None);
         };
         let text = value.to_str().map_err(|_| "idempotency key must be visible ascii characters".to_string())?;

@@ -12,10 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
+use platform::auth::BearerToken;
+use platform::http::json_error;
 use serde::{Deserialize, Serialize};
-
-use crate::auth::BearerToken;
-use crate::http::json_error;
 
 const MAX_DELAY_MS: u64 = 60_000;
 
@@ -76,7 +75,7 @@ pub fn admin_routes(faults: Faults, token: BearerToken) -> Router {
 /// Reads the fault settings.
 #[utoipa::path(get, path = "/admin/faults", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, body = FaultSettings), (status = 401, body = crate::json::ErrorBody, description = "missing or wrong admin token")))]
+    responses((status = 200, body = FaultSettings), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
 async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Response {
     if let Err(refused) = state.token.check(&headers) {
         return refused.into_response();
@@ -88,9 +87,9 @@ async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Resp
 #[utoipa::path(put, path = "/admin/faults", tag = "admin", request_body = FaultSettings,
     security(("admin_token" = [])),
     responses((status = 200, body = FaultSettings),
-        (status = 400, body = crate::json::ErrorBody, description = "the body is not json fault settings"),
-        (status = 401, body = crate::json::ErrorBody, description = "missing or wrong admin token"),
-        (status = 422, body = crate::json::ErrorBody, description = "settings out of range")))]
+        (status = 400, body = platform::json::ErrorBody, description = "the body is not json fault settings"),
+        (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
+        (status = 422, body = platform::json::ErrorBody, description = "settings out of range")))]
 async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = state.token.check(&headers) {
         return refused.into_response();

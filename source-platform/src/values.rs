@@ -4,21 +4,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use platform::http::FieldError;
 use serde::Deserialize;
 use uuid::Uuid;
-
-/// A field that failed validation, with a lowercase message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
 
 /// ISO 4217 codes this system accepts, with their minor units (decimal places).
 const CURRENCIES: &[(&str, u8)] = &[
@@ -297,34 +285,5 @@ mod tests {
         address.country = "NL".to_string();
         address.city = " ".to_string();
         assert_eq!(address.parse("shipping_address").unwrap_err().field, "shipping_address.city");
-    }
-}
-
-pub const MAX_CUSTOMER_ID_LEN: usize = 64;
-
-/// The customer's id in the system that owns customers: 1 to 64 visible ASCII characters.
-///
-/// It is an id, not text: it is neither trimmed nor case-folded, because the composer and the
-/// projection filter on it byte for byte. order-svc takes it when an order is placed; both read
-/// designs refuse a search for one that cannot exist, the same way.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CustomerId(String);
-
-impl CustomerId {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        if raw.is_empty() {
-            return Err(FieldError::new(field, "must not be empty"));
-        }
-        if raw.len() > MAX_CUSTOMER_ID_LEN {
-            return Err(FieldError::new(field, format!("must be at most {MAX_CUSTOMER_ID_LEN} characters")));
-        }
-        if !raw.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err(FieldError::new(field, "must be visible ascii characters without spaces"));
-        }
-        Ok(Self(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }

@@ -9,25 +9,22 @@ use anyhow::Context;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use events::{EventCodec, RegistryConfig};
+use events::{DEFAULT_SCHEMA_REGISTRY_URL, EventCodec, RegistryConfig};
+use kafka_config::KafkaArgs;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa::openapi::HttpMethod;
 
-use crate::auth::{
+use crate::faults::{Faults, FaultsApi, admin_routes, inject_faults};
+use crate::outbox::{OutboxRelay, OutboxSignal, RelayArgs};
+use crate::store::Store;
+use platform::auth::{
     BearerToken, ReadAccess, ReadAuthArgs, ReadGuard, Scheme, Secret, checked_token, document_security, require_reader,
     require_token,
 };
-use crate::faults::{Faults, FaultsApi, admin_routes, inject_faults};
-use crate::http::{HttpLimits, ReadinessProbe, with_operational_routes};
-use crate::outbox::{OutboxRelay, OutboxSignal, RelayArgs};
-use crate::store::Store;
-use kafka_config::KafkaArgs;
-
-pub const DEFAULT_SCHEMA_REGISTRY_URL: &str = "http://127.0.0.1:8081";
-
+use platform::http::{HttpLimits, ReadinessProbe, with_operational_routes};
 /// Configuration every source service shares.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SourceServiceArgs {
@@ -158,7 +155,7 @@ impl SourceServiceRuntime {
                 async move { kafka.probe().await }
             }),
         ];
-        with_operational_routes(api, probes, crate::telemetry::metrics_handle(), &HttpLimits::default())
+        with_operational_routes(api, probes, platform::telemetry::metrics_handle(), &HttpLimits::default())
     }
 
     /// Serves `router` until `shutdown` resolves, then stops in order: stop accepting, finish
@@ -169,7 +166,7 @@ impl SourceServiceRuntime {
         router: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let served = crate::http::serve(listener, router, shutdown).await;
+        let served = platform::http::serve(listener, router, shutdown).await;
         self.shutdown.cancel();
         if let Some(relay) = self.relay {
             let _ = relay.await;
