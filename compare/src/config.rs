@@ -6,10 +6,17 @@ use std::time::Duration;
 
 use anyhow::bail;
 pub use platform::auth::Credentials;
+use platform::services::Service;
 
-/// The stack's processes that answer HTTP, by name.
-const HTTP_PROCESSES: [&str; 6] =
-    ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"];
+/// The stack's processes that answer HTTP.
+const HTTP_PROCESSES: [Service; 6] = [
+    Service::OrderSvc,
+    Service::PaymentSvc,
+    Service::ShippingSvc,
+    Service::OrderHistory,
+    Service::Composer,
+    Service::SchemaRegistry,
+];
 
 /// Where each service of the stack answers.
 #[derive(Clone, Debug, clap::Args)]
@@ -33,25 +40,24 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// The base URL of a service, by its name.
-    pub fn url_of(&self, service: &str) -> &str {
+    /// The base URL of `service`; none for web, which compare does not measure.
+    pub fn url_of(&self, service: Service) -> Option<&str> {
         match service {
-            "order-svc" => &self.order_svc,
-            "payment-svc" => &self.payment_svc,
-            "shipping-svc" => &self.shipping_svc,
-            "order-history" => &self.order_history,
-            "composer" => &self.composer,
-            "schema-registry" => &self.schema_registry,
-            other => unreachable!("no service named {other}"),
+            Service::OrderSvc => Some(&self.order_svc),
+            Service::PaymentSvc => Some(&self.payment_svc),
+            Service::ShippingSvc => Some(&self.shipping_svc),
+            Service::OrderHistory => Some(&self.order_history),
+            Service::Composer => Some(&self.composer),
+            Service::SchemaRegistry => Some(&self.schema_registry),
+            Service::Web => None,
         }
     }
 
     /// The loopback ports of every process of the stack, to find them in /proc.
     pub fn ports(&self) -> Vec<(String, u16)> {
-        let services = ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer", "schema-registry"];
-        let mut ports: Vec<(String, u16)> = services
+        let mut ports: Vec<(String, u16)> = HTTP_PROCESSES
             .iter()
-            .filter_map(|name| port_of(self.url_of(name)).map(|port| (name.to_string(), port)))
+            .filter_map(|service| port_of(self.url_of(*service)?).map(|port| (service.name().to_string(), port)))
             .collect();
         if let Some(port) = port_of(&self.broker) {
             ports.push(("broker".to_string(), port));
@@ -62,7 +68,7 @@ impl Endpoints {
     pub fn as_list(&self) -> Vec<(String, String)> {
         HTTP_PROCESSES
             .iter()
-            .map(|name| (name.to_string(), self.url_of(name).to_string()))
+            .filter_map(|service| Some((service.name().to_string(), self.url_of(*service)?.to_string())))
             .chain([("broker".to_string(), self.broker.clone())])
             .collect()
     }

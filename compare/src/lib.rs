@@ -23,7 +23,7 @@ use anyhow::Context;
 use indicatif::MultiProgress;
 
 use config::{CompareArgs, Plan, Scenario};
-use report::model::{CqrsCost, Environment, Report, SOURCE_SERVICES};
+use report::model::{CqrsCost, Design, Environment, Report, SOURCE_SERVICES};
 use scenarios::Run;
 use target::Stack;
 
@@ -166,7 +166,7 @@ async fn cqrs_cost(
         .map(|service| procfs::dir_bytes(&plan.stack_data_dir.join(service)))
         .try_fold(0, |sum, bytes| bytes.map(|bytes| sum + bytes));
     let orders_in_view = async {
-        let url = format!("{}/orders?limit=1", stack.url_of("order-history"));
+        let url = format!("{}/orders?limit=1", stack.design_url(Design::OrderHistory));
         let answer: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
         answer["total"].as_u64()
     }
@@ -186,8 +186,9 @@ async fn cqrs_cost(
 async fn environment(plan: &Plan, stack: &Stack, started_at: &str) -> Environment {
     let mut versions = BTreeMap::new();
     for service in target::HTTP_SERVICES {
-        let url = format!("{}/openapi.json", stack.url_of(service));
+        let url = stack.url_of(service).map(|base| format!("{base}/openapi.json"));
         let version = async {
+            let url = url.ok()?;
             let document: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
             document["info"]["version"].as_str().map(str::to_string)
         }
@@ -195,7 +196,7 @@ async fn environment(plan: &Plan, stack: &Stack, started_at: &str) -> Environmen
         versions.insert(service.to_string(), version.unwrap_or_else(|| "unknown".to_string()));
     }
     let backend = async {
-        let url = format!("{}/readyz", stack.url_of("order-history"));
+        let url = format!("{}/readyz", stack.design_url(Design::OrderHistory));
         let answer: serde_json::Value = stack.client.get(&url).send().await.ok()?.json().await.ok()?;
         answer["checks"].as_object().map(|checks| checks.keys().cloned().collect::<Vec<_>>().join(", "))
     }

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use platform::services::Service;
+
 use crate::config::{Credentials, Endpoints};
-use crate::report::model::SOURCE_SERVICES;
+use crate::report::model::{Design, SOURCE_SERVICES};
 
 /// Every HTTP service of the stack, by name, in a fixed order.
 pub const HTTP_SERVICES: [&str; 5] = ["order-svc", "payment-svc", "shipping-svc", "order-history", "composer"];
@@ -51,8 +53,18 @@ impl Stack {
         Ok(Self { endpoints, client, credentials, write_patience: None })
     }
 
-    pub fn url_of(&self, service: &str) -> &str {
-        self.endpoints.url_of(service)
+    /// The base URL of the service named `name`; an unknown name, or web, is an error.
+    pub fn url_of(&self, name: &str) -> anyhow::Result<&str> {
+        let service = Service::from_name(name).with_context(|| format!("no service named {name}"))?;
+        self.endpoints.url_of(service).with_context(|| format!("compare is not told where {name} is"))
+    }
+
+    /// The base URL of the service that serves `design`'s reads.
+    pub fn design_url(&self, design: Design) -> &str {
+        match design {
+            Design::OrderHistory => &self.endpoints.order_history,
+            Design::Composer => &self.endpoints.composer,
+        }
     }
 
     /// Fails with one line per service that does not answer `/readyz`, so a user sees at once
@@ -60,7 +72,7 @@ impl Stack {
     pub async fn check_reachable(&self) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         for service in HTTP_SERVICES {
-            let url = format!("{}/readyz", self.url_of(service));
+            let url = format!("{}/readyz", self.url_of(service)?);
             match self.client.get(&url).timeout(Duration::from_secs(3)).send().await {
                 Ok(response) if response.status().is_success() => {}
                 Ok(response) => problems.push(format!("{service} at {url} is not ready ({})", response.status())),
@@ -80,7 +92,7 @@ impl Stack {
 
     /// Sets a source service's read faults; `None` clears them.
     pub async fn set_fault(&self, service: &str, delay_ms: u64, error_rate: f64) -> anyhow::Result<()> {
-        let url = format!("{}/admin/faults", self.url_of(service));
+        let url = format!("{}/admin/faults", self.url_of(service)?);
         let response = self
             .client
             .put(&url)
@@ -117,7 +129,7 @@ impl Stack {
     /// POSTs `body` (none when `None`) to a service, as a client's write, and returns the answer
     /// and when it was acknowledged. A refusal is an error naming the status and the body.
     pub async fn write(&self, service: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(Value, Instant)> {
-        let url = format!("{}{path}", self.url_of(service));
+        let url = format!("{}{path}", self.url_of(service)?);
         let key = uuid::Uuid::now_v7().to_string();
         let give_up = self.write_patience.map(|patience| Instant::now() + patience);
         let mut attempt = 0u32;
@@ -165,7 +177,7 @@ impl Stack {
 
     /// The counters of one service, read from its `/metrics`.
     pub async fn scrape(&self, service: &str) -> anyhow::Result<Counters> {
-        let url = format!("{}/metrics", self.url_of(service));
+        let url = format!("{}/metrics", self.url_of(service)?);
         let text = self
             .client
             .get(&url)

@@ -10,5 +10,6 @@ pub mod errors;
 pub mod http;
 pub mod json;
 pub mod query;
+pub mod services;
 pub mod telemetry;
 pub mod trace;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use broker::BrokerInstallArgs;
+use platform::services::Service;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct TokenArgs {
@@ -56,25 +57,25 @@ pub struct UpArgs {
     #[arg(long, env = "STACK_BROKER_LISTEN", default_value = "127.0.0.1:9092")]
     pub broker_listen: SocketAddr,
     /// The schema registry's listener.
-    #[arg(long, env = "STACK_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    #[arg(long, env = "STACK_REGISTRY_LISTEN", default_value_t = Service::SchemaRegistry.default_listen())]
     pub registry_listen: SocketAddr,
     /// order-svc's listener.
-    #[arg(long, env = "STACK_ORDER_SVC_LISTEN", default_value = "127.0.0.1:8001")]
+    #[arg(long, env = "STACK_ORDER_SVC_LISTEN", default_value_t = Service::OrderSvc.default_listen())]
     pub order_svc_listen: SocketAddr,
     /// payment-svc's listener.
-    #[arg(long, env = "STACK_PAYMENT_SVC_LISTEN", default_value = "127.0.0.1:8002")]
+    #[arg(long, env = "STACK_PAYMENT_SVC_LISTEN", default_value_t = Service::PaymentSvc.default_listen())]
     pub payment_svc_listen: SocketAddr,
     /// shipping-svc's listener.
-    #[arg(long, env = "STACK_SHIPPING_SVC_LISTEN", default_value = "127.0.0.1:8003")]
+    #[arg(long, env = "STACK_SHIPPING_SVC_LISTEN", default_value_t = Service::ShippingSvc.default_listen())]
     pub shipping_svc_listen: SocketAddr,
     /// order-history's listener.
-    #[arg(long, env = "STACK_ORDER_HISTORY_LISTEN", default_value = "127.0.0.1:8010")]
+    #[arg(long, env = "STACK_ORDER_HISTORY_LISTEN", default_value_t = Service::OrderHistory.default_listen())]
     pub order_history_listen: SocketAddr,
     /// composer's listener.
-    #[arg(long, env = "STACK_COMPOSER_LISTEN", default_value = "127.0.0.1:8020")]
+    #[arg(long, env = "STACK_COMPOSER_LISTEN", default_value_t = Service::Composer.default_listen())]
     pub composer_listen: SocketAddr,
     /// The web pages' listener: order-history search at `/`, the live comparison at `/compare`.
-    #[arg(long, env = "STACK_WEB_LISTEN", default_value = "127.0.0.1:8030")]
+    #[arg(long, env = "STACK_WEB_LISTEN", default_value_t = Service::Web.default_listen())]
     pub web_listen: SocketAddr,
     /// Where the web pages look for the latest `compare` report (`stack demo` sets its `--out`).
     #[arg(long, env = "STACK_REPORT_DIR", default_value = "report")]
@@ -100,6 +101,19 @@ pub struct UpArgs {
 }
 
 impl UpArgs {
+    /// Where `service` listens in this stack.
+    pub fn listen_of(&self, service: Service) -> SocketAddr {
+        match service {
+            Service::OrderSvc => self.order_svc_listen,
+            Service::PaymentSvc => self.payment_svc_listen,
+            Service::ShippingSvc => self.shipping_svc_listen,
+            Service::OrderHistory => self.order_history_listen,
+            Service::Composer => self.composer_listen,
+            Service::Web => self.web_listen,
+            Service::SchemaRegistry => self.registry_listen,
+        }
+    }
+
     /// Where `compare` finds this stack.
     pub fn endpoints(&self) -> compare::config::Endpoints {
         let http = |address: SocketAddr| format!("http://{address}");

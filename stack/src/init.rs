@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use events::DEFAULT_SCHEMA_REGISTRY_URL;
 use kafka_config::{KafkaArgs, ensure_topics};
 
 use broker::topic_specs;
@@ -19,7 +20,7 @@ pub struct InitArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
     /// The Confluent-compatible schema registry.
-    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = DEFAULT_SCHEMA_REGISTRY_URL)]
     pub schema_registry_url: String,
     /// Partitions of each source topic; only applies when a topic is created.
     #[arg(long, env = "STACK_PARTITIONS", default_value_t = 3)]

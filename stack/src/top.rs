@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use compare::procfs;
+use platform::services::Service;
 
 use crate::config::UpArgs;
 
@@ -40,15 +41,9 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
 
 /// Every process `stack up` starts, with the port it listens on.
 fn listeners(stack: &UpArgs) -> Vec<(String, u16)> {
-    let named: BTreeMap<&str, SocketAddr> = BTreeMap::from([
-        ("broker", stack.broker_listen),
-        ("schema-registry", stack.registry_listen),
-        ("order-svc", stack.order_svc_listen),
-        ("payment-svc", stack.payment_svc_listen),
-        ("shipping-svc", stack.shipping_svc_listen),
-        ("order-history", stack.order_history_listen),
-        ("composer", stack.composer_listen),
-        ("web", stack.web_listen),
-    ]);
+    let mut named: BTreeMap<&str, SocketAddr> = BTreeMap::from([("broker", stack.broker_listen)]);
+    for service in Service::ALL {
+        named.insert(service.name(), stack.listen_of(service));
+    }
     named.into_iter().map(|(name, address)| (name.to_string(), address.port())).collect()
 }

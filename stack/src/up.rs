@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use events::topics;
 use events::{EventCodec, OrderEvent, PaymentEvent, RegistryConfig, ShipmentEvent};
 use kafka_config::{KafkaArgs, ensure_topics};
+use platform::services::Service;
 
 use broker::process::{ProcessSpec, Supervised, wait_ready};
 use broker::{start_broker, tansu, topic_specs};
@@ -191,11 +192,7 @@ impl LocalTokens {
 
 /// The source services in start order, with their listeners.
 fn source_services(args: &UpArgs) -> [(&'static str, SocketAddr); 3] {
-    [
-        ("order-svc", args.order_svc_listen),
-        ("payment-svc", args.payment_svc_listen),
-        ("shipping-svc", args.shipping_svc_listen),
-    ]
+    Service::SOURCES.map(|service| (service.name(), args.listen_of(service)))
 }
 
 pub async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {

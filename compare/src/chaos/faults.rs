@@ -251,7 +251,10 @@ impl Injector {
             let ready = if *service == "broker" {
                 self.pid_of("broker").is_some()
             } else {
-                let url = format!("{}/readyz", self.stack.url_of(service));
+                let Ok(base) = self.stack.url_of(service) else {
+                    return false;
+                };
+                let url = format!("{base}/readyz");
                 let answer = self.stack.client.get(&url).timeout(Duration::from_secs(1)).send().await;
                 answer.is_ok_and(|response| response.status().is_success())
             };

@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::load::{self, Outcome};
-use crate::report::model::Freshness;
+use crate::report::model::{Design, Freshness};
 use crate::scenarios::Run;
 use crate::seed::generator::Generator;
 
@@ -159,7 +159,7 @@ impl Shared {
     async fn observe(&self, written: &Written, acknowledged: Instant, samples: &Mutex<Samples>) {
         let order_history = format!(
             "{}/orders/{}?min_version={}:{}&wait_ms=2000",
-            self.stack.url_of("order-history"),
+            self.stack.design_url(Design::OrderHistory),
             written.order_id,
             written.aggregate_id,
             written.version
@@ -177,7 +177,7 @@ impl Shared {
             // a 404 answers at once (the order is not in the view yet); do not spin
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let composer = format!("{}/orders/{}", self.stack.url_of("composer"), written.order_id);
+        let composer = format!("{}/orders/{}", self.stack.design_url(Design::Composer), written.order_id);
         // only a whole answer says whether composition is fresh; a failed or degraded one is
         // an availability figure, counted apart
         let composer_answer = match self.stack.client.get(&composer).send().await {

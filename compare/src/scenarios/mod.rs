@@ -135,7 +135,7 @@ impl Run {
     /// composer's breakers stay open for their cool-down after a fault, or after an overload
     /// tripped them; no step may inherit them. Requests let the half-open probes through.
     pub async fn wait_for_closed_breakers(&self) {
-        let breakers = format!("{}/breakers", self.stack.url_of("composer"));
+        let breakers = format!("{}/breakers", self.stack.design_url(Design::Composer));
         let probe = self.get_urls(Design::Composer).swap_remove(0);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
@@ -185,6 +185,6 @@ impl Run {
 
     /// The URL of GET by id for `order_id` on `design`.
     pub fn get_url(&self, design: Design, order_id: &str) -> String {
-        format!("{}/orders/{order_id}", self.stack.url_of(design.name()))
+        format!("{}/orders/{order_id}", self.stack.design_url(design))
     }
 }

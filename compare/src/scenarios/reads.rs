@@ -20,7 +20,7 @@ impl Run {
     /// The customer search both designs can serve: one customer's orders (the filter) that
     /// match a word of one of their items (the text), newest first, the sort both support.
     pub fn customer_search_urls(&self, design: Design) -> Vec<String> {
-        let base = self.stack.url_of(design.name());
+        let base = self.stack.design_url(design);
         self.seeded
             .sample_customer_queries(self.plan.seed, URLS_PER_STEP)
             .into_iter()
@@ -33,7 +33,7 @@ impl Run {
     /// A full-text search across every customer: what an order-history search box does. Only a
     /// global index can answer it; composition refuses it, and the report shows that refusal.
     pub fn global_search_urls(&self, design: Design) -> Vec<String> {
-        let base = self.stack.url_of(design.name());
+        let base = self.stack.design_url(design);
         self.seeded
             .sample_global_queries(self.plan.seed, URLS_PER_STEP)
             .into_iter()

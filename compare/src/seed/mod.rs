@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::Plan;
-use crate::report::model::Seeding;
+use crate::report::model::{Design, Seeding};
 use crate::target::Stack;
 use generator::{Generator, OrderPlan, PaymentFollowUp};
 
@@ -111,7 +111,7 @@ fn searchable_words(order: &Value) -> Vec<String> {
 pub async fn ensure_empty(stack: &Stack, seed: u64, customers: u64) -> anyhow::Result<()> {
     let mut generator = Generator::new(seed, customers as usize);
     let customer_id = generator.order().customer_id;
-    let url = format!("{}/orders?customer_id={customer_id}&limit=1", stack.url_of("order-svc"));
+    let url = format!("{}/orders?customer_id={customer_id}&limit=1", stack.endpoints.order_svc);
     let listed: Value = stack.client.get(&url).send().await?.error_for_status()?.json().await?;
     if listed["orders"].as_array().is_some_and(|orders| !orders.is_empty()) {
         bail!(
@@ -352,7 +352,7 @@ async fn converge(
     loop {
         let still: Vec<Option<usize>> = futures::stream::iter(pending.iter().copied())
             .map(|index| async move {
-                let url = format!("{}/orders/{}", stack.url_of("order-history"), orders[index].id);
+                let url = format!("{}/orders/{}", stack.design_url(Design::OrderHistory), orders[index].id);
                 let caught_up = match stack.client.get(&url).send().await {
                     Ok(response) if response.status().is_success() => {
                         response.json::<ViewVersions>().await.is_ok_and(|view| view.matches(&expected[index]))
