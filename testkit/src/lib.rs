@@ -2,15 +2,19 @@
 //! `broker` crate exactly as `stack up` starts it), its own schema registry, and its own
 //! database, on ports chosen by the OS, so tests run in parallel without seeing each other.
 
-pub mod access;
 mod elasticsearch;
 mod service;
 
 pub use elasticsearch::{NOIDA_DB_BIN_ENV, NOIDA_DB_VERSION, SearchEngine, start_search_engine};
 pub use service::{
-    Database, ServiceRoutes, SpawnedService, TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, customer_token,
-    service_token, source_service_args, spawn_source_service, spawn_source_service_on,
-    spawn_source_service_with_fresh_infra, test_issuer, test_jwks_file, test_read_auth,
+    Database, ServiceRoutes, SpawnedService, source_service_args, spawn_source_service, spawn_source_service_on,
+    spawn_source_service_with_fresh_infra,
+};
+// the broker-free half of the harness, for the tests that link this one
+pub use testkit_http::{
+    TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, access, customer_token, init_test_tracing,
+    init_test_tracing_with_default_filter, service_token, status_and_json, status_and_json_of_axum_response,
+    test_issuer, test_jwks_file, test_read_auth,
 };
 
 use std::net::{SocketAddr, TcpListener};
@@ -92,39 +96,6 @@ async fn tansu_path() -> std::path::PathBuf {
         })
         .await
         .clone()
-}
-
-/// Installs a tracing subscriber whose output the test harness captures (shown only for a
-/// failing test). `RUST_LOG` sets the filter, default `warn`.
-pub fn init_test_tracing() {
-    init_test_tracing_with_default_filter("warn");
-}
-
-/// [`init_test_tracing`] with another filter for when `RUST_LOG` is unset, for a suite that
-/// wants a failing test to show more. The first subscriber installed in a test binary stays.
-pub fn init_test_tracing_with_default_filter(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    // fails only when a subscriber is already installed, which is the point
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-}
-
-/// The status and JSON body of a response; a body that is not JSON fails the test and shows it.
-pub async fn status_and_json(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or_else(|error| panic!("json body ({error}): {text}"));
-    (status, body)
-}
-
-/// The status and JSON body of a response built in process (by a handler or an error type),
-/// for unit tests that need no server.
-pub async fn status_and_json_of_axum_response(
-    response: axum::response::Response,
-) -> (axum::http::StatusCode, serde_json::Value) {
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
-    (status, serde_json::from_slice(&bytes).expect("json body"))
 }
 
 /// An unused loopback address; the OS picks the port.

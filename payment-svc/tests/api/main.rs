@@ -11,3 +11,4 @@ mod faults;
 mod idempotency;
 mod reads;
 mod transitions;
+mod web_faults;

@@ -3,10 +3,8 @@
 use std::net::SocketAddr;
 
 use platform::auth::Secret;
-use testkit::{ServiceRoutes, SpawnedService, TestInfra};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use utoipa::OpenApi;
 use web::app::Application;
 use web::config::Config;
 
@@ -32,7 +30,7 @@ impl TestWeb {
 
 /// An address nothing listens on.
 pub fn nowhere() -> String {
-    format!("http://{}", testkit::free_address())
+    format!("http://{}", testkit_http::unused_address())
 }
 
 /// A configuration whose services are all unreachable, with the test credentials.
@@ -43,14 +41,14 @@ pub fn config() -> Config {
     config.sources.order_svc_url = nowhere();
     config.sources.payment_svc_url = nowhere();
     config.sources.shipping_svc_url = nowhere();
-    config.admin_token = Some(Secret::from(testkit::TEST_ADMIN_TOKEN));
-    config.read_token = Some(Secret::from(testkit::service_token().as_str()));
+    config.admin_token = Some(Secret::from(testkit_http::TEST_ADMIN_TOKEN));
+    config.read_token = Some(Secret::from(testkit_http::service_token().as_str()));
     config.upstream_timeout_ms = 3000;
     config
 }
 
 pub async fn spawn_web(config: Config) -> TestWeb {
-    testkit::init_test_tracing();
+    testkit_http::init_test_tracing();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
     let app = Application::start(&config).await.expect("web starts");
@@ -61,20 +59,6 @@ pub async fn spawn_web(config: Config) -> TestWeb {
     TestWeb { address, client, shutdown, _task: task }
 }
 
-/// A payment-svc on its own broker, registry and SQLite database.
-pub async fn spawn_payment_svc() -> (SpawnedService, TestInfra) {
-    testkit::spawn_source_service_with_fresh_infra(
-        "payment-svc",
-        testkit::Database::Sqlite,
-        sqlx::migrate!("../payment-svc/migrations"),
-        |context| {
-            let (reads, writes) = payment_svc::routes(context, payment_svc::PaymentRules::default());
-            ServiceRoutes { reads, writes, openapi: payment_svc::ApiDoc::openapi() }
-        },
-    )
-    .await
-}
-
 /// A real composer in this process, calling `order_svc_url` and unreachable payment and
 /// shipping services.
 pub async fn spawn_composer(order_svc_url: String) -> (String, CancellationToken) {
@@ -82,8 +66,8 @@ pub async fn spawn_composer(order_svc_url: String) -> (String, CancellationToken
     config.sources.order_svc_url = order_svc_url;
     config.sources.payment_svc_url = nowhere();
     config.sources.shipping_svc_url = nowhere();
-    config.read_auth = testkit::test_read_auth();
-    config.read_token = Some(Secret::from(testkit::service_token().as_str()));
+    config.read_auth = testkit_http::test_read_auth();
+    config.read_token = Some(Secret::from(testkit_http::service_token().as_str()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("address");
     let app = composer::app::Application::start(&config).await.expect("composer starts");

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use testkit::status_and_json;
+use testkit_http::status_and_json;
 
 use crate::helpers::{config, spawn_web};
 
@@ -57,7 +57,7 @@ async fn it_refuses_to_start_without_a_read_token_or_with_a_short_admin_token() 
     let error = web::app::Application::start(&without_token).await.err().expect("refused");
     assert!(format!("{error:#}").contains("READ_TOKEN"), "{error:#}");
     let mut customer_token = config();
-    customer_token.read_token = Some(testkit::customer_token("customer-a").as_str().into());
+    customer_token.read_token = Some(testkit_http::customer_token("customer-a").as_str().into());
     let error = web::app::Application::start(&customer_token).await.err().expect("refused");
     assert!(format!("{error:#}").contains("service token"), "{error:#}");
     let mut short_admin = config();

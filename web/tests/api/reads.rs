@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use testkit::status_and_json;
+use testkit_http::status_and_json;
 
 use crate::helpers::{config, spawn_composer, spawn_web};
 
@@ -84,7 +84,7 @@ async fn a_caller_with_its_own_token_reads_with_it() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the caller's token is passed on, not replaced");
-    let customer = testkit::customer_token("cust-1");
+    let customer = testkit_http::customer_token("cust-1");
     let (status, body) = status_and_json(
         web.client
             .get(web.url("/api/composer/orders?customer_id=cust-2"))

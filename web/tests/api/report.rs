@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use testkit::status_and_json;
+use testkit_http::status_and_json;
 
 use crate::helpers::{config, spawn_web};
 

@@ -11,7 +11,7 @@ use platform::auth::read_token::{DEFAULT_ISSUER, SERVICE_TOKEN_AUDIENCE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::service::{
+use crate::tokens::{
     TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, customer_token, service_token, test_issuer,
 };
 
