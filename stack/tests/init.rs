@@ -10,6 +10,9 @@ use broker::BrokerInstallArgs;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
+/// A loopback address for the broker, a child process that cannot be handed a bound listener:
+/// the port is released here and bound again by tansu, so another process may take it in
+/// between, and the broker then fails to start with "address in use" in its log.
 fn free_address() -> std::net::SocketAddr {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
 }

@@ -14,7 +14,7 @@ pub use service::{
 pub use testkit_http::{
     TEST_ADMIN_TOKEN, TEST_ISSUER_KEY_BODY, TEST_WRITE_TOKEN, access, customer_token, init_test_tracing,
     init_test_tracing_with_default_filter, service_token, status_and_json, status_and_json_of_axum_response,
-    test_issuer, test_jwks_file, test_read_auth,
+    test_issuer, test_jwks_file, test_read_auth, unused_address,
 };
 
 use std::net::{SocketAddr, TcpListener};
@@ -98,7 +98,14 @@ async fn tansu_path() -> std::path::PathBuf {
         .clone()
 }
 
-/// An unused loopback address; the OS picks the port.
+/// A loopback address for a child process to listen on (the broker, a search engine, a
+/// service's binary); the OS picks the port.
+///
+/// Only for child processes: a server in the test's own process binds `127.0.0.1:0` and is
+/// handed the listener, which leaves no gap. A child cannot be handed a listener, so the port
+/// is released here and bound again by the child, and another process may take it in between.
+/// A collision shows as the child failing to start with "address in use" in its log, or, if
+/// the other process speaks the same protocol, as the test talking to the wrong server.
 pub fn free_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local address")

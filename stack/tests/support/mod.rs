@@ -9,6 +9,12 @@ use platform::auth::issuer::{IssuerArgs, TokenIssuer};
 use platform::auth::read_token::DEFAULT_ISSUER;
 use stack::config::UpArgs;
 
+/// A loopback address for one of the stack's child processes; the OS picks the port.
+///
+/// A child process cannot be handed a bound listener, so the port is released here and bound
+/// again by the child, and another process may take it in between. A collision shows as
+/// `stack up` failing with "<name> exited before it was ready" and "address in use" in the
+/// process's log under the data dir.
 pub fn free_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr")
 }

@@ -414,7 +414,7 @@ async fn get_returns_incomplete_documents_and_none_for_unknown_ids() {
 async fn an_unreachable_engine_is_unavailable_and_retryable() {
     let fixture = fixture().await;
     fixture.live.ping().await.expect("ping");
-    let closed = testkit::free_address();
+    let closed = testkit::unused_address();
     let config = ElasticsearchConfig {
         request_timeout: std::time::Duration::from_secs(2),
         ..ElasticsearchConfig::new(format!("http://{closed}"))
