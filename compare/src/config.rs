@@ -18,6 +18,10 @@ const HTTP_PROCESSES: [Service; 6] = [
     Service::SchemaRegistry,
 ];
 
+/// The deadline of a load request, the same for both designs: long enough for a healthy answer
+/// under load, short enough that an answer a user would have given up on is not a success.
+pub const DEFAULT_DEADLINE_MS: u64 = 1000;
+
 /// Where each service of the stack answers.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Endpoints {
@@ -116,6 +120,10 @@ pub struct CompareArgs {
     /// Writes per second of the freshness scenario.
     #[arg(long, env = "COMPARE_WRITE_RATE")]
     pub write_rate: Option<f64>,
+    /// Milliseconds a load request may take, the same for both designs; a later answer is a
+    /// `timeout` error (default 1000).
+    #[arg(long, env = "COMPARE_DEADLINE_MS")]
+    pub deadline_ms: Option<u64>,
     /// Small and fast (under 2 minutes): 300 orders, 1.5-second steps, two rates, one slowdown.
     #[arg(long)]
     pub quick: bool,
@@ -154,6 +162,8 @@ pub struct Plan {
     pub rates: Vec<f64>,
     pub fault_rate: f64,
     pub write_rate: f64,
+    /// The deadline of every load request, both designs alike.
+    pub deadline: Duration,
     pub quick: bool,
     pub scenarios: Vec<Scenario>,
     pub seed: u64,
@@ -189,6 +199,10 @@ impl CompareArgs {
                 bail!("rates must be between 1 and 100000 per second, got {rate}");
             }
         }
+        let deadline_ms = self.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
+        if !(1..=600_000).contains(&deadline_ms) {
+            bail!("--deadline-ms must be between 1 and 600000, got {deadline_ms}");
+        }
         let mut scenarios = self.scenarios.clone().unwrap_or_else(|| Scenario::ALL.to_vec());
         scenarios.sort();
         scenarios.dedup();
@@ -202,6 +216,7 @@ impl CompareArgs {
             rates,
             fault_rate,
             write_rate,
+            deadline: Duration::from_millis(deadline_ms),
             quick: self.quick,
             scenarios,
             seed: self.seed,
@@ -233,6 +248,7 @@ impl Plan {
             ("get_by_id_rates".into(), rates.join(", ")),
             ("fault_and_search_rate".into(), format!("{}", self.fault_rate)),
             ("freshness_write_rate".into(), format!("{}", self.write_rate)),
+            ("deadline_ms".into(), self.deadline.as_millis().to_string()),
             ("slow_delays_ms".into(), format!("{:?}", self.slow_delays_ms)),
             ("quick".into(), self.quick.to_string()),
             ("scenarios".into(), scenarios.join(", ")),

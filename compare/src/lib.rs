@@ -27,7 +27,7 @@ use report::model::{CqrsCost, Design, Environment, Report, SOURCE_SERVICES};
 use scenarios::Run;
 use target::Stack;
 
-/// Answers that take longer than this count as timeouts.
+/// The HTTP client's own limit on every call; the load steps apply `--deadline-ms` within it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a finished run leaves behind.
@@ -42,7 +42,8 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     // before the first request: a report that cannot be saved would lose the whole run
     ensure_writable(&plan.out)?;
     let started_at = now();
-    let stack = Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT).await?;
+    let stack =
+        Stack::new(plan.endpoints.clone(), plan.credentials.clone(), REQUEST_TIMEOUT.max(plan.deadline)).await?;
     stack.check_reachable().await?;
     // a fault left behind by an interrupted run would skew every figure
     stack.clear_faults().await?;

@@ -93,6 +93,7 @@ fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
         rates: args.rates.clone(),
         fault_rate: None,
         write_rate: None,
+        deadline_ms: None,
         quick: args.quick,
         scenarios: args.scenarios.clone(),
         seed: args.seed,

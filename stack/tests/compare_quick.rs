@@ -24,6 +24,7 @@ fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
         rates: None,
         fault_rate: None,
         write_rate: None,
+        deadline_ms: None,
         quick: true,
         scenarios: None,
         seed: 7,

@@ -14,8 +14,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::model::{Condition, Design, Percentiles, Report, SOURCE_SERVICES};
 use super::{
-    StepPair, any_answer_share, endpoint_kind, format_count, format_ms, format_rate, full_answer_share, pair_steps,
-    pair_steps_by_endpoint, refusal,
+    StepPair, any_answer_share, endpoint_kind, format_count, format_ms, format_percent, format_rate, full_answer_share,
+    pair_steps, pair_steps_by_endpoint, refusal,
 };
 
 pub const LATENCY_CHART: &str = "latency.svg";
@@ -132,7 +132,15 @@ enum Marker {
     Circle,
     Triangle,
     Cross,
+    /// A hollow square: the mark of a step whose errors exceed [`FAILING_MARK_ABOVE`].
+    Outline,
 }
+
+/// Above this share of errors a step's latency point is marked: its percentiles are of the
+/// successes only, and the reader must see that many requests are not in them.
+pub const FAILING_MARK_ABOVE: f64 = 0.01;
+/// The colour of that mark.
+const FAILING_COLOUR: RGBColor = RGBColor(200, 30, 30);
 
 struct LegendEntry {
     label: String,
@@ -147,6 +155,7 @@ fn draw_marker(area: &SvgArea<'_>, marker: Marker, colour: RGBColor, (x, y): (i3
         Marker::Circle => area.draw(&Circle::new((x + 7, y), 5, colour.filled()))?,
         Marker::Triangle => area.draw(&TriangleMarker::new((x + 7, y), 7, colour.filled()))?,
         Marker::Cross => area.draw(&Cross::new((x + 7, y), 5, colour.stroke_width(2)))?,
+        Marker::Outline => area.draw(&Rectangle::new([(x, y - 7), (x + 14, y + 7)], colour.stroke_width(2)))?,
     }
     Ok(())
 }
@@ -180,6 +189,8 @@ struct LatencyPoint {
     p50: f64,
     p99: f64,
     p999: f64,
+    /// The step's error share when it is above [`FAILING_MARK_ABOVE`].
+    failing_share: Option<f64>,
 }
 
 struct LatencyGroup {
@@ -189,12 +200,13 @@ struct LatencyGroup {
     points: Vec<LatencyPoint>,
 }
 
-fn latency_point(design: Design, latency: &Percentiles) -> Option<LatencyPoint> {
+fn latency_point(design: Design, latency: &Percentiles, error_rate: f64) -> Option<LatencyPoint> {
     let figures = [latency.p50, latency.p99, latency.p999];
     if figures.iter().any(|figure| !figure.is_finite() || *figure < 0.0) {
         return None;
     }
-    Some(LatencyPoint { design, p50: latency.p50, p99: latency.p99, p999: latency.p999 })
+    let failing_share = (error_rate.is_finite() && error_rate > FAILING_MARK_ABOVE).then_some(error_rate);
+    Some(LatencyPoint { design, p50: latency.p50, p99: latency.p99, p999: latency.p999, failing_share })
 }
 
 /// The steps of scenarios 1, 2 and 4 that served requests, paired by design.
@@ -211,7 +223,7 @@ fn latency_groups(report: &Report) -> Vec<LatencyGroup> {
                 if step.not_servable.is_some() || step.sent == 0 {
                     continue;
                 }
-                if let Some(point) = latency_point(design, &step.latency_ms) {
+                if let Some(point) = latency_point(design, &step.latency_ms, step.error_rate) {
                     points.push(point);
                 }
             }
@@ -290,6 +302,21 @@ pub fn latency_chart(report: &Report, path: &Path) -> anyhow::Result<bool> {
                 (x + GROUP_SPAN / 20, on_axis(point.p99)),
                 text_style(11, left_centred()),
             )])?;
+            if let Some(share) = point.failing_share {
+                // a box around the whole whisker and the error share above it: these
+                // percentiles leave out the failed requests
+                let (top_x, top_y) = chart.backend_coord(&(x, on_axis(point.p999)));
+                let (_, bottom_y) = chart.backend_coord(&(x, on_axis(point.p50)));
+                root.draw(&Rectangle::new(
+                    [(top_x - 9, top_y - 9), (top_x + 9, bottom_y + 9)],
+                    FAILING_COLOUR.stroke_width(2),
+                ))?;
+                root.draw(&Text::new(
+                    format!("{} errors", format_percent(share)),
+                    (top_x, top_y - 12),
+                    text_style(11, Pos::new(HPos::Center, VPos::Bottom)).color(&FAILING_COLOUR),
+                ))?;
+            }
         }
     }
 
@@ -305,6 +332,14 @@ pub fn latency_chart(report: &Report, path: &Path) -> anyhow::Result<bool> {
         colour: marker_colour,
     });
     legend.push(LegendEntry { label: "p99.9".to_string(), marker: Marker::Cross, colour: marker_colour });
+    let any_failing = groups.iter().flat_map(|group| &group.points).any(|point| point.failing_share.is_some());
+    if any_failing {
+        legend.push(LegendEntry {
+            label: "over 1% errors: percentiles of successes only".to_string(),
+            marker: Marker::Outline,
+            colour: FAILING_COLOUR,
+        });
+    }
     draw_legend_row(&legend_area, &legend)?;
     root.present()?;
     Ok(true)
@@ -729,6 +764,25 @@ mod tests {
         let path = dir.path().join(LATENCY_CHART);
         assert!(latency_chart(&report, &path).unwrap());
         assert_valid_svg(&path);
+    }
+
+    #[test]
+    fn a_step_with_more_than_one_percent_errors_is_marked_in_the_latency_chart() {
+        let by_id = "GET /orders/{id}";
+        let mut report = empty_report();
+        report.get_by_id.push(step("get_by_id", Design::OrderHistory, by_id, Condition::Healthy, 200.0, 4.0));
+        report.get_by_id.push(step("get_by_id", Design::Composer, by_id, Condition::Healthy, 200.0, 12.0));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LATENCY_CHART);
+        assert!(latency_chart(&report, &path).unwrap());
+        let healthy = std::fs::read_to_string(&path).unwrap();
+        assert!(!healthy.contains("errors"), "no step failed, yet one is marked");
+
+        report.get_by_id[1].error_rate = 0.726;
+        assert!(latency_chart(&report, &path).unwrap());
+        let failing = std::fs::read_to_string(&path).unwrap();
+        assert!(failing.contains("72.6% errors"));
+        assert!(failing.contains("over 1% errors: percentiles of successes only"));
     }
 
     #[test]

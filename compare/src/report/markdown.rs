@@ -649,7 +649,26 @@ fn step_health_sentences(context: &str, step: &LoadStep) -> Vec<String> {
         return sentences;
     }
     if let Some(errors) = error_share(step).filter(|errors| *errors > 0.0) {
-        sentences.push(format!("{design} answered {} of requests {context} with an error", format_percent(errors)));
+        let mut kinds = Vec::new();
+        for (kind, count) in &step.error_kinds {
+            kinds.push(format!(
+                "{} {}",
+                kind.replace('_', " "),
+                format_percent(*count as f64 / step.sent.max(1) as f64)
+            ));
+        }
+        let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+        sentences.push(format!(
+            "{design} answered {} of requests {context} with an error{kinds}; its percentiles are of the successes only",
+            format_percent(errors)
+        ));
+    }
+    if step.generator_lagged() {
+        sentences.push(format!(
+            "the load generator fell behind its schedule {context} while measuring {design}: the successes' p99 is {} \
+             later from the due time than from the send, so this step's figures include the generator's own lag",
+            format_ms_unit(step.generator_lag_ms)
+        ));
     }
     if let Some(degraded) = degraded_share(step).filter(|degraded| *degraded > 0.0) {
         sentences

@@ -187,8 +187,22 @@ pub struct LoadStep {
     pub achieved_rps: f64,
     pub error_rate: f64,
     pub degraded_rate: f64,
-    /// Latency of every request, whatever its outcome.
+    /// Latency of the successes (ok and degraded) only, from each request's due time; the
+    /// errors are in `error_latency_ms`, so a fast failure never passes for speed.
     pub latency_ms: Percentiles,
+    /// Latency of the errors (a timeout is the deadline), from each request's due time.
+    #[serde(default)]
+    pub error_latency_ms: Percentiles,
+    /// Errors by kind: `timeout`, `http_5xx`, `http_4xx`, `connect`, `other`.
+    #[serde(default)]
+    pub error_kinds: BTreeMap<String, u64>,
+    /// The successes' p99 from the due time minus their p99 from the actual send time, in ms.
+    /// Above 1 ms the load generator itself fell behind its schedule (see [`LoadStep::generator_lagged`]).
+    #[serde(default)]
+    pub generator_lag_ms: f64,
+    /// The p99 of how late requests were sent after their due time, in ms.
+    #[serde(default)]
+    pub send_lag_p99_ms: f64,
     /// Set when the design cannot serve the endpoint at all (every answer was the same 4xx),
     /// with its error message; the step's latencies are then not a measure of serving it.
     pub not_servable: Option<String>,
@@ -198,6 +212,14 @@ pub struct LoadStep {
     pub bytes_per_request: Option<f64>,
     /// CPU time of every process of the stack (from /proc) per 1,000 requests, in ms.
     pub cpu_ms_per_1000: Option<f64>,
+}
+
+impl LoadStep {
+    /// Whether the load generator could not keep to its schedule in this step: its figures then
+    /// measure the generator's lag too.
+    pub fn generator_lagged(&self) -> bool {
+        self.generator_lag_ms > crate::load::GENERATOR_LAG_LIMIT_MS
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -57,7 +57,7 @@ impl Run {
             urls: vec![String::new()],
         });
         bar.set_length((rate * duration.as_secs_f64()) as u64);
-        let measured = load::open_loop(rate, duration, 1024, |i| {
+        let measured = load::open_loop(rate, duration, 1024, None, |i| {
             let run = self.shared();
             let generator = generator.clone();
             let placed = placed.clone();

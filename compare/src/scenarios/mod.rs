@@ -76,7 +76,7 @@ impl Run {
                 }
             }
         });
-        let measured = load::open_loop(step.rate, self.plan.step, MAX_IN_FLIGHT, |i| {
+        let measured = load::open_loop(step.rate, self.plan.step, MAX_IN_FLIGHT, Some(self.plan.deadline), |i| {
             let client = client.clone();
             let urls = urls.clone();
             async move { load::get(&client, &urls[i as usize % urls.len()]).await }
@@ -110,6 +110,10 @@ impl Run {
             error_rate: errors as f64 / sent,
             degraded_rate: degraded as f64 / sent,
             latency_ms: measured.percentiles(),
+            error_latency_ms: load::percentiles(&measured.error_latency),
+            error_kinds: measured.error_kinds(),
+            generator_lag_ms: measured.generator_lag_ms(),
+            send_lag_p99_ms: load::percentiles(&measured.send_lag).p99,
             not_servable,
             // a design that calls nothing shows 0 here, measured like the other's
             downstream_calls_per_request: Some(downstream / sent),
