@@ -108,7 +108,7 @@ pub struct CompareArgs {
     /// Orders to create before measuring.
     #[arg(long, env = "COMPARE_ORDERS")]
     pub orders: Option<u64>,
-    /// Seconds of each load step.
+    /// Seconds of each load step (default 5; 1.5 with --quick).
     #[arg(long, env = "COMPARE_DURATION")]
     pub duration: Option<f64>,
     /// Arrival rates of the GET-by-id scenario, requests per second, comma separated.
@@ -124,7 +124,12 @@ pub struct CompareArgs {
     /// `timeout` error (default 1000).
     #[arg(long, env = "COMPARE_DEADLINE_MS")]
     pub deadline_ms: Option<u64>,
-    /// Small and fast (under 2 minutes): 300 orders, 1.5-second steps, two rates, one slowdown.
+    /// Times each compared step is measured, the designs interleaved (A B B A …); the report
+    /// gives medians and 95% bootstrap intervals (default 3; 1 with --quick).
+    #[arg(long, env = "COMPARE_REPEAT")]
+    pub repeat: Option<u32>,
+    /// Small and fast (under 2 minutes): 300 orders, 1.5-second steps measured once, two rates,
+    /// one slowdown.
     #[arg(long)]
     pub quick: bool,
     /// Run only these scenarios (comma separated); the default is all of them.
@@ -164,6 +169,8 @@ pub struct Plan {
     pub write_rate: f64,
     /// The deadline of every load request, both designs alike.
     pub deadline: Duration,
+    /// Repetitions of every compared step.
+    pub repeat: u32,
     pub quick: bool,
     pub scenarios: Vec<Scenario>,
     pub seed: u64,
@@ -181,8 +188,13 @@ impl CompareArgs {
         let (orders, step, rates, fault_rate, write_rate) = if self.quick {
             (300, 1.5, vec![100.0, 400.0], 100.0, 20.0)
         } else {
-            (20_000, 10.0, vec![200.0, 1000.0, 3000.0], 200.0, 50.0)
+            // 5-second steps: three repetitions of each keep a full run within 20 minutes
+            (20_000, 5.0, vec![200.0, 1000.0, 3000.0], 200.0, 50.0)
         };
+        let repeat = self.repeat.unwrap_or(if self.quick { 1 } else { 3 });
+        if !(1..=20).contains(&repeat) {
+            bail!("--repeat must be between 1 and 20, got {repeat}");
+        }
         let orders = self.orders.unwrap_or(orders);
         let step = self.duration.unwrap_or(step);
         let rates = self.rates.clone().unwrap_or(rates);
@@ -217,6 +229,7 @@ impl CompareArgs {
             fault_rate,
             write_rate,
             deadline: Duration::from_millis(deadline_ms),
+            repeat,
             quick: self.quick,
             scenarios,
             seed: self.seed,
@@ -249,6 +262,7 @@ impl Plan {
             ("fault_and_search_rate".into(), format!("{}", self.fault_rate)),
             ("freshness_write_rate".into(), format!("{}", self.write_rate)),
             ("deadline_ms".into(), self.deadline.as_millis().to_string()),
+            ("repeat".into(), self.repeat.to_string()),
             ("slow_delays_ms".into(), format!("{:?}", self.slow_delays_ms)),
             ("quick".into(), self.quick.to_string()),
             ("scenarios".into(), scenarios.join(", ")),

@@ -14,6 +14,7 @@ pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod target;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,7 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     environment.idle_cpu_cores = idle_cpu_cores;
     environment.idle_cpu = idle_cpu;
     let mut report = Report::empty(environment);
+    report.runs = plan.repeat;
     report.seeding = run.seeded.seeding.clone();
     report.cqrs_cost = Some(cqrs_cost);
     let outcome = run_scenarios(&run, &mut report).await;
@@ -81,6 +83,7 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     let mut healthy = report.get_by_id.clone();
     healthy.extend(report.search.iter().cloned());
     report.coupling = scenarios::coupling::matrix(&healthy, &report.dependency_down);
+    report.verdicts = verdict::report_verdicts(&report);
     report.environment.finished_at = now();
     let files = report::write_report(&plan.out, &report)
         .with_context(|| format!("cannot write the report to {}", plan.out.display()))?;

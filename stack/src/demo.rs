@@ -17,7 +17,7 @@ pub struct DemoArgs {
     /// Orders to seed (default 20,000; 300 with --quick).
     #[arg(long)]
     pub orders: Option<u64>,
-    /// Seconds of each load step (default 10; 1.5 with --quick).
+    /// Seconds of each load step (default 5, measured 3 times; 1.5 and once with --quick).
     #[arg(long)]
     pub duration: Option<f64>,
     /// GET-by-id arrival rates, requests per second, comma separated (default 200,1000,3000).
@@ -94,6 +94,7 @@ fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
         fault_rate: None,
         write_rate: None,
         deadline_ms: None,
+        repeat: None,
         quick: args.quick,
         scenarios: args.scenarios.clone(),
         seed: args.seed,

@@ -25,6 +25,7 @@ fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
         fault_rate: None,
         write_rate: None,
         deadline_ms: None,
+        repeat: None,
         quick: true,
         scenarios: None,
         seed: 7,

@@ -5,14 +5,14 @@
 //! design wins each comparison, and a sentence says so whichever way it goes.
 
 use super::charts::{AVAILABILITY_CHART, COUPLING_CHART, FRESHNESS_CHART, LATENCY_CHART};
-use super::model::{Condition, CouplingRow, Design, Freshness, LoadStep, Percentiles, Report, SOURCE_SERVICES};
+use super::model::{
+    Condition, CouplingRow, Design, Freshness, LoadStep, Percentiles, Report, SOURCE_SERVICES, Verdict,
+};
 use super::{
     StepPair, any_answer_share, endpoint_kind, format_bytes, format_count, format_ms, format_ms_unit, format_percent,
     format_ratio, format_thousands, full_answer_share, pair_steps, pair_steps_by_endpoint, refusal,
 };
-
-/// Two figures closer than this are called even: run-to-run noise is larger.
-const EVEN_TOLERANCE: f64 = 1.5;
+use crate::verdict::{INVALID_ABOVE_ERROR_RATE, Winner};
 
 /// Renders the report as markdown, embedding only the charts in `charts` (file names written).
 pub fn render(report: &Report, charts: &[&str]) -> String {
@@ -119,7 +119,7 @@ fn format_optional(value: Option<f64>, format: fn(f64) -> String) -> String {
 
 /// Above this share of errors a design's latencies no longer measure serving requests: failures
 /// (an open breaker answers in microseconds) would pass for speed.
-const FAILING_ABOVE: f64 = 0.05;
+const FAILING_ABOVE: f64 = INVALID_ABOVE_ERROR_RATE;
 
 /// When either design failed more than [`FAILING_ABOVE`] of its requests, the verdict on the
 /// pair is about answering at all, not about latency.
@@ -148,58 +148,78 @@ fn served(step: Option<&LoadStep>) -> Option<&LoadStep> {
     step.filter(|step| step.not_servable.is_none() && step.sent > 0)
 }
 
-/// Compares a figure where lower is better, as a sentence: which design is higher, by how much.
-///
-/// `what` names the figure (`p99`), `context` says where (`at 1,000 req/s`).
-fn compare_lower_is_better(
-    what: &str,
-    context: &str,
-    order_history: f64,
-    composer: f64,
-    format: fn(f64) -> String,
-) -> String {
-    if !order_history.is_finite() || !composer.is_finite() {
-        return format!("{what} {context} cannot be compared: a figure is missing");
-    }
-    let (higher, higher_value, lower, lower_value) = if composer >= order_history {
-        (Design::Composer, composer, Design::OrderHistory, order_history)
-    } else {
-        (Design::OrderHistory, order_history, Design::Composer, composer)
-    };
-    let figures = format!("{} vs {}", format(higher_value), format(lower_value));
-    if higher_value <= lower_value * EVEN_TOLERANCE {
-        return format!("{what} {context} is even: within 1.5× ({figures})");
-    }
-    if lower_value <= 0.0 {
-        return format!(
-            "{} {what} {context} is {} against {} for {}",
-            higher.name(),
-            format(higher_value),
-            format(lower_value),
-            lower.name()
-        );
-    }
-    let ratio = format_ratio(higher_value / lower_value);
-    format!("{} {what} is {ratio} {} {what} {context} ({figures})", higher.name(), lower.name())
+/// The report's verdict on `figure` (`p99_ms`) for the step of `pair`.
+fn find_verdict<'a>(report: &'a Report, pair: &StepPair<'_>, figure: &str) -> Option<&'a Verdict> {
+    report.verdicts.iter().find(|verdict| {
+        verdict.figure == figure
+            && verdict.scenario == pair.scenario
+            && verdict.endpoint == pair.endpoint
+            && verdict.condition == *pair.condition
+            && verdict.target_rps == pair.target_rps
+    })
 }
 
-/// The summary's verdict on a lower-is-better figure, in a few words.
-fn lower_wins(order_history: f64, composer: f64, word: &str, format: fn(f64) -> String) -> String {
-    if !order_history.is_finite() || !composer.is_finite() {
+/// A ratio order-history ÷ composer as a plain number: `0.29`, `1.04`, `12`.
+fn format_ratio_figure(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        return "n/a".to_string();
+    }
+    if ratio < 10.0 {
+        return format!("{ratio:.2}");
+    }
+    format_thousands(ratio.round())
+}
+
+/// A verdict in a few words: the winner and by how much, or no measurable difference, with the
+/// ratio order-history ÷ composer and its 95% interval either way. `lower_is` names the
+/// winner's advantage: `faster`, `fewer calls`.
+fn verdict_words(verdict: &Verdict, lower_is: &str) -> String {
+    if let Some(reason) = &verdict.invalid {
+        return format!("not compared: {reason}");
+    }
+    let (Some(ratio), Some(low), Some(high)) = (verdict.ratio, verdict.ci_low, verdict.ci_high) else {
         return "not compared".to_string();
-    }
-    let (winner, low, high) = if order_history <= composer {
-        (Design::OrderHistory, order_history, composer)
-    } else {
-        (Design::Composer, composer, order_history)
     };
-    if high <= low * EVEN_TOLERANCE {
-        return "even (within 1.5×)".to_string();
+    let interval = format!(
+        "ratio {} (95% CI {}–{})",
+        format_ratio_figure(ratio),
+        format_ratio_figure(low),
+        format_ratio_figure(high)
+    );
+    match verdict.winner {
+        Winner::OrderHistory if ratio > 0.0 => {
+            format!("order-history {} {lower_is}; {interval}", format_ratio(1.0 / ratio))
+        }
+        Winner::OrderHistory => format!("order-history {lower_is}; {interval}"),
+        Winner::Composer => format!("composer {} {lower_is}; {interval}", format_ratio(ratio)),
+        Winner::None if low == high => format!("no measurable difference: one run gives no interval; {interval}"),
+        Winner::None => format!("no measurable difference; {interval}"),
     }
-    if low <= 0.0 {
-        return format!("{} {word} ({} vs {})", winner.name(), format(low), format(high));
+}
+
+/// A sentence on one figure of one step: both designs' medians and the verdict.
+fn figure_sentence(
+    what: &str,
+    context: &str,
+    (order_history, composer): (f64, f64),
+    format: fn(f64) -> String,
+    verdict: Option<&Verdict>,
+    lower_is: &str,
+) -> String {
+    let words = verdict.map_or_else(|| "not compared".to_string(), |verdict| verdict_words(verdict, lower_is));
+    format!("{what} {context}: order-history {}, composer {}; {words}", format(order_history), format(composer))
+}
+
+/// The verdict on a per-request figure of `endpoint`, from the healthy step its figures come
+/// from: the lowest rate when the coupling matrix was derived (as it is), else the highest.
+fn per_request_verdict<'a>(report: &'a Report, endpoint: &str, figure: &str) -> Option<&'a Verdict> {
+    let candidates = report.verdicts.iter().filter(|verdict| {
+        verdict.figure == figure && verdict.endpoint == endpoint && verdict.condition == Condition::Healthy
+    });
+    if report.coupling.is_empty() {
+        return candidates.max_by(|left, right| left.target_rps.total_cmp(&right.target_rps));
     }
-    format!("{} {} {word}", winner.name(), format_ratio(high / low))
+    candidates.min_by(|left, right| left.target_rps.total_cmp(&right.target_rps))
 }
 
 /// The summary's verdict when one design may not serve the endpoint at all.
@@ -257,14 +277,8 @@ fn p99_verdict(report: &Report, pair: &StepPair<'_>) -> String {
     if let Some(verdict) = failing_verdict(order_history, composer) {
         return verdict;
     }
-    let mut verdict = lower_wins(order_history.latency_ms.p99, composer.latency_ms.p99, "faster", format_ms_unit);
-    // A design that fails fast can look fast: its failures belong next to its speed.
-    for step in [order_history, composer] {
-        if let Some(errors) = error_share(step).filter(|errors| *errors > 0.01) {
-            verdict.push_str(&format!("; {} failed {}", step.design.name(), format_percent(errors)));
-        }
-    }
-    verdict
+    find_verdict(report, pair, "p99_ms")
+        .map_or_else(|| "not compared".to_string(), |verdict| verdict_words(verdict, "faster"))
 }
 
 /// Where a fault scenario's step ran, for a sentence: `with shipping-svc +250 ms (get by id)`.
@@ -371,11 +385,9 @@ fn summary_rows(report: &Report) -> Vec<Vec<String>> {
     }
     for figure in per_request_figures().iter().filter(|figure| figure.in_summary) {
         for figures in per_endpoint_figures(report, figure.from_coupling, figure.from_step) {
-            let verdict = match (figures.order_history, figures.composer) {
-                (Some(order_history), Some(composer)) => {
-                    lower_wins(order_history, composer, figure.lower_is, figure.format)
-                }
-                _ => "not compared: one design was not measured".to_string(),
+            let verdict = match per_request_verdict(report, &figures.endpoint, figure.key) {
+                Some(verdict) => verdict_words(verdict, figure.lower_is),
+                None => "not compared: one design was not measured".to_string(),
             };
             rows.push(vec![
                 format!("{} ({})", figure.name, endpoint_kind(&figures.endpoint)),
@@ -396,6 +408,8 @@ fn summary_rows(report: &Report) -> Vec<Vec<String>> {
 /// A per-request cost both designs report, where lower is better.
 struct PerRequestFigure {
     name: &'static str,
+    /// The verdicts' name of the figure.
+    key: &'static str,
     /// The summary's words for the design with the lower figure: `fewer calls`.
     lower_is: &'static str,
     /// Whether the summary table has a row for it; the coupling section shows them all.
@@ -409,6 +423,7 @@ fn per_request_figures() -> [PerRequestFigure; 3] {
     [
         PerRequestFigure {
             name: "downstream calls per request",
+            key: "downstream_calls_per_request",
             lower_is: "fewer calls",
             in_summary: true,
             from_coupling: |row| row.downstream_calls_per_request,
@@ -417,6 +432,7 @@ fn per_request_figures() -> [PerRequestFigure; 3] {
         },
         PerRequestFigure {
             name: "bytes per request",
+            key: "bytes_per_request",
             lower_is: "fewer bytes",
             in_summary: false,
             from_coupling: |row| row.bytes_per_request,
@@ -425,6 +441,7 @@ fn per_request_figures() -> [PerRequestFigure; 3] {
         },
         PerRequestFigure {
             name: "CPU ms per 1,000 requests",
+            key: "cpu_ms_per_1000",
             lower_is: "less CPU",
             in_summary: true,
             from_coupling: |row| row.cpu_ms_per_1000,
@@ -686,29 +703,26 @@ fn step_health_sentences(context: &str, step: &LoadStep) -> Vec<String> {
 }
 
 /// Sentences comparing the designs' latency at one step, plus each design's health.
-fn latency_sentences(pair: &StepPair<'_>, context: &str) -> Vec<String> {
+fn latency_sentences(report: &Report, pair: &StepPair<'_>, context: &str) -> Vec<String> {
     let mut sentences = Vec::new();
     if let (Some(order_history), Some(composer)) = (served(pair.order_history), served(pair.composer))
         && let Some(verdict) = failing_verdict(order_history, composer)
     {
         sentences.push(format!("{context}: {verdict}"));
     } else if let (Some(order_history), Some(composer)) = (served(pair.order_history), served(pair.composer)) {
-        let order_history_latency = &order_history.latency_ms;
-        let composer_latency = &composer.latency_ms;
-        sentences.push(compare_lower_is_better(
-            "p99",
-            context,
-            order_history_latency.p99,
-            composer_latency.p99,
-            format_ms_unit,
-        ));
-        sentences.push(compare_lower_is_better(
-            "p50",
-            context,
-            order_history_latency.p50,
-            composer_latency.p50,
-            format_ms_unit,
-        ));
+        for (what, figure, read) in [
+            ("p99", "p99_ms", (|latency: &Percentiles| latency.p99) as fn(&Percentiles) -> f64),
+            ("p50", "p50_ms", |latency: &Percentiles| latency.p50),
+        ] {
+            sentences.push(figure_sentence(
+                what,
+                context,
+                (read(&order_history.latency_ms), read(&composer.latency_ms)),
+                format_ms_unit,
+                find_verdict(report, pair, figure),
+                "faster",
+            ));
+        }
     }
     if let Some(only) = servability_verdict(pair) {
         let mut refusals = Vec::new();
@@ -757,7 +771,7 @@ fn render_get_by_id(out: &mut String, report: &Report) {
     push_load_table(out, &pairs);
     let mut verdicts = Vec::new();
     for pair in &pairs {
-        verdicts.extend(latency_sentences(pair, &format!("at {}", format_request_rate(pair.target_rps))));
+        verdicts.extend(latency_sentences(report, pair, &format!("at {}", format_request_rate(pair.target_rps))));
     }
     verdicts.extend(rate_trend_sentences(&pairs));
     push_verdicts(out, &verdicts);
@@ -781,7 +795,7 @@ fn render_search(out: &mut String, report: &Report) {
     push_load_table(out, &pairs);
     let mut verdicts = Vec::new();
     for pair in &pairs {
-        verdicts.extend(latency_sentences(pair, &format!("for {}", pair.label)));
+        verdicts.extend(latency_sentences(report, pair, &format!("for {}", pair.label)));
     }
     push_verdicts(out, &verdicts);
 }
@@ -974,7 +988,7 @@ fn render_slow_dependency(out: &mut String, report: &Report, charts: &[&str]) {
     let mut verdicts = Vec::new();
     for pair in &pairs {
         verdicts.extend(slow_dependency_sentence(report, pair));
-        verdicts.extend(latency_sentences(pair, &fault_context(pair)));
+        verdicts.extend(latency_sentences(report, pair, &fault_context(pair)));
     }
     push_verdicts(out, &verdicts);
 }
@@ -1109,7 +1123,14 @@ fn render_coupling(out: &mut String, report: &Report, charts: &[&str]) {
         for figures in per_endpoint_figures(report, figure.from_coupling, figure.from_step) {
             let (Some(order_history), Some(composer)) = (figures.order_history, figures.composer) else { continue };
             let context = format!("for {}", figures.endpoint);
-            verdicts.push(compare_lower_is_better(figure.name, &context, order_history, composer, figure.format));
+            verdicts.push(figure_sentence(
+                figure.name,
+                &context,
+                (order_history, composer),
+                figure.format,
+                per_request_verdict(report, &figures.endpoint, figure.key),
+                figure.lower_is,
+            ));
         }
     }
     push_verdicts(out, &verdicts);
@@ -1324,13 +1345,23 @@ fn render_how_to_read(out: &mut String) {
     );
     push_line(
         out,
-        "- Figures within 1.5× of each other are called even. Three runs of one seed on 2 cores differed by up to 55% at p50 and, for lightly loaded steps, more at p99 (docs/compare.md): only larger ratios say something.",
+        "- Every request has the same deadline, whichever design answers; a later answer is a timeout error. \
+         Percentiles are of the successes only; the errors, by kind, are beside them, and a step where either \
+         design failed more than 1% is not compared on latency.",
+    );
+    push_line(
+        out,
+        "- Each compared step is measured several times, the designs interleaved (A B, B A, …); a figure is \
+         the median of its repetitions. A ratio is order-history ÷ composer (below 1 favours order-history), \
+         with a 95% bootstrap interval over the repetitions' figures (fixed seed, so the same measurements \
+         give the same report). A design wins only when the interval excludes 1; otherwise there is no \
+         measurable difference. One run gives no interval, so a --quick report names no winner.",
     );
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{empty_report, full_report};
+    use super::super::tests::{empty_report, full_report, set_repetitions};
     use super::*;
 
     fn position(markdown: &str, needle: &str) -> usize {
@@ -1351,12 +1382,14 @@ mod tests {
     #[test]
     fn verdicts_state_ratios_computed_from_the_figures() {
         let markdown = render(&full_report(), &[]);
-        // 13.6 ms against 4.0 ms.
+        // 13.6 ms against 4.0 ms in each of three repetitions (±5%)
         assert!(
-            markdown.contains("Composer p99 is 3.4× order-history p99 at 200 req/s (14 ms vs 4.0 ms)"),
+            markdown.contains("P99 at 200 req/s: order-history 4.0 ms, composer 14 ms; order-history 3.4× faster; ratio 0.29 (95% CI 0.27–0.33)"),
             "{markdown}"
         );
-        assert!(markdown.contains("| GET by id p99 at 1,000 req/s | 4.0 ms | 14 ms | order-history 3.4× faster |"));
+        assert!(markdown.contains(
+            "| GET by id p99 at 1,000 req/s | 4.0 ms | 14 ms | order-history 3.4× faster; ratio 0.29 (95% CI 0.27–0.33) |"
+        ));
     }
 
     #[test]
@@ -1364,18 +1397,50 @@ mod tests {
         let mut report = full_report();
         for step in report.search.iter_mut().filter(|step| step.design == Design::OrderHistory) {
             step.latency_ms.p99 = 18.0;
+            set_repetitions(step);
         }
+        report.verdicts = crate::verdict::report_verdicts(&report);
         let markdown = render(&report, &[]);
         // Customer search: composer 7 ms, order-history 18 ms.
-        assert!(markdown.contains("composer 2.6× faster"), "{markdown}");
-        assert!(markdown.contains("Order-history p99 is 2.6× composer p99 for customer search 200/s"));
+        assert!(
+            markdown.contains("| customer search p99 at 200 req/s | 18 ms | 7.0 ms | composer 2.6× faster"),
+            "{markdown}"
+        );
+        assert!(
+            markdown
+                .contains("P99 for customer search 200/s: order-history 18 ms, composer 7.0 ms; composer 2.6× faster")
+        );
     }
 
     #[test]
-    fn figures_within_the_noise_are_even() {
-        // customer search: composer 7 ms, order-history 9 ms, closer than run-to-run noise
-        let markdown = render(&full_report(), &[]);
-        assert!(markdown.contains("even (within 1.5×)"), "{markdown}");
+    fn one_stall_in_one_repetition_is_no_measurable_difference() {
+        let mut report = full_report();
+        // customer search: 9 ms and 7 ms, but one merge stall in one of order-history's runs
+        let order_history =
+            report.search.iter_mut().find(|step| step.design == Design::OrderHistory).expect("a customer search");
+        order_history.repetitions[1].latency_ms.p99 = 400.0;
+        order_history.repetitions[0].latency_ms.p99 = 6.0;
+        report.verdicts = crate::verdict::report_verdicts(&report);
+        let markdown = render(&report, &[]);
+        assert!(
+            markdown.contains("| customer search p99 at 200 req/s | 9.0 ms | 7.0 ms | no measurable difference; ratio"),
+            "{markdown}"
+        );
+    }
+
+    #[test]
+    fn one_run_names_no_winner() {
+        let mut report = full_report();
+        for step in report.get_by_id.iter_mut() {
+            step.repetitions.truncate(1);
+        }
+        report.runs = 1;
+        report.verdicts = crate::verdict::report_verdicts(&report);
+        let markdown = render(&report, &[]);
+        assert!(
+            markdown.contains("| GET by id p99 at 200 req/s | 4.0 ms | 14 ms | no measurable difference: one run gives no interval; ratio 0.29 (95% CI 0.29–0.29) |"),
+            "{markdown}"
+        );
     }
 
     #[test]
@@ -1395,13 +1460,13 @@ mod tests {
         // Composer is not asked for a global search under faults: the summary says why.
         assert!(markdown.contains("| order-svc down (global search): any answer / full answer | 100% / 100% | cannot serve | only order-history can serve it |"));
         assert!(markdown.contains(
-            "| p99 with shipping-svc +250 ms (customer search) | 4.1 ms | 262 ms | order-history 64× faster |"
+            "| p99 with shipping-svc +250 ms (customer search) | 4.1 ms | 262 ms | order-history 64× faster; ratio 0.02 (95% CI 0.01–0.02) |"
         ));
         assert!(markdown.contains(
-            "| downstream calls per request (get by id) | 0.0 | 3.0 | order-history fewer calls (0.0 vs 3.0) |"
+            "| downstream calls per request (get by id) | 0.0 | 3.0 | order-history fewer calls; ratio 0.00 (95% CI 0.00–0.00) |"
         ));
         assert!(
-            markdown.contains("| CPU ms per 1,000 requests (get by id) | 300 | 900 | order-history 3.0× less CPU |")
+            markdown.contains("| CPU ms per 1,000 requests (get by id) | 300 | 900 | order-history 3.0× less CPU; ratio 0.33 (95% CI 0.30–0.37) |")
         );
         assert!(markdown.contains("| view storage | 48.0 MiB of view (50.0% of the sources' 96.0 MiB) |"));
     }
@@ -1455,10 +1520,10 @@ mod tests {
         let mut report = full_report();
         report.coupling.clear();
         let markdown = render(&report, &[]);
-        // Only composer's steps carry downstream calls in the synthetic report.
+        // the figures and the verdict of the highest rate's steps
         assert!(
             markdown.contains(
-                "| downstream calls per request (get by id) | n/a | 3.0 | not compared: one design was not measured |"
+                "| downstream calls per request (get by id) | 0.0 | 3.0 | order-history fewer calls; ratio 0.00 (95% CI 0.00–0.00) |"
             ),
             "{markdown}"
         );

@@ -302,7 +302,7 @@ pub(crate) mod tests {
         p99: f64,
     ) -> LoadStep {
         let sent = (rps * 10.0) as u64;
-        LoadStep {
+        let mut step = LoadStep {
             scenario: scenario.to_string(),
             design,
             endpoint: endpoint.to_string(),
@@ -333,7 +333,39 @@ pub(crate) mod tests {
             downstream_calls_per_request: None,
             bytes_per_request: None,
             cpu_ms_per_1000: None,
+            repetitions: Vec::new(),
+        };
+        set_repetitions(&mut step);
+        step
+    }
+
+    /// Three repetitions around the step's own figures (±5%), as a real run gives; call it
+    /// again after changing the step's figures.
+    pub(crate) fn set_repetitions(step: &mut LoadStep) {
+        let mut repetitions = Vec::new();
+        for jitter in [0.95, 1.0, 1.05] {
+            let scale = |value: f64| value * jitter;
+            let latency = &step.latency_ms;
+            repetitions.push(Repetition {
+                sent: step.sent / 3,
+                errors: step.errors / 3,
+                error_rate: step.error_rate,
+                achieved_rps: step.achieved_rps,
+                latency_ms: Percentiles {
+                    p50: scale(latency.p50),
+                    p90: scale(latency.p90),
+                    p99: scale(latency.p99),
+                    p999: scale(latency.p999),
+                    max: scale(latency.max),
+                    mean: scale(latency.mean),
+                },
+                generator_lag_ms: 0.0,
+                downstream_calls_per_request: step.downstream_calls_per_request.map(scale),
+                bytes_per_request: step.bytes_per_request.map(scale),
+                cpu_ms_per_1000: step.cpu_ms_per_1000.map(scale),
+            });
         }
+        step.repetitions = repetitions;
     }
 
     pub(crate) fn empty_report() -> Report {
@@ -378,9 +410,17 @@ pub(crate) mod tests {
             mix: BTreeMap::from([("payment_declined".to_string(), 300)]),
         });
         for rps in [200.0, 1000.0] {
-            report.get_by_id.push(step("get_by_id", Design::OrderHistory, by_id, healthy(), rps, 4.0));
+            let mut direct = step("get_by_id", Design::OrderHistory, by_id, healthy(), rps, 4.0);
+            direct.downstream_calls_per_request = Some(0.0);
+            direct.bytes_per_request = Some(1_200.0);
+            direct.cpu_ms_per_1000 = Some(300.0);
+            set_repetitions(&mut direct);
+            report.get_by_id.push(direct);
             let mut composed = step("get_by_id", Design::Composer, by_id, healthy(), rps, 13.6);
             composed.downstream_calls_per_request = Some(3.0);
+            composed.bytes_per_request = Some(4_000.0);
+            composed.cpu_ms_per_1000 = Some(900.0);
+            set_repetitions(&mut composed);
             report.get_by_id.push(composed);
         }
         report.search.push(step("customer_search", Design::OrderHistory, customer, healthy(), 200.0, 9.0));
@@ -491,6 +531,8 @@ pub(crate) mod tests {
             events_applied_per_second: 480.0,
             order_history_rss_mib: Some(120.0),
         });
+        report.runs = 3;
+        report.verdicts = crate::verdict::report_verdicts(&report);
         report
     }
 

@@ -41,6 +41,14 @@ pub const SOURCE_SERVICES: [&str; 3] = ["order-svc", "payment-svc", "shipping-sv
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub environment: Environment,
+    /// How many times each compared step was measured (`--repeat`); each step's figures are the
+    /// medians of its repetitions.
+    #[serde(default)]
+    pub runs: u32,
+    /// Every comparison of the two designs, computed from the repetitions by
+    /// [`crate::verdict::report_verdicts`]; `report.md` words these and nothing else.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
     pub seeding: Option<Seeding>,
     /// Scenario 1: GET by id at each rate.
     pub get_by_id: Vec<LoadStep>,
@@ -63,6 +71,8 @@ impl Report {
     pub fn empty(environment: Environment) -> Self {
         Self {
             environment,
+            runs: 1,
+            verdicts: Vec::new(),
             seeding: None,
             get_by_id: Vec::new(),
             search: Vec::new(),
@@ -212,6 +222,49 @@ pub struct LoadStep {
     pub bytes_per_request: Option<f64>,
     /// CPU time of every process of the stack (from /proc) per 1,000 requests, in ms.
     pub cpu_ms_per_1000: Option<f64>,
+    /// Each repetition's own figures, in the order they ran; the figures above are their
+    /// medians (latencies, rates, costs) or sums (counts).
+    #[serde(default)]
+    pub repetitions: Vec<Repetition>,
+}
+
+/// One repetition of a step: the figures a verdict resamples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Repetition {
+    pub sent: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub achieved_rps: f64,
+    /// Percentiles of the successes.
+    pub latency_ms: Percentiles,
+    pub generator_lag_ms: f64,
+    pub downstream_calls_per_request: Option<f64>,
+    pub bytes_per_request: Option<f64>,
+    pub cpu_ms_per_1000: Option<f64>,
+}
+
+/// One comparison of the two designs on one figure of one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The step, for a reader: `get 1,000/s`, `shipping-svc +250 ms, get by id`.
+    pub question: String,
+    /// `p50_ms`, `p99_ms`, `downstream_calls_per_request`, `bytes_per_request`, `cpu_ms_per_1000`.
+    pub figure: String,
+    pub scenario: String,
+    pub endpoint: String,
+    pub condition: Condition,
+    pub target_rps: f64,
+    /// order-history's figure ÷ composer's (medians of the repetitions); below 1 favours
+    /// order-history, as every figure compared is better when lower. `None` when not compared.
+    pub ratio: Option<f64>,
+    /// The 95% bootstrap confidence interval of the ratio.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// A design only when the interval excludes 1 (and rests on two or more repetitions).
+    pub winner: crate::verdict::Winner,
+    /// Why the step was not compared: a design failed more than 1% of its requests.
+    #[serde(default)]
+    pub invalid: Option<String>,
 }
 
 impl LoadStep {

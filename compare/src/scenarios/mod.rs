@@ -14,9 +14,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use crate::config::Plan;
 use crate::load;
 use crate::procfs;
-use crate::report::model::{Condition, Design, LoadStep, SOURCE_SERVICES};
+use crate::report::model::{Condition, Design, LoadStep, Percentiles, Repetition, SOURCE_SERVICES};
 use crate::seed::Seeded;
 use crate::target::{self, HTTP_SERVICES, Stack};
+use crate::verdict::median;
 
 /// Requests outstanding at once, per step: far above what any healthy step needs, low enough
 /// that a stalled design cannot exhaust the load generator's sockets.
@@ -49,21 +50,39 @@ pub struct Step {
 }
 
 impl Run {
+    /// Measures each of `steps` (the designs' versions of one step) `--repeat` times,
+    /// interleaved as A B, B A, A B, … so that neither design always runs first, after the
+    /// other's tail, on the same seeded data. Returns one [`LoadStep`] per step, in the order
+    /// given, holding its repetitions and their medians.
+    pub async fn measure_repeated(&self, steps: Vec<Step>) -> anyhow::Result<Vec<LoadStep>> {
+        let mut repetitions: Vec<Vec<LoadStep>> = steps.iter().map(|_| Vec::new()).collect();
+        for repetition in 0..self.plan.repeat {
+            let mut order: Vec<usize> = (0..steps.len()).collect();
+            if repetition % 2 == 1 {
+                order.reverse();
+            }
+            for index in order {
+                repetitions[index].push(self.measure(&steps[index]).await?);
+            }
+        }
+        Ok(repetitions.into_iter().map(combine_repetitions).collect())
+    }
+
     /// Runs one open-loop step and turns it into the report's figures, with the downstream
     /// calls, bytes and CPU time it cost the whole stack.
-    pub async fn measure(&self, step: Step) -> anyhow::Result<LoadStep> {
+    pub async fn measure(&self, step: &Step) -> anyhow::Result<LoadStep> {
         tokio::time::sleep(SETTLE.min(self.plan.step / 4)).await;
         // under a fault the breakers are part of what is measured; otherwise none may be
         // left open by an earlier overload
         if step.condition == Condition::Healthy {
             self.wait_for_closed_breakers().await;
         }
-        let not_servable = self.probe_servable(&step).await;
-        let bar = self.step_bar(&step);
+        let not_servable = self.probe_servable(step).await;
+        let bar = self.step_bar(step);
         let before = self.stack.scrape_all().await?;
         let cpu_before = procfs::total_cpu_seconds(&self.pids);
         let cpu_window = std::time::Instant::now();
-        let urls = Arc::new(step.urls);
+        let urls = Arc::new(step.urls.clone());
         let client = self.stack.client.clone();
         let ticker = tokio::spawn({
             let bar = bar.clone();
@@ -98,7 +117,7 @@ impl Run {
             scenario: step.scenario.to_string(),
             design: step.design,
             endpoint: step.endpoint.to_string(),
-            condition: step.condition,
+            condition: step.condition.clone(),
             target_rps: step.rate,
             duration_seconds: self.plan.step.as_secs_f64(),
             sent: measured.sent,
@@ -119,6 +138,7 @@ impl Run {
             downstream_calls_per_request: Some(downstream / sent),
             bytes_per_request: Some(bytes / sent),
             cpu_ms_per_1000: (!self.pids.is_empty()).then(|| cpu_used * 1000.0 / sent * 1000.0),
+            repetitions: Vec::new(),
         };
         tracing::info!(
             scenario = %result.scenario,
@@ -190,5 +210,118 @@ impl Run {
     /// The URL of GET by id for `order_id` on `design`.
     pub fn get_url(&self, design: Design, order_id: &str) -> String {
         format!("{}/orders/{order_id}", self.stack.design_url(design))
+    }
+}
+
+/// One step from its repetitions: counts are summed, so every request sent is accounted for;
+/// latencies, rates and costs are the medians of the repetitions' figures, so one stall in one
+/// repetition does not set the step's figure; each repetition's figures are kept for the
+/// verdicts. A repetition's error rate is its own; the step's is of all its requests.
+pub fn combine_repetitions(measured: Vec<LoadStep>) -> LoadStep {
+    debug_assert!(!measured.is_empty(), "a step is measured at least once");
+    let mut repetitions = Vec::new();
+    for step in &measured {
+        repetitions.push(Repetition {
+            sent: step.sent,
+            errors: step.errors,
+            error_rate: step.error_rate,
+            achieved_rps: step.achieved_rps,
+            latency_ms: step.latency_ms.clone(),
+            generator_lag_ms: step.generator_lag_ms,
+            downstream_calls_per_request: step.downstream_calls_per_request,
+            bytes_per_request: step.bytes_per_request,
+            cpu_ms_per_1000: step.cpu_ms_per_1000,
+        });
+    }
+    let median_of = |figure: fn(&LoadStep) -> f64| {
+        let values: Vec<f64> = measured.iter().map(figure).collect();
+        median(&values).unwrap_or(f64::NAN)
+    };
+    let median_of_optional = |figure: fn(&LoadStep) -> Option<f64>| {
+        let values: Option<Vec<f64>> = measured.iter().map(figure).collect();
+        values.and_then(|values| median(&values))
+    };
+    let median_percentiles = |percentiles: fn(&LoadStep) -> &Percentiles| Percentiles {
+        p50: median_of_percentile(&measured, percentiles, |p| p.p50),
+        p90: median_of_percentile(&measured, percentiles, |p| p.p90),
+        p99: median_of_percentile(&measured, percentiles, |p| p.p99),
+        p999: median_of_percentile(&measured, percentiles, |p| p.p999),
+        max: median_of_percentile(&measured, percentiles, |p| p.max),
+        mean: median_of_percentile(&measured, percentiles, |p| p.mean),
+    };
+    let latency_ms = median_percentiles(|step| &step.latency_ms);
+    let error_latency_ms = median_percentiles(|step| &step.error_latency_ms);
+    let achieved_rps = median_of(|step| step.achieved_rps);
+    // a lag in any repetition marks the step
+    let generator_lag_ms = measured.iter().map(|step| step.generator_lag_ms).fold(0.0, f64::max);
+    let send_lag_p99_ms = measured.iter().map(|step| step.send_lag_p99_ms).fold(0.0, f64::max);
+    let downstream_calls_per_request = median_of_optional(|step| step.downstream_calls_per_request);
+    let bytes_per_request = median_of_optional(|step| step.bytes_per_request);
+    let cpu_ms_per_1000 = median_of_optional(|step| step.cpu_ms_per_1000);
+
+    let mut measured = measured.into_iter();
+    let mut combined = measured.next().expect("a step is measured at least once");
+    for step in measured {
+        combined.sent += step.sent;
+        combined.ok += step.ok;
+        combined.degraded += step.degraded;
+        combined.errors += step.errors;
+        for (label, count) in step.outcomes {
+            *combined.outcomes.entry(label).or_insert(0) += count;
+        }
+        for (kind, count) in step.error_kinds {
+            *combined.error_kinds.entry(kind).or_insert(0) += count;
+        }
+        combined.not_servable = combined.not_servable.or(step.not_servable);
+    }
+    let sent = combined.sent.max(1) as f64;
+    combined.error_rate = combined.errors as f64 / sent;
+    combined.degraded_rate = combined.degraded as f64 / sent;
+    combined.latency_ms = latency_ms;
+    combined.error_latency_ms = error_latency_ms;
+    combined.achieved_rps = achieved_rps;
+    combined.generator_lag_ms = generator_lag_ms;
+    combined.send_lag_p99_ms = send_lag_p99_ms;
+    combined.downstream_calls_per_request = downstream_calls_per_request;
+    combined.bytes_per_request = bytes_per_request;
+    combined.cpu_ms_per_1000 = cpu_ms_per_1000;
+    combined.repetitions = repetitions;
+    combined
+}
+
+fn median_of_percentile(
+    measured: &[LoadStep],
+    percentiles: fn(&LoadStep) -> &Percentiles,
+    figure: fn(&Percentiles) -> f64,
+) -> f64 {
+    let values: Vec<f64> = measured.iter().map(|step| figure(percentiles(step))).collect();
+    median(&values).unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::step;
+
+    #[test]
+    fn repetitions_sum_their_counts_and_take_the_median_of_their_figures() {
+        let by_id = "GET /orders/{id}";
+        let mut stalled = step("get_by_id", Design::OrderHistory, by_id, Condition::Healthy, 200.0, 400.0);
+        stalled.errors = 20;
+        stalled.ok -= 20;
+        let measured = vec![
+            step("get_by_id", Design::OrderHistory, by_id, Condition::Healthy, 200.0, 10.0),
+            stalled,
+            step("get_by_id", Design::OrderHistory, by_id, Condition::Healthy, 200.0, 12.0),
+        ];
+        let combined = combine_repetitions(measured);
+        assert_eq!(combined.sent, 6000);
+        assert_eq!(combined.errors, 20);
+        assert_eq!(combined.ok + combined.degraded + combined.errors, combined.sent);
+        // the stall is one repetition's, not the step's
+        assert_eq!(combined.latency_ms.p99, 12.0);
+        assert_eq!(combined.repetitions.len(), 3);
+        assert_eq!(combined.repetitions[1].latency_ms.p99, 400.0);
+        assert_eq!(combined.error_rate, 20.0 / 6000.0);
     }
 }

@@ -44,26 +44,19 @@ impl Run {
     pub async fn get_by_id(&self) -> anyhow::Result<Vec<LoadStep>> {
         let mut steps = Vec::new();
         for &rate in &self.plan.rates {
-            for design in Design::BOTH {
-                steps.push(self.measure(self.healthy_step("get_by_id", design, GET_BY_ID, rate)).await?);
-            }
+            let both = Design::BOTH.map(|design| self.healthy_step("get_by_id", design, GET_BY_ID, rate));
+            steps.extend(self.measure_repeated(both.into()).await?);
         }
         Ok(steps)
     }
 
     pub async fn search(&self) -> anyhow::Result<Vec<LoadStep>> {
         let mut steps = Vec::new();
-        for design in Design::BOTH {
-            steps.push(
-                self.measure(self.healthy_step("customer_search", design, CUSTOMER_SEARCH, self.plan.fault_rate))
-                    .await?,
-            );
-        }
-        for design in Design::BOTH {
-            steps.push(
-                self.measure(self.healthy_step("global_search", design, GLOBAL_SEARCH, self.plan.fault_rate)).await?,
-            );
-        }
+        let rate = self.plan.fault_rate;
+        let customer = Design::BOTH.map(|design| self.healthy_step("customer_search", design, CUSTOMER_SEARCH, rate));
+        steps.extend(self.measure_repeated(customer.into()).await?);
+        let global = Design::BOTH.map(|design| self.healthy_step("global_search", design, GLOBAL_SEARCH, rate));
+        steps.extend(self.measure_repeated(global.into()).await?);
         Ok(steps)
     }
 
