@@ -599,6 +599,14 @@ pub(crate) mod tests {
         let json = std::fs::read_to_string(report_dir.join("report.json")).unwrap();
         let parsed: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed.get_by_id.len(), 4);
+        // the verdicts travel in report.json, as the markdown words them
+        assert_eq!(parsed.runs, 3);
+        assert_eq!(parsed.verdicts, full_report().verdicts);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let first = &value["verdicts"][0];
+        assert_eq!(first["figure"], "p50_ms");
+        assert_eq!(first["winner"], "order-history");
+        assert!(first["ci_low"].as_f64().unwrap() <= first["ratio"].as_f64().unwrap());
         let markdown = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
         assert!(markdown.contains("![latency percentiles by scenario](latency.svg)"));
     }
