@@ -331,6 +331,14 @@ fn render_title_and_intro(out: &mut String, report: &Report) {
     if !run.is_empty() && !not_run.is_empty() {
         intro.push_str(&format!(" Not run: {}.", not_run.join("; ")));
     }
+    if report.runs > 1 {
+        intro.push_str(&format!(
+            " Each compared step was measured {} times, the designs taking turns; its figures are the medians.",
+            report.runs
+        ));
+    } else {
+        intro.push_str(" Each step was measured once: the verdicts name no winner, as one run gives no interval.");
+    }
     push_line(out, &intro);
     push_line(out, "");
 }
@@ -1426,6 +1434,15 @@ mod tests {
             markdown.contains("| customer search p99 at 200 req/s | 9.0 ms | 7.0 ms | no measurable difference; ratio"),
             "{markdown}"
         );
+    }
+
+    #[test]
+    fn the_intro_says_how_often_each_step_was_measured() {
+        let markdown = render(&full_report(), &[]);
+        assert!(markdown.contains("Each compared step was measured 3 times"), "{markdown}");
+        let mut once = full_report();
+        once.runs = 1;
+        assert!(render(&once, &[]).contains("Each step was measured once"));
     }
 
     #[test]
