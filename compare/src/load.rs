@@ -372,7 +372,7 @@ mod tests {
     #[tokio::test]
     async fn the_deadline_turns_a_late_answer_into_a_timeout() {
         let url = slow_server(Duration::from_millis(300)).await;
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let request = |deadline: Duration| {
             let client = client.clone();
             let url = url.clone();
