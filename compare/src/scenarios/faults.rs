@@ -54,7 +54,7 @@ impl Run {
     ) -> anyhow::Result<Vec<LoadStep>> {
         let mut steps = Vec::new();
         for &endpoint in endpoints {
-            let mut both = Vec::new();
+            let mut each_design = Vec::new();
             for design in Design::BOTH {
                 // composer cannot serve a global search at all; scenario 2 shows that once
                 if endpoint == GLOBAL_SEARCH && design == Design::Composer {
@@ -68,9 +68,9 @@ impl Run {
                     rate: self.plan.fault_rate,
                     urls: self.urls(design, endpoint),
                 };
-                both.push(step);
+                each_design.push(step);
             }
-            steps.extend(self.measure_repeated(both).await?);
+            steps.extend(self.measure_repeated(each_design).await?);
         }
         Ok(steps)
     }
