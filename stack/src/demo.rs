@@ -55,7 +55,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "running compare (seed {}); this takes {}",
         args.seed,
-        if args.quick { "under two minutes" } else { "about ten minutes" }
+        if args.quick { "under two minutes" } else { "under twenty minutes" }
     );
     let outcome = stack.watch(compare::run(&compare_args)).await;
     let outcome = match outcome {
