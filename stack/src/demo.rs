@@ -23,6 +23,12 @@ pub struct DemoArgs {
     /// GET-by-id arrival rates, requests per second, comma separated (default 200,1000,3000).
     #[arg(long, value_delimiter = ',')]
     pub rates: Option<Vec<f64>>,
+    /// How often each compared step is measured (default 3; 1 with --quick).
+    #[arg(long, env = "COMPARE_REPEAT")]
+    pub repeat: Option<u32>,
+    /// The deadline of every load request, both designs, in milliseconds (default 1,000).
+    #[arg(long, env = "COMPARE_DEADLINE_MS")]
+    pub deadline_ms: Option<u64>,
     /// Small and fast: 300 orders, 1.5-second steps, two rates, one slowdown; under 2 minutes once built.
     #[arg(long)]
     pub quick: bool,
@@ -93,8 +99,8 @@ fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
         rates: args.rates.clone(),
         fault_rate: None,
         write_rate: None,
-        deadline_ms: None,
-        repeat: None,
+        deadline_ms: args.deadline_ms,
+        repeat: args.repeat,
         quick: args.quick,
         scenarios: args.scenarios.clone(),
         seed: args.seed,
