@@ -87,6 +87,7 @@ fn port_of(address: &str) -> Option<u16> {
 /// The scenarios, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Scenario {
+    Capacity,
     GetById,
     Search,
     Freshness,
@@ -95,8 +96,14 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] =
-        [Scenario::GetById, Scenario::Search, Scenario::Freshness, Scenario::SlowDependency, Scenario::DependencyDown];
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Capacity,
+        Scenario::GetById,
+        Scenario::Search,
+        Scenario::Freshness,
+        Scenario::SlowDependency,
+        Scenario::DependencyDown,
+    ];
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -111,12 +118,36 @@ pub struct CompareArgs {
     /// Seconds of each load step (default 5; 1.5 with --quick).
     #[arg(long, env = "COMPARE_DURATION")]
     pub duration: Option<f64>,
-    /// Arrival rates of the GET-by-id scenario, requests per second, comma separated.
+    /// Arrival rates of the GET-by-id scenario, requests per second, comma separated (default:
+    /// `--capacity-fraction` of the lower of the two designs' capacities).
     #[arg(long, env = "COMPARE_RATES", value_delimiter = ',')]
     pub rates: Option<Vec<f64>>,
-    /// Arrival rate of the search, freshness-read, slow and down scenarios.
+    /// Arrival rate of the search, slow and down scenarios and of the read load under which
+    /// freshness is measured (default: `--capacity-fraction` of the lower capacity of each
+    /// request kind).
     #[arg(long, env = "COMPARE_FAULT_RATE")]
     pub fault_rate: Option<f64>,
+    /// The p99 a rate must keep, in milliseconds, to count in a design's capacity (with under
+    /// 1% of its requests failed or degraded).
+    #[arg(long, env = "COMPARE_SLO_MS", default_value_t = 100.0)]
+    pub slo_ms: f64,
+    /// The share of the lower of the two capacities every other scenario runs at.
+    #[arg(long, env = "COMPARE_CAPACITY_FRACTION", default_value_t = 0.5)]
+    pub capacity_fraction: f64,
+    /// Writes per read at which CQRS's cost of projecting writes is charged to its reads
+    /// (default 0.1: one write for every ten reads).
+    #[arg(long, env = "COMPARE_WRITE_READ_RATIO", default_value_t = 0.1)]
+    pub write_read_ratio: f64,
+    /// The broker's data directory, for the size of its log (Kafka: the partition directories
+    /// of the three topics; tansu: its whole store). Default: `<stack-data-dir>/broker`.
+    #[arg(long, env = "COMPARE_BROKER_DATA_DIR")]
+    pub broker_data_dir: Option<PathBuf>,
+    /// Elasticsearch, when the order view lives there, for the index size (stats API).
+    #[arg(long, env = "COMPARE_ELASTICSEARCH_URL")]
+    pub elasticsearch_url: Option<String>,
+    /// The alias that names order-history's live index on Elasticsearch.
+    #[arg(long, env = "COMPARE_ELASTICSEARCH_ALIAS", default_value = "order-history")]
+    pub elasticsearch_alias: String,
     /// Writes per second of the freshness scenario.
     #[arg(long, env = "COMPARE_WRITE_RATE")]
     pub write_rate: Option<f64>,
@@ -164,9 +195,23 @@ pub struct Plan {
     pub orders: u64,
     pub customers: u64,
     pub step: Duration,
-    pub rates: Vec<f64>,
-    pub fault_rate: f64,
+    /// GET-by-id rates given on the command line; `None` runs at a fraction of capacity.
+    pub rates: Option<Vec<f64>>,
+    /// The rate of the other read scenarios given on the command line; `None`: from capacity.
+    pub fault_rate: Option<f64>,
+    /// The rates used when capacity was not measured (`--scenarios` without `capacity`).
+    pub fallback_rates: Vec<f64>,
+    pub fallback_fault_rate: f64,
     pub write_rate: f64,
+    pub slo: crate::capacity::Slo,
+    pub capacity_fraction: f64,
+    pub capacity_limits: crate::capacity::Limits,
+    /// Seconds of each capacity probe.
+    pub probe: Duration,
+    pub write_read_ratio: f64,
+    pub broker_data_dir: PathBuf,
+    pub elasticsearch_url: Option<String>,
+    pub elasticsearch_alias: String,
     /// The deadline of every load request, both designs alike.
     pub deadline: Duration,
     /// Repetitions of every compared step.
@@ -197,8 +242,6 @@ impl CompareArgs {
         }
         let orders = self.orders.unwrap_or(orders);
         let step = self.duration.unwrap_or(step);
-        let rates = self.rates.clone().unwrap_or(rates);
-        let fault_rate = self.fault_rate.unwrap_or(fault_rate);
         let write_rate = self.write_rate.unwrap_or(write_rate);
         if orders == 0 {
             bail!("--orders must be at least 1");
@@ -206,7 +249,8 @@ impl CompareArgs {
         if !(step.is_finite() && (0.5..=3600.0).contains(&step)) {
             bail!("--duration must be between 0.5 and 3600 seconds, got {step}");
         }
-        for rate in rates.iter().chain([&fault_rate, &write_rate]) {
+        let given_rates = self.rates.iter().flatten().chain(self.fault_rate.as_ref());
+        for rate in given_rates.chain([&fault_rate, &write_rate]) {
             if !(rate.is_finite() && (1.0..=100_000.0).contains(rate)) {
                 bail!("rates must be between 1 and 100000 per second, got {rate}");
             }
@@ -214,6 +258,15 @@ impl CompareArgs {
         let deadline_ms = self.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
         if !(1..=600_000).contains(&deadline_ms) {
             bail!("--deadline-ms must be between 1 and 600000, got {deadline_ms}");
+        }
+        if !(self.slo_ms.is_finite() && (1.0..=60_000.0).contains(&self.slo_ms)) {
+            bail!("--slo-ms must be between 1 and 60000, got {}", self.slo_ms);
+        }
+        if !(self.capacity_fraction.is_finite() && self.capacity_fraction > 0.0 && self.capacity_fraction <= 1.0) {
+            bail!("--capacity-fraction must be above 0 and at most 1, got {}", self.capacity_fraction);
+        }
+        if !(self.write_read_ratio.is_finite() && (0.0..=100.0).contains(&self.write_read_ratio)) {
+            bail!("--write-read-ratio must be between 0 and 100 writes per read, got {}", self.write_read_ratio);
         }
         let mut scenarios = self.scenarios.clone().unwrap_or_else(|| Scenario::ALL.to_vec());
         scenarios.sort();
@@ -225,9 +278,24 @@ impl CompareArgs {
             // about four orders a customer on average, skewed: some have dozens
             customers: (orders / 4).max(1),
             step: Duration::from_secs_f64(step),
-            rates,
-            fault_rate,
+            rates: self.rates.clone(),
+            fault_rate: self.fault_rate,
+            fallback_rates: rates,
+            fallback_fault_rate: fault_rate,
             write_rate,
+            slo: crate::capacity::Slo { p99_ms: self.slo_ms, max_bad_rate: crate::capacity::MAX_BAD_RATE },
+            capacity_fraction: self.capacity_fraction,
+            capacity_limits: if self.quick {
+                crate::capacity::Limits { start_rps: 100.0, max_rps: 6_400.0, precision: 0.25, max_probes: 8 }
+            } else {
+                crate::capacity::Limits { start_rps: 100.0, max_rps: 12_800.0, precision: 0.1, max_probes: 12 }
+            },
+            // long enough that a rate above capacity queues past the SLO within the probe
+            probe: Duration::from_secs_f64(if self.quick { 1.0 } else { 3.0 }),
+            write_read_ratio: self.write_read_ratio,
+            broker_data_dir: self.broker_data_dir.clone().unwrap_or_else(|| self.stack_data_dir.join("broker")),
+            elasticsearch_url: self.elasticsearch_url.clone(),
+            elasticsearch_alias: self.elasticsearch_alias.clone(),
             deadline: Duration::from_millis(deadline_ms),
             repeat,
             quick: self.quick,
@@ -251,7 +319,10 @@ impl Plan {
 
     /// Every parameter, for the report's environment section.
     pub fn parameters(&self) -> Vec<(String, String)> {
-        let rates: Vec<String> = self.rates.iter().map(|rate| format!("{rate}")).collect();
+        let rates: Vec<String> = match &self.rates {
+            Some(rates) => rates.iter().map(|rate| format!("{rate}")).collect(),
+            None => vec![format!("{} of the lower capacity", self.capacity_fraction)],
+        };
         let scenarios: Vec<String> = self.scenarios.iter().map(|scenario| format!("{scenario:?}")).collect();
         vec![
             ("orders".into(), self.orders.to_string()),
@@ -259,7 +330,18 @@ impl Plan {
             ("seed".into(), self.seed.to_string()),
             ("step_seconds".into(), format!("{}", self.step.as_secs_f64())),
             ("get_by_id_rates".into(), rates.join(", ")),
-            ("fault_and_search_rate".into(), format!("{}", self.fault_rate)),
+            (
+                "fault_and_search_rate".into(),
+                self.fault_rate.map_or_else(
+                    || format!("{} of the lower capacity of each kind", self.capacity_fraction),
+                    |rate| format!("{rate}"),
+                ),
+            ),
+            ("slo_p99_ms".into(), format!("{}", self.slo.p99_ms)),
+            ("slo_max_bad_rate".into(), format!("{}", self.slo.max_bad_rate)),
+            ("capacity_probe_seconds".into(), format!("{}", self.probe.as_secs_f64())),
+            ("capacity_precision".into(), format!("{}", self.capacity_limits.precision)),
+            ("write_read_ratio".into(), format!("{}", self.write_read_ratio)),
             ("freshness_write_rate".into(), format!("{}", self.write_rate)),
             ("deadline_ms".into(), self.deadline.as_millis().to_string()),
             ("repeat".into(), self.repeat.to_string()),

@@ -2,12 +2,15 @@
 //! stack, on the same work in the same run, and writes `report.md`, `report.json` and charts.
 //!
 //! ```text
-//! check the stack → seed (and measure the projection's cost) → scenarios, one design at a time
-//!   → coupling matrix from the measurements → report
+//! check the stack → seed (and measure the projection's cost) → standing cost at rest
+//!   → capacity of each design at the SLO → scenarios at a fraction of the lower capacity,
+//!   one design at a time → coupling matrix, costs and verdicts from the measurements → report
 //! ```
 
+pub mod capacity;
 pub mod chaos;
 pub mod config;
+pub mod costs;
 pub mod load;
 pub mod procfs;
 pub mod report;
@@ -24,8 +27,8 @@ use anyhow::Context;
 use indicatif::MultiProgress;
 
 use config::{CompareArgs, Plan, Scenario};
-use report::model::{CqrsCost, Design, Environment, Report, SOURCE_SERVICES};
-use scenarios::Run;
+use report::model::{CqrsCost, Design, Environment, Report, SOURCE_SERVICES, StandingCost};
+use scenarios::{Rates, Run};
 use target::Stack;
 
 /// The HTTP client's own limit on every call; the load steps apply `--deadline-ms` within it.
@@ -66,16 +69,17 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
 
     let idle_cpu = idle_cpu(&pids).await;
     let idle_cpu_cores = (!idle_cpu.is_empty()).then(|| idle_cpu.iter().map(|process| process.cores).sum::<f64>());
-    let pids: Vec<u32> = pids.values().copied().collect();
-    let run = Run { plan: plan.clone(), stack, seeded, pids, idle_cpu_cores: idle_cpu_cores.unwrap_or(0.0), progress };
+    let rates = Rates::fixed(&plan);
+    let mut run = Run { plan: plan.clone(), stack, seeded, pids, rates, writes: None, progress };
     let mut environment = environment(&plan, &run.stack, &started_at).await;
     environment.idle_cpu_cores = idle_cpu_cores;
-    environment.idle_cpu = idle_cpu;
     let mut report = Report::empty(environment);
+    report.standing_cost = standing_cost(&idle_cpu);
+    report.environment.idle_cpu = idle_cpu;
     report.runs = plan.repeat;
     report.seeding = run.seeded.seeding.clone();
     report.cqrs_cost = Some(cqrs_cost);
-    let outcome = run_scenarios(&run, &mut report).await;
+    let outcome = run_scenarios(&mut run, &mut report).await;
     // whatever happened, leave no fault behind
     let cleared = run.stack.clear_faults().await;
     outcome?;
@@ -84,6 +88,9 @@ pub async fn run(args: &CompareArgs) -> anyhow::Result<Outcome> {
     healthy.extend(report.search.iter().cloned());
     report.coupling = scenarios::coupling::matrix(&healthy, &report.dependency_down);
     report.verdicts = verdict::report_verdicts(&report);
+    if let Some(writes) = &run.writes {
+        report.costs = Some(costs::charge(&report, writes, plan.write_read_ratio));
+    }
     report.environment.finished_at = now();
     let files = report::write_report(&plan.out, &report)
         .with_context(|| format!("cannot write the report to {}", plan.out.display()))?;
@@ -101,7 +108,12 @@ fn ensure_writable(folder: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
+async fn run_scenarios(run: &mut Run, report: &mut Report) -> anyhow::Result<()> {
+    if run.plan.runs(Scenario::Capacity) {
+        report.capacity = run.capacity().await?;
+        run.rates = Rates::from_capacity(&run.plan, &report.capacity);
+        tracing::info!(rates = ?run.rates, "the scenarios run at a fraction of the lower capacity");
+    }
     if run.plan.runs(Scenario::GetById) {
         report.get_by_id = run.get_by_id().await?;
     }
@@ -109,7 +121,10 @@ async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
         report.search = run.search().await?;
     }
     if run.plan.runs(Scenario::Freshness) {
-        report.freshness = Some(run.freshness().await?);
+        run.writes = Some(run.measure_writes().await?);
+        report.freshness = Some(run.freshness(0.0).await?);
+        let read_load = run.rates.of(scenarios::reads::GET_BY_ID);
+        report.freshness_under_load = Some(run.freshness(read_load).await?);
     }
     if run.plan.runs(Scenario::SlowDependency) {
         report.slow_dependency = run.slow_dependency().await?;
@@ -121,8 +136,7 @@ async fn run_scenarios(run: &Run, report: &mut Report) -> anyhow::Result<()> {
 }
 
 /// CPU cores each of the stack's processes uses with nothing to do: consumers waiting on the
-/// broker, relays, housekeeping. Each step's CPU figure counts only what its requests added
-/// above the total.
+/// broker, relays, housekeeping. Reported as the standing cost, never subtracted.
 async fn idle_cpu(pids: &BTreeMap<String, u32>) -> Vec<procfs::ProcessCpu> {
     if pids.is_empty() {
         return Vec::new();
@@ -130,6 +144,22 @@ async fn idle_cpu(pids: &BTreeMap<String, u32>) -> Vec<procfs::ProcessCpu> {
     // let the projection finish what seeding left, then sample a quiet stretch
     tokio::time::sleep(Duration::from_secs(2)).await;
     procfs::cpu_cores_over(pids, IDLE_WINDOW).await
+}
+
+/// Each process's standing cost, charged to the design it exists for: the read model, the
+/// broker and the registry to CQRS, the composer to composition; the source services are the
+/// system of record both designs read (`None`).
+fn standing_cost(idle: &[procfs::ProcessCpu]) -> Vec<StandingCost> {
+    idle.iter()
+        .map(|process| StandingCost {
+            process: process.process.clone(),
+            cores: process.cores,
+            design: Design::BOTH.into_iter().find(|design| {
+                design.processes().contains(&process.process.as_str())
+                    && !SOURCE_SERVICES.contains(&process.process.as_str())
+            }),
+        })
+        .collect()
 }
 
 /// Long enough that one 100 Hz tick of CPU time is 0.1% of a core.
@@ -176,14 +206,38 @@ async fn cqrs_cost(
     }
     .await
     .unwrap_or(0);
+    let elasticsearch_index_bytes = match &plan.elasticsearch_url {
+        Some(url) => elasticsearch_index_bytes(stack, url, &plan.elasticsearch_alias).await,
+        None => None,
+    };
     CqrsCost {
         view_bytes: procfs::dir_bytes(&plan.stack_data_dir.join("order-history")),
         source_bytes,
+        broker_log_bytes: procfs::broker_log_bytes(&plan.broker_data_dir),
+        elasticsearch_index_bytes,
         orders_in_view,
         projection_cpu_seconds: after.cpu_seconds.zip(before.cpu_seconds).map(|(after, before)| after - before),
         events_applied,
         events_applied_per_second: if seconds > 0.0 { events_applied as f64 / seconds } else { 0.0 },
         order_history_rss_mib: pid.and_then(procfs::rss_mib),
+    }
+}
+
+/// The store size of the index behind `alias`, primaries and replicas, from Elasticsearch's
+/// index stats API; `None` when it cannot be read (logged).
+async fn elasticsearch_index_bytes(stack: &Stack, url: &str, alias: &str) -> Option<u64> {
+    let stats = format!("{}/{alias}/_stats/store", url.trim_end_matches('/'));
+    let answer = async {
+        let response = stack.client.get(&stats).send().await?.error_for_status()?;
+        response.json::<serde_json::Value>().await
+    }
+    .await;
+    match answer {
+        Ok(stats) => stats["_all"]["total"]["store"]["size_in_bytes"].as_u64(),
+        Err(error) => {
+            tracing::warn!(%error, url = %stats, "cannot read the index size from elasticsearch");
+            None
+        }
     }
 }
 

@@ -60,7 +60,11 @@ pub fn processes_listening(ports: Vec<(String, u16)>) -> BTreeMap<String, u32> {
 
 /// User plus system CPU seconds the process has used, or `None` when it is gone.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// User plus system CPU seconds from the text of a `stat` file (a process's or a thread's).
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     // the command name may hold spaces and parentheses; the fields after its last ')' are fixed
     let after_name = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -83,9 +87,31 @@ pub fn own_cpu_seconds() -> Option<f64> {
     cpu_seconds(std::process::id())
 }
 
-/// The summed CPU seconds of `pids`; a process that went away counts as zero.
-pub fn total_cpu_seconds(pids: &[u32]) -> f64 {
-    pids.iter().filter_map(|pid| cpu_seconds(*pid)).sum()
+/// Each named process's CPU seconds so far; a process that went away is left out.
+pub fn cpu_seconds_by_process(processes: &BTreeMap<String, u32>) -> BTreeMap<String, f64> {
+    processes.iter().filter_map(|(name, pid)| Some((name.clone(), cpu_seconds(*pid)?))).collect()
+}
+
+/// What each process used between two readings of [`cpu_seconds_by_process`].
+pub fn cpu_seconds_between(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    after.iter().filter_map(|(name, at_end)| Some((name.clone(), (at_end - before.get(name)?).max(0.0)))).collect()
+}
+
+/// CPU seconds of the threads of `pid` whose name starts with `prefix`: librdkafka names its
+/// threads `rdk:main`, `rdk:broker…`, so a service's Kafka client can be told apart from the
+/// rest of it. `None` when the process is gone.
+pub fn thread_cpu_seconds(pid: u32, prefix: &str) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0.0;
+    for task in tasks.flatten() {
+        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else { continue };
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        total += stat_cpu_seconds(&stat).unwrap_or(0.0);
+    }
+    Some(total)
 }
 
 /// The CPU one process used over a window.
@@ -127,6 +153,30 @@ pub fn dir_bytes(path: &Path) -> Option<u64> {
     Some(total)
 }
 
+/// The topics whose log CQRS keeps to rebuild from.
+const SOURCE_TOPICS: [&str; 3] = ["orders", "payments", "shipments"];
+
+/// Bytes of the broker's log in `dir`: with Kafka's layout (a `<topic>-<partition>` directory
+/// per partition) the partitions of the three source topics; otherwise (tansu's one SQLite
+/// store) the whole directory. `None` when `dir` does not exist.
+pub fn broker_log_bytes(dir: &Path) -> Option<u64> {
+    let is_source_partition = |name: &str| {
+        name.rsplit_once('-').is_some_and(|(topic, partition)| {
+            SOURCE_TOPICS.contains(&topic) && !partition.is_empty() && partition.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    let partitions: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|entry| entry.path().is_dir() && entry.file_name().to_str().is_some_and(is_source_partition))
+        .map(|entry| entry.path())
+        .collect();
+    if partitions.is_empty() {
+        return dir_bytes(dir);
+    }
+    Some(partitions.iter().filter_map(|partition| dir_bytes(partition)).sum())
+}
+
 pub fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
@@ -149,6 +199,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_broker_log_is_the_source_topics_partitions_in_kafkas_layout() {
+        let kafka = tempfile::tempdir().unwrap();
+        for (dir, bytes) in [("orders-0", 100), ("orders-1", 50), ("shipments-0", 7), ("__consumer_offsets-3", 1000)] {
+            std::fs::create_dir(kafka.path().join(dir)).unwrap();
+            std::fs::write(kafka.path().join(dir).join("00000000000000000000.log"), vec![0u8; bytes]).unwrap();
+        }
+        std::fs::write(kafka.path().join("meta.properties"), b"x").unwrap();
+        assert_eq!(broker_log_bytes(kafka.path()), Some(157));
+        let tansu = tempfile::tempdir().unwrap();
+        std::fs::write(tansu.path().join("tansu.db"), vec![0u8; 4096]).unwrap();
+        assert_eq!(broker_log_bytes(tansu.path()), Some(4096));
+        assert_eq!(broker_log_bytes(&tansu.path().join("missing")), None);
+    }
+
+    #[test]
     fn finds_its_own_listener_and_cpu_time() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -162,6 +227,10 @@ mod tests {
         }
         assert!(x != 1);
         assert!(own_cpu_seconds().unwrap() > 0.0);
+        // the test harness names its threads after the tests
+        let own = thread_cpu_seconds(std::process::id(), "").unwrap();
+        assert!(own > 0.0 && own <= own_cpu_seconds().unwrap() + 0.02, "{own}");
+        assert_eq!(thread_cpu_seconds(std::process::id(), "no thread is named this"), Some(0.0));
         assert!(rss_mib(std::process::id()).unwrap() > 0.0);
     }
 }

@@ -29,6 +29,9 @@ pub struct DemoArgs {
     /// The deadline of every load request, both designs, in milliseconds (default 1,000).
     #[arg(long, env = "COMPARE_DEADLINE_MS")]
     pub deadline_ms: Option<u64>,
+    /// The p99 a rate must keep to count in a design's capacity, in milliseconds.
+    #[arg(long, env = "COMPARE_SLO_MS", default_value_t = 100.0)]
+    pub slo_ms: f64,
     /// Small and fast: 300 orders, 1.5-second steps, two rates, one slowdown; under 2 minutes once built.
     #[arg(long)]
     pub quick: bool,
@@ -100,6 +103,12 @@ fn compare_args(args: &DemoArgs, data_dir: &std::path::Path) -> CompareArgs {
         fault_rate: None,
         write_rate: None,
         deadline_ms: args.deadline_ms,
+        slo_ms: args.slo_ms,
+        capacity_fraction: 0.5,
+        write_read_ratio: 0.1,
+        broker_data_dir: None,
+        elasticsearch_url: up.elasticsearch_url.clone(),
+        elasticsearch_alias: "order-history".into(),
         repeat: args.repeat,
         quick: args.quick,
         scenarios: args.scenarios.clone(),

@@ -27,6 +27,12 @@ fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
         fault_rate: None,
         write_rate: None,
         deadline_ms: None,
+        slo_ms: 100.0,
+        capacity_fraction: 0.5,
+        write_read_ratio: 0.1,
+        broker_data_dir: None,
+        elasticsearch_url: None,
+        elasticsearch_alias: "order-history".to_string(),
         repeat: None,
         quick: true,
         scenarios: None,
@@ -72,7 +78,8 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
     let report = outcome.report;
 
     // every file of the report is there
-    for file in ["report.md", "report.json", "latency.svg", "freshness_cdf.svg", "availability.svg", "coupling.svg"] {
+    let charts = ["capacity.svg", "latency.svg", "freshness_cdf.svg", "availability.svg", "coupling.svg"];
+    for file in ["report.md", "report.json"].into_iter().chain(charts) {
         let path = out.path().join(file);
         let size = std::fs::metadata(&path).unwrap_or_else(|_| panic!("{file} is written")).len();
         assert!(size > 500, "{file} has {size} bytes");
@@ -80,6 +87,49 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
     let written: Report =
         serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).expect("report.json parses");
     assert_eq!(written.get_by_id.len(), report.get_by_id.len());
+    // report.json names its charts, the page's only source for them
+    let named: Vec<&str> = written.charts.iter().map(|chart| chart.file.as_str()).collect();
+    assert_eq!(named, charts);
+
+    // capacity first: every design and kind searched, composer's global search refused
+    assert_eq!(written.capacity.len(), 6, "{:?}", written.capacity);
+    let capacity = |design: Design, kind: &str| {
+        written.capacity.iter().find(|row| row.design == design && row.kind == kind).expect("a capacity row")
+    };
+    assert!(capacity(Design::Composer, "GET /orders?q").not_servable.is_some());
+    for kind in ["GET /orders/{id}", "GET /orders?customer_id&q", "GET /orders?q"] {
+        let row = capacity(Design::OrderHistory, kind);
+        assert!(row.rps > 0.0 && !row.probes.is_empty(), "{row:?}");
+        // the capacity is a rate that passed, and every rate above it that was tried failed
+        assert!(row.probes.iter().any(|probe| probe.passed && probe.rps == row.rps), "{row:?}");
+        assert!(row.probes.iter().filter(|probe| probe.rps > row.rps).all(|probe| !probe.passed), "{row:?}");
+    }
+    // the scenarios ran at half the lower capacity, not at fixed rates
+    let lower_get =
+        capacity(Design::OrderHistory, "GET /orders/{id}").rps.min(capacity(Design::Composer, "GET /orders/{id}").rps);
+    let get_rates: Vec<f64> = report.get_by_id.iter().map(|step| step.target_rps).collect();
+    assert!(get_rates.iter().all(|rate| *rate == (lower_get * 0.5).round().max(1.0)), "{get_rates:?} for {lower_get}");
+
+    // costs: a standing cost per process, and CPU per 1,000 charged to each design
+    assert!(
+        written
+            .standing_cost
+            .iter()
+            .any(|process| process.process == "broker" && process.design == Some(Design::OrderHistory))
+    );
+    let costs = written.costs.as_ref().expect("costs");
+    assert!(costs.writes > 0 && costs.cqrs_cpu_ms_per_1000_writes.is_some_and(|ms| ms > 0.0), "{costs:?}");
+    assert!(
+        costs.rows.iter().any(|row| row.design == Design::Composer && row.write_cpu_ms_per_1000_reads == Some(0.0))
+    );
+    let cqrs_get = costs
+        .rows
+        .iter()
+        .find(|row| row.design == Design::OrderHistory && row.endpoint == "GET /orders/{id}")
+        .expect("a cost row");
+    assert!(cqrs_get.write_cpu_ms_per_1000_reads.is_some_and(|ms| ms > 0.0), "{cqrs_get:?}");
+    // the broker's log is part of CQRS's storage
+    assert!(report.cqrs_cost.as_ref().and_then(|cost| cost.broker_log_bytes).is_some_and(|bytes| bytes > 0));
 
     // seeding: every order converged at its latest version
     let seeding = report.seeding.as_ref().expect("seeding figures");
@@ -123,13 +173,26 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
     }
 
     // composer itself counted the requests the report says it sent: every step's requests and
-    // its one probe, the freshness reads, and a few probes that wait for its breakers to close
+    // its one probe, every capacity probe's, the freshness reads, and a few probes that wait for
+    // its breakers to close
+    let capacity_sent: u64 = report
+        .capacity
+        .iter()
+        .filter(|row| row.design == Design::Composer)
+        .map(|row| 1 + row.probes.iter().map(|probe| probe.sent + 1).sum::<u64>())
+        .sum();
     let composer_sent: u64 = steps
         .iter()
         .filter(|step| step.design == Design::Composer)
         .map(|step| step.sent + step.repetitions.len() as u64)
         .sum::<u64>()
-        + report.freshness.as_ref().map_or(0, |f| f.composer_reads + f.composer_unanswered_reads);
+        + capacity_sent
+        + report
+            .freshness
+            .iter()
+            .chain(&report.freshness_under_load)
+            .map(|f| f.composer_reads + f.composer_unanswered_reads)
+            .sum::<u64>();
     let composer_counted = (composer_after - composer_before) as u64;
     assert!(
         composer_counted >= composer_sent && composer_counted <= composer_sent + 200,
@@ -188,12 +251,16 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
     assert_eq!(composer_get.needs_for_full_answer.len(), 3);
     assert!(coupling[&(Design::OrderHistory, "GET /orders/{id}".to_string())].needs_for_any_answer.is_empty());
 
-    let freshness = report.freshness.as_ref().expect("freshness");
-    assert!(freshness.observed > 0);
-    assert_eq!(freshness.cdf.last().map(|point| point.1), Some(1.0));
-    // every whole answer composer gave right after a write showed that write
-    assert!(freshness.composer_reads > 0);
-    assert_eq!(freshness.composer_fresh_reads, freshness.composer_reads);
+    for freshness in [report.freshness.as_ref(), report.freshness_under_load.as_ref()] {
+        let freshness = freshness.expect("freshness, alone and under read load");
+        assert!(freshness.observed > 0);
+        assert_eq!(freshness.observed + freshness.not_visible, freshness.writes);
+        assert_eq!(freshness.cdf.last().map(|point| point.1), Some(1.0));
+        // every whole answer composer gave right after a write's acknowledgement showed it
+        assert!(freshness.composer_reads > 0);
+        assert_eq!(freshness.composer_fresh_reads, freshness.composer_reads);
+    }
+    assert!(report.freshness_under_load.as_ref().is_some_and(|f| f.read_load_rps > 0.0));
 
     // a second run on the same stack refuses to seed again, naming why
     let refused = second_seeding.err().expect("a second seeding is refused");

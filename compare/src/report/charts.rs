@@ -22,6 +22,19 @@ pub const LATENCY_CHART: &str = "latency.svg";
 pub const FRESHNESS_CHART: &str = "freshness_cdf.svg";
 pub const AVAILABILITY_CHART: &str = "availability.svg";
 pub const COUPLING_CHART: &str = "coupling.svg";
+pub const CAPACITY_CHART: &str = "capacity.svg";
+
+/// Each chart's title, the alt text of its image wherever it is shown.
+pub fn title(chart: &str) -> &'static str {
+    match chart {
+        CAPACITY_CHART => "p99 against offered rate in the capacity search",
+        LATENCY_CHART => "latency percentiles by scenario",
+        FRESHNESS_CHART => "order-history staleness CDF",
+        AVAILABILITY_CHART => "availability under faults",
+        COUPLING_CHART => "coupling matrix",
+        _ => "chart",
+    }
+}
 
 const FONT: &str = "sans-serif";
 /// The legend strip beside a plot, when the legend goes beside it.
@@ -36,7 +49,8 @@ type SvgArea<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 /// Writes every chart the report has data for into `dir`, and returns the file names written.
 pub fn write_charts(report: &Report, dir: &Path) -> anyhow::Result<Vec<&'static str>> {
     type DrawChart = fn(&Report, &Path) -> anyhow::Result<bool>;
-    let charts: [(&'static str, DrawChart); 4] = [
+    let charts: [(&'static str, DrawChart); 5] = [
+        (CAPACITY_CHART, capacity_chart),
         (LATENCY_CHART, latency_chart),
         (FRESHNESS_CHART, freshness_chart),
         (AVAILABILITY_CHART, availability_chart),
@@ -370,6 +384,85 @@ fn cdf_staircase(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 /// The staleness CDF of order-history, with composer's freshness at 0 ms for contrast.
+/// The capacity search's probes: p99 against offered rate, one line per design and request
+/// kind, both axes logarithmic, the SLO as a horizontal line. A probe that broke the SLO with
+/// errors is drawn hollow.
+pub fn capacity_chart(report: &Report, path: &Path) -> anyhow::Result<bool> {
+    let searched: Vec<&super::model::Capacity> =
+        report.capacity.iter().filter(|row| row.probes.iter().any(|probe| drawable(probe.p99_ms))).collect();
+    if searched.is_empty() {
+        return Ok(false);
+    }
+    let probes = searched.iter().flat_map(|row| row.probes.iter()).filter(|probe| drawable(probe.p99_ms));
+    let (mut x_min, mut x_max, mut y_max) = (f64::MAX, 0.0f64, 0.0f64);
+    for probe in probes {
+        x_min = x_min.min(probe.rps);
+        x_max = x_max.max(probe.rps);
+        y_max = y_max.max(probe.p99_ms);
+    }
+    let slo_ms = searched[0].slo_ms;
+    let y_max = y_max.max(slo_ms) * 2.0;
+    let y_min = 0.1;
+    let root = SVGBackend::new(path, (1000, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let titled = root.titled("Capacity search: p99 against offered rate", (FONT, 20))?;
+    let (plot_area, legend_area) = titled.split_horizontally(1000 - LEGEND_WIDTH);
+    let mut chart = ChartBuilder::on(&plot_area)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((x_min * 0.8..x_max * 1.25).log_scale(), (y_min..y_max).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("offered rate (requests/s, open loop)")
+        .y_desc("p99 of successes (ms)")
+        .x_label_formatter(&|rps| format_count(*rps))
+        .y_label_formatter(&|ms| format_ms(*ms))
+        .draw()?;
+    chart.draw_series([PathElement::new(
+        vec![(x_min * 0.8, slo_ms), (x_max * 1.25, slo_ms)],
+        BLACK.mix(0.6).stroke_width(1),
+    )])?;
+    let mut legend = Vec::new();
+    for row in &searched {
+        let colour = design_colour(row.design);
+        let style = match endpoint_kind(&row.kind).as_str() {
+            "get by id" => colour.stroke_width(2),
+            _ => colour.mix(0.55).stroke_width(2),
+        };
+        let mut points: Vec<(f64, f64)> = row
+            .probes
+            .iter()
+            .filter(|probe| drawable(probe.p99_ms))
+            .map(|probe| (probe.rps, probe.p99_ms.max(y_min)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart.draw_series(LineSeries::new(points, style))?;
+        for probe in row.probes.iter().filter(|probe| drawable(probe.p99_ms)) {
+            let at = (probe.rps, probe.p99_ms.max(y_min));
+            if probe.passed {
+                chart.draw_series([Circle::new(at, 4, colour.filled())])?;
+            } else {
+                chart.draw_series([Circle::new(at, 4, colour.stroke_width(2))])?;
+            }
+        }
+        legend.push(LegendEntry {
+            label: format!("{}, {}", row.design.name(), endpoint_kind(&row.kind)),
+            marker: Marker::Line,
+            colour,
+        });
+    }
+    draw_legend(&legend_area, &legend)?;
+    let note = format!("line: SLO p99 {} ms; hollow: broke it", format_ms(slo_ms));
+    legend_area.draw(&Text::new(note, (10, 50 + 24 * legend.len() as i32), text_style(12, left_centred())))?;
+    root.present()?;
+    Ok(true)
+}
+
+fn drawable(value: f64) -> bool {
+    value.is_finite() && value > 0.0
+}
+
 pub fn freshness_chart(report: &Report, path: &Path) -> anyhow::Result<bool> {
     let Some(freshness) = &report.freshness else { return Ok(false) };
     let points = drawable_cdf(&freshness.cdf);

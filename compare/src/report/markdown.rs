@@ -18,6 +18,7 @@ use crate::verdict::{INVALID_ABOVE_ERROR_RATE, Winner};
 pub fn render(report: &Report, charts: &[&str]) -> String {
     let mut out = String::new();
     render_title_and_intro(&mut out, report);
+    super::capacity_cost::render_capacity(&mut out, report, charts);
     render_summary(&mut out, report, charts);
     render_get_by_id(&mut out, report);
     render_search(&mut out, report);
@@ -25,6 +26,7 @@ pub fn render(report: &Report, charts: &[&str]) -> String {
     render_slow_dependency(&mut out, report, charts);
     render_dependency_down(&mut out, report, charts);
     render_coupling(&mut out, report, charts);
+    super::capacity_cost::render_costs(&mut out, report);
     render_cqrs_cost(&mut out, report);
     render_seeding(&mut out, report);
     render_environment(&mut out, report);
@@ -32,21 +34,21 @@ pub fn render(report: &Report, charts: &[&str]) -> String {
     out
 }
 
-fn push_line(out: &mut String, line: &str) {
+pub(super) fn push_line(out: &mut String, line: &str) {
     out.push_str(line);
     out.push('\n');
 }
 
-fn push_chart(out: &mut String, charts: &[&str], name: &str, alt: &str) {
+pub(super) fn push_chart(out: &mut String, charts: &[&str], name: &str) {
     if !charts.contains(&name) {
         return;
     }
-    push_line(out, &format!("![{alt}]({name})"));
+    push_line(out, &format!("![{}]({name})", super::charts::title(name)));
     push_line(out, "");
 }
 
 /// A markdown table: a header row, a separator, then the rows, each cell escaped.
-fn push_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn push_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let header_cells: Vec<String> = header.iter().map(|cell| escape_cell(cell)).collect();
     push_line(out, &format!("| {} |", header_cells.join(" | ")));
     let separators: Vec<&str> = header.iter().map(|_| "---").collect();
@@ -64,7 +66,7 @@ fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-fn push_verdicts(out: &mut String, verdicts: &[String]) {
+pub(super) fn push_verdicts(out: &mut String, verdicts: &[String]) {
     if verdicts.is_empty() {
         return;
     }
@@ -110,7 +112,7 @@ fn format_share(share: Option<f64>) -> String {
     }
 }
 
-fn format_optional(value: Option<f64>, format: fn(f64) -> String) -> String {
+pub(super) fn format_optional(value: Option<f64>, format: fn(f64) -> String) -> String {
     match value.filter(|value| value.is_finite()) {
         Some(value) => format(value),
         None => "n/a".to_string(),
@@ -353,7 +355,7 @@ fn render_summary(out: &mut String, report: &Report, charts: &[&str]) {
         return;
     }
     push_table(out, &["question", "order-history (CQRS)", "composer (API Composition)", "verdict"], &rows);
-    push_chart(out, charts, LATENCY_CHART, "latency percentiles by scenario");
+    push_chart(out, charts, LATENCY_CHART);
 }
 
 fn summary_rows(report: &Report) -> Vec<Vec<String>> {
@@ -368,7 +370,7 @@ fn summary_rows(report: &Report) -> Vec<Vec<String>> {
             ]);
         }
     }
-    if let Some(freshness) = &report.freshness {
+    for freshness in report.freshness.iter().chain(&report.freshness_under_load) {
         rows.push(freshness_summary_row(freshness));
     }
     for pair in pair_steps_by_endpoint(&report.slow_dependency) {
@@ -406,9 +408,9 @@ fn summary_rows(report: &Report) -> Vec<Vec<String>> {
         }
     }
     if let Some(cost) = &report.cqrs_cost
-        && let Some(view_bytes) = cost.view_bytes
+        && let Some(view_bytes) = cost.elasticsearch_index_bytes.or(cost.view_bytes)
     {
-        rows.push(view_storage_row(view_bytes, cost.source_bytes));
+        rows.push(view_storage_row(view_bytes, cost.broker_log_bytes, cost.source_bytes));
     }
     rows
 }
@@ -472,32 +474,40 @@ fn freshness_summary_row(freshness: &Freshness) -> Vec<String> {
     let mut order_history = format!("p50 {} / p99 {}", format_ms_unit(staleness.p50), format_ms_unit(staleness.p99));
     if freshness.not_visible > 0 {
         order_history.push_str(&format!(
-            "; {} of {} writes not visible within {}",
+            "; {} of {} writes not visible within {} (counted at the limit)",
             format_thousands(freshness.not_visible as f64),
             format_thousands(freshness.writes as f64),
             format_ms_unit(freshness.wait_limit_ms as f64),
         ));
     }
-    let composer_all_fresh =
-        freshness.composer_reads == 0 || freshness.composer_fresh_reads == freshness.composer_reads;
-    let composer = if composer_all_fresh {
-        "0 (reads the source)".to_string()
+    let composer = if freshness.composer_reads == 0 {
+        "not measured: no whole answer".to_string()
     } else {
         format!(
-            "{} of reads-after-write fresh",
-            format_percent(freshness.composer_fresh_reads as f64 / freshness.composer_reads as f64)
+            "{} of {} reads right after the write showed it",
+            format_percent(freshness.composer_fresh_reads as f64 / freshness.composer_reads as f64),
+            format_thousands(freshness.composer_reads as f64)
         )
     };
-    let verdict = if !composer_all_fresh {
+    let composer_all_fresh = freshness.composer_reads > 0 && freshness.composer_fresh_reads == freshness.composer_reads;
+    let verdict = if freshness.composer_reads == 0 {
+        format!("order-history lags {} at p99; composer's freshness was not measured", format_ms_unit(staleness.p99))
+    } else if !composer_all_fresh {
         format!("composer not always fresh; order-history lags {} at p99", format_ms_unit(staleness.p99))
-    } else if freshness.composer_reads == 0 {
-        format!("order-history lags {} at p99; composer's reads were not measured", format_ms_unit(staleness.p99))
     } else if staleness.p99 > 0.0 {
         format!("composer fresher: order-history lags {} at p99", format_ms_unit(staleness.p99))
     } else {
         "even: both showed every write at once".to_string()
     };
-    vec!["freshness: staleness after a write, p50 / p99".to_string(), order_history, composer, verdict]
+    let question = if freshness.read_load_rps > 0.0 {
+        format!(
+            "freshness under {} of GET by id: staleness after a write, p50 / p99",
+            format_request_rate(freshness.read_load_rps)
+        )
+    } else {
+        "freshness: staleness after a write, p50 / p99".to_string()
+    };
+    vec![question, order_history, composer, verdict]
 }
 
 fn availability_cell(report: &Report, pair: &StepPair<'_>, design: Design) -> String {
@@ -549,23 +559,21 @@ fn availability_verdict(report: &Report, pair: &StepPair<'_>) -> String {
     "even".to_string()
 }
 
-fn view_storage_row(view_bytes: u64, source_bytes: Option<u64>) -> Vec<String> {
+fn view_storage_row(view_bytes: u64, broker_log_bytes: Option<u64>, source_bytes: Option<u64>) -> Vec<String> {
+    // the log is what CQRS keeps to rebuild the view: its storage as much as the view is
+    let stored = view_bytes + broker_log_bytes.unwrap_or(0);
     let mut order_history = format!("{} of view", format_bytes(view_bytes as f64));
-    let mut verdict = format!("CQRS stores {} that composition does not", format_bytes(view_bytes as f64));
-    if let Some(source_bytes) = source_bytes.filter(|bytes| *bytes > 0) {
-        let share = view_bytes as f64 / source_bytes as f64;
-        order_history.push_str(&format!(
-            " ({} of the sources' {})",
-            format_percent(share),
-            format_bytes(source_bytes as f64)
-        ));
-        verdict = format!(
-            "CQRS stores {} more, {} of the source databases",
-            format_bytes(view_bytes as f64),
-            format_percent(share)
-        );
+    if let Some(log) = broker_log_bytes {
+        order_history.push_str(&format!(" + {} of broker log", format_bytes(log as f64)));
     }
-    vec!["view storage".to_string(), order_history, "none: no copy of the data".to_string(), verdict]
+    let mut verdict = format!("CQRS stores {} that composition does not", format_bytes(stored as f64));
+    if let Some(source_bytes) = source_bytes.filter(|bytes| *bytes > 0) {
+        let share = stored as f64 / source_bytes as f64;
+        order_history.push_str(&format!(" (the sources hold {})", format_bytes(source_bytes as f64)));
+        let relative = if share >= 1.0 { format_ratio(share) } else { format_percent(share) };
+        verdict = format!("CQRS stores {} more, {relative} of the source databases", format_bytes(stored as f64));
+    }
+    vec!["storage beyond the sources".to_string(), order_history, "none: no copy of the data".to_string(), verdict]
 }
 
 /// One figure of both designs for one endpoint.
@@ -831,8 +839,9 @@ fn render_freshness(out: &mut String, report: &Report, charts: &[&str]) {
     push_line(
         out,
         &format!(
-            "{} writes/s for {} s; after each acknowledged write, both designs were read until they showed it \
-             (order-history for at most {}).",
+            "{} writes/s for {} s. Right after each write's acknowledgement composer was read once, and \
+             order-history was read until it showed the write (for at most {}; a write not shown by then counts \
+             at the limit). The run was repeated while order-history served GET by id at the read scenarios' rate.",
             format_count(freshness.writes_per_second),
             format_count(freshness.duration_seconds),
             format_ms_unit(freshness.wait_limit_ms as f64),
@@ -842,6 +851,12 @@ fn render_freshness(out: &mut String, report: &Report, charts: &[&str]) {
     let mut rows = vec![percentiles_row("every write", &freshness.staleness_ms)];
     for (kind, percentiles) in &freshness.by_write_kind {
         rows.push(percentiles_row(kind, percentiles));
+    }
+    if let Some(loaded) = &report.freshness_under_load {
+        rows.push(percentiles_row(
+            &format!("every write, under {} of GET by id", format_request_rate(loaded.read_load_rps)),
+            &loaded.staleness_ms,
+        ));
     }
     push_table(
         out,
@@ -863,7 +878,7 @@ fn render_freshness(out: &mut String, report: &Report, charts: &[&str]) {
         ],
     ];
     push_table(out, &["count", "value"], &counts);
-    push_chart(out, charts, FRESHNESS_CHART, "order-history staleness CDF");
+    push_chart(out, charts, FRESHNESS_CHART);
     push_verdicts(out, &freshness_verdicts(freshness));
 }
 
@@ -991,7 +1006,7 @@ fn render_slow_dependency(out: &mut String, report: &Report, charts: &[&str]) {
     let pairs = pair_steps_by_endpoint(&report.slow_dependency);
     push_load_table(out, &pairs);
     if report.dependency_down.is_empty() {
-        push_chart(out, charts, AVAILABILITY_CHART, "availability under faults");
+        push_chart(out, charts, AVAILABILITY_CHART);
     }
     let mut verdicts = Vec::new();
     for pair in &pairs {
@@ -1048,7 +1063,7 @@ fn render_dependency_down(out: &mut String, report: &Report, charts: &[&str]) {
         &["condition", "design", "full answer", "any answer", "degraded", "errors", "outcomes", "p50 (ms)", "p99 (ms)"],
         &rows,
     );
-    push_chart(out, charts, AVAILABILITY_CHART, "availability under faults");
+    push_chart(out, charts, AVAILABILITY_CHART);
     let mut verdicts = Vec::new();
     for pair in &pairs {
         verdicts.push(dependency_down_sentence(report, pair));
@@ -1121,7 +1136,7 @@ fn render_coupling(out: &mut String, report: &Report, charts: &[&str]) {
         rows.push(cells);
     }
     push_table(out, &header, &rows);
-    push_chart(out, charts, COUPLING_CHART, "coupling matrix");
+    push_chart(out, charts, COUPLING_CHART);
 
     let mut verdicts = Vec::new();
     for row in &report.coupling {
@@ -1168,6 +1183,14 @@ fn render_cqrs_cost(out: &mut String, report: &Report) {
     push_line(out, "");
     let rows = vec![
         vec!["view size".to_string(), format_optional(cost.view_bytes.map(|bytes| bytes as f64), format_bytes)],
+        vec![
+            "Elasticsearch index (store size)".to_string(),
+            format_optional(cost.elasticsearch_index_bytes.map(|bytes| bytes as f64), format_bytes),
+        ],
+        vec![
+            "broker log (kept to rebuild)".to_string(),
+            format_optional(cost.broker_log_bytes.map(|bytes| bytes as f64), format_bytes),
+        ],
         vec![
             "source databases' size".to_string(),
             format_optional(cost.source_bytes.map(|bytes| bytes as f64), format_bytes),
@@ -1315,7 +1338,7 @@ fn render_environment(out: &mut String, report: &Report) {
         push_line(
             out,
             &format!(
-                "- the stack's processes used {idle:.2} CPU cores while idle (broker, consumers, relays); CPU per 1,000 requests is counted above that"
+                "- the stack's processes used {idle:.2} CPU cores while idle (the standing cost, charged per design above; nothing is subtracted from any step)"
             ),
         );
     }
@@ -1472,7 +1495,10 @@ mod tests {
     fn summary_names_what_composer_cannot_serve_and_its_freshness() {
         let markdown = render(&full_report(), &[]);
         assert!(markdown.contains("| global search (no customer) p99 at 200 req/s | 12 ms | cannot serve | only order-history can serve it |"), "{markdown}");
-        assert!(markdown.contains("| 0 (reads the source) | composer fresher: order-history lags 180 ms at p99 |"));
+        // composer's freshness is the share it measured, never a constant
+        assert!(markdown.contains(
+            "| 100% of 500 reads right after the write showed it | composer fresher: order-history lags 180 ms at p99 |"
+        ), "{markdown}");
         assert!(markdown.contains("| order-svc down (get by id): any answer / full answer | 100% / 100% | 0% / 0% | order-history answers more (100% vs 0%) |"));
         // Composer is not asked for a global search under faults: the summary says why.
         assert!(markdown.contains("| order-svc down (global search): any answer / full answer | 100% / 100% | cannot serve | only order-history can serve it |"));
@@ -1485,7 +1511,11 @@ mod tests {
         assert!(
             markdown.contains("| CPU ms per 1,000 requests (get by id) | 300 | 900 | order-history 3.0× less CPU; ratio 0.33 (95% CI 0.30–0.37) |")
         );
-        assert!(markdown.contains("| view storage | 48.0 MiB of view (50.0% of the sources' 96.0 MiB) |"));
+        // the broker's log is CQRS's storage as much as the view is
+        assert!(
+            markdown.contains("| storage beyond the sources | 48.0 MiB of view + 38.1 MiB of broker log (the sources hold 96.0 MiB) | none: no copy of the data | CQRS stores 86.1 MiB more, 89.7% of the source databases |"),
+            "{markdown}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The report: its data ([`model`]), and its renderings: `report.json`, the SVG [`charts`] and
 //! `report.md` ([`markdown`]).
 
+mod capacity_cost;
 pub mod charts;
 pub mod markdown;
 pub mod model;
@@ -17,15 +18,22 @@ pub fn write_report(dir: &Path, report: &Report) -> anyhow::Result<Vec<PathBuf>>
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create report directory {}", dir.display()))?;
     let mut written = Vec::new();
 
-    let json_path = dir.join("report.json");
-    let json = serde_json::to_string_pretty(report).context("cannot serialise report")?;
-    std::fs::write(&json_path, json).with_context(|| format!("cannot write {}", json_path.display()))?;
-    written.push(json_path);
-
     let chart_names = charts::write_charts(report, dir)?;
     for name in &chart_names {
         written.push(dir.join(name));
     }
+    // report.json names its charts, so a page can show them from it alone
+    let mut report = report.clone();
+    report.charts = chart_names
+        .iter()
+        .map(|name| model::Chart { file: name.to_string(), title: charts::title(name).to_string() })
+        .collect();
+    let report = &report;
+
+    let json_path = dir.join("report.json");
+    let json = serde_json::to_string_pretty(report).context("cannot serialise report")?;
+    std::fs::write(&json_path, json).with_context(|| format!("cannot write {}", json_path.display()))?;
+    written.push(json_path);
 
     let markdown_path = dir.join("report.md");
     let markdown = markdown::render(report, &chart_names);
@@ -333,6 +341,7 @@ pub(crate) mod tests {
             downstream_calls_per_request: None,
             bytes_per_request: None,
             cpu_ms_per_1000: None,
+            cpu_ms_per_1000_by_process: BTreeMap::new(),
             repetitions: Vec::new(),
         };
         set_repetitions(&mut step);
@@ -432,6 +441,7 @@ pub(crate) mod tests {
         refused.not_servable = Some("global search needs a customer_id".to_string());
         report.search.push(refused);
         report.freshness = Some(Freshness {
+            read_load_rps: 0.0,
             writes_per_second: 50.0,
             duration_seconds: 10.0,
             writes: 500,
@@ -523,6 +533,8 @@ pub(crate) mod tests {
             });
         }
         report.cqrs_cost = Some(CqrsCost {
+            broker_log_bytes: Some(40_000_000),
+            elasticsearch_index_bytes: None,
             view_bytes: Some(48 * 1024 * 1024),
             source_bytes: Some(96 * 1024 * 1024),
             orders_in_view: 10_000,
@@ -591,7 +603,7 @@ pub(crate) mod tests {
             written.iter().map(|path| path.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(
             names,
-            ["report.json", "latency.svg", "freshness_cdf.svg", "availability.svg", "coupling.svg", "report.md"]
+            ["latency.svg", "freshness_cdf.svg", "availability.svg", "coupling.svg", "report.json", "report.md"]
         );
         for path in &written {
             assert!(path.is_file(), "{} was not written", path.display());
@@ -599,6 +611,11 @@ pub(crate) mod tests {
         let json = std::fs::read_to_string(report_dir.join("report.json")).unwrap();
         let parsed: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed.get_by_id.len(), 4);
+        // report.json names the charts written beside it, with their titles
+        let charts: Vec<(&str, &str)> =
+            parsed.charts.iter().map(|chart| (chart.file.as_str(), chart.title.as_str())).collect();
+        assert_eq!(charts[0], ("latency.svg", "latency percentiles by scenario"));
+        assert_eq!(charts.len(), 4);
         // the verdicts travel in report.json, as the markdown words them
         assert_eq!(parsed.runs, 3);
         assert_eq!(parsed.verdicts, full_report().verdicts);

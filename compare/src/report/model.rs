@@ -26,6 +26,16 @@ impl Design {
         }
     }
 
+    /// The processes that serve the design, whose CPU is charged to it: for CQRS the read model,
+    /// the broker and the registry it exists for (and, per write, the relays' Kafka clients,
+    /// see [`Costs`]); for composition the composer and the source services' read paths.
+    pub fn processes(self) -> &'static [&'static str] {
+        match self {
+            Design::OrderHistory => &["order-history", "broker", "schema-registry"],
+            Design::Composer => &["composer", "order-svc", "payment-svc", "shipping-svc"],
+        }
+    }
+
     /// The design's pattern, for readers who know the patterns and not the binaries.
     pub fn pattern(self) -> &'static str {
         match self {
@@ -49,13 +59,29 @@ pub struct Report {
     /// [`crate::verdict::report_verdicts`]; `report.md` words these and nothing else.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
+    /// The charts written beside `report.json`, in the report's order.
+    #[serde(default)]
+    pub charts: Vec<Chart>,
+    /// Goodput at the SLO of each design and request kind: the first table of the report.
+    #[serde(default)]
+    pub capacity: Vec<Capacity>,
+    /// CPU cores each process of the stack uses with no traffic, per process, never
+    /// subtracted from anything.
+    #[serde(default)]
+    pub standing_cost: Vec<StandingCost>,
+    /// CPU charged to each design per 1,000 requests, reads and the writes they imply.
+    #[serde(default)]
+    pub costs: Option<Costs>,
     pub seeding: Option<Seeding>,
     /// Scenario 1: GET by id at each rate.
     pub get_by_id: Vec<LoadStep>,
     /// Scenario 2: the customer search both can serve, and the global search only CQRS can.
     pub search: Vec<LoadStep>,
-    /// Scenario 3.
+    /// Scenario 3, with no other load.
     pub freshness: Option<Freshness>,
+    /// Scenario 3 again, while order-history serves GET by id at the scenarios' read rate.
+    #[serde(default)]
+    pub freshness_under_load: Option<Freshness>,
     /// Scenario 4: shipping-svc slowed down.
     pub slow_dependency: Vec<LoadStep>,
     /// Scenario 5: each source service failing in turn.
@@ -73,10 +99,15 @@ impl Report {
             environment,
             runs: 1,
             verdicts: Vec::new(),
+            charts: Vec::new(),
+            capacity: Vec::new(),
+            standing_cost: Vec::new(),
+            costs: None,
             seeding: None,
             get_by_id: Vec::new(),
             search: Vec::new(),
             freshness: None,
+            freshness_under_load: None,
             slow_dependency: Vec::new(),
             dependency_down: Vec::new(),
             coupling: Vec::new(),
@@ -220,8 +251,12 @@ pub struct LoadStep {
     pub downstream_calls_per_request: Option<f64>,
     /// Request and response body bytes moved by every service of the stack per request sent.
     pub bytes_per_request: Option<f64>,
-    /// CPU time of every process of the stack (from /proc) per 1,000 requests, in ms.
+    /// CPU time of the processes that serve this design ([`Design::processes`], from /proc)
+    /// per 1,000 requests, in ms, nothing subtracted: it includes what they burn while idle.
     pub cpu_ms_per_1000: Option<f64>,
+    /// CPU time of every process of the stack per 1,000 requests, in ms, by process.
+    #[serde(default)]
+    pub cpu_ms_per_1000_by_process: BTreeMap<String, f64>,
     /// Each repetition's own figures, in the order they ran; the figures above are their
     /// medians (latencies, rates, costs) or sums (counts).
     #[serde(default)]
@@ -275,25 +310,99 @@ impl LoadStep {
     }
 }
 
+/// A chart file of the report and its title.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub file: String,
+    pub title: String,
+}
+
+/// One design's capacity for one request kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub design: Design,
+    /// `GET /orders/{id}`, `GET /orders?customer_id&q`, `GET /orders?q`.
+    pub kind: String,
+    pub slo_ms: f64,
+    /// The highest rate that kept the SLO; 0 when none did or the design cannot serve the kind.
+    pub rps: f64,
+    /// The lowest rate above it that broke the SLO.
+    pub failed_at_rps: Option<f64>,
+    /// Why the search stopped there; `None` when the design cannot serve the kind at all.
+    pub bound: Option<crate::capacity::Bound>,
+    /// Every probe of the search, in order.
+    pub probes: Vec<crate::capacity::Probe>,
+    /// Set when the design refuses the request kind (composer's global search).
+    pub not_servable: Option<String>,
+}
+
+/// CPU one process uses with no traffic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StandingCost {
+    pub process: String,
+    pub cores: f64,
+    /// The design it is charged to; `None` for a process both need (none today).
+    pub design: Option<Design>,
+}
+
+/// CPU charged to each design, from the steps' per-process figures and a write window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Costs {
+    /// Writes per read at which CQRS's per-write cost is added to its reads.
+    pub write_read_ratio: f64,
+    /// The write-only window: writes acknowledged and its length.
+    pub writes: u64,
+    pub write_seconds: f64,
+    /// CPU per 1,000 writes of each process in the write window, in ms.
+    pub write_cpu_ms_per_1000_by_process: BTreeMap<String, f64>,
+    /// CPU per 1,000 writes of the source services' Kafka clients (librdkafka's threads): the
+    /// relays' publishing, which only CQRS needs.
+    pub relay_kafka_cpu_ms_per_1000_writes: Option<f64>,
+    /// What 1,000 writes cost CQRS alone: the broker, the registry, order-history (projecting)
+    /// and the relays' Kafka clients.
+    pub cqrs_cpu_ms_per_1000_writes: Option<f64>,
+    pub rows: Vec<CostRow>,
+}
+
+/// One design's CPU per 1,000 requests of one kind, at the rate the scenarios ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostRow {
+    pub design: Design,
+    pub endpoint: String,
+    pub target_rps: f64,
+    /// Cores of the design's processes at rest.
+    pub standing_cores: f64,
+    /// CPU of the design's processes per 1,000 reads (median of the repetitions).
+    pub read_cpu_ms_per_1000: Option<f64>,
+    /// CQRS: the writes that 1,000 reads imply at the write:read ratio; 0 for composition.
+    pub write_cpu_ms_per_1000_reads: Option<f64>,
+    pub total_cpu_ms_per_1000: Option<f64>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Freshness {
     pub writes_per_second: f64,
+    /// GET-by-id requests a second order-history served while the writes ran (0: none).
+    #[serde(default)]
+    pub read_load_rps: f64,
     pub duration_seconds: f64,
     /// Writes acknowledged.
     pub writes: u64,
     /// Writes order-history showed at their version within `wait_limit_ms`.
     pub observed: u64,
-    /// Writes still not visible after `wait_limit_ms`.
+    /// Writes still not visible after `wait_limit_ms` (censored): they count in the
+    /// percentiles at the limit.
     pub not_visible: u64,
     pub wait_limit_ms: u64,
-    /// From the write's acknowledgement until order-history returned that version.
+    /// From the write's acknowledgement until order-history returned that version; a write
+    /// not visible within the limit counts as the limit.
     pub staleness_ms: Percentiles,
     /// `(staleness ms, fraction of observed writes at or below it)`, ascending.
     pub cdf: Vec<(f64, f64)>,
     /// Per kind of write (`order_placed`, `payment_captured`, ...), the p50 and p99.
     pub by_write_kind: BTreeMap<String, Percentiles>,
-    /// Composition reads the systems of record, so a write is readable once acknowledged:
-    /// this is how many reads-after-write composer answered at the written version.
+    /// How many of composer's whole answers to a read sent right after the write's
+    /// acknowledgement already showed the written version (measured, not assumed).
     pub composer_fresh_reads: u64,
     /// composer's whole answers (200 without `degraded`) to a read right after a write.
     pub composer_reads: u64,
@@ -326,6 +435,13 @@ pub struct CqrsCost {
     pub view_bytes: Option<u64>,
     /// Bytes of the three source services' databases, for scale.
     pub source_bytes: Option<u64>,
+    /// Bytes of the broker's log, which CQRS keeps for as long as it may rebuild: Kafka's
+    /// partition directories of the three topics, or tansu's whole store.
+    #[serde(default)]
+    pub broker_log_bytes: Option<u64>,
+    /// Elasticsearch's store size of the live index (primaries and replicas), from its stats API.
+    #[serde(default)]
+    pub elasticsearch_index_bytes: Option<u64>,
     pub orders_in_view: u64,
     /// order-history's CPU while seeding (the projection, mostly), in seconds.
     pub projection_cpu_seconds: Option<f64>,

@@ -65,7 +65,7 @@ impl Run {
                     design,
                     endpoint,
                     condition: condition.clone(),
-                    rate: self.plan.fault_rate,
+                    rate: self.rates.of(endpoint),
                     urls: self.urls(design, endpoint),
                 };
                 each_design.push(step);

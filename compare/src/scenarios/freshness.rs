@@ -2,10 +2,15 @@
 //! time from its acknowledgement until order-history returns that version is the staleness of
 //! the read model. The read uses order-history's read-your-writes wait (`min_version`), which
 //! answers as soon as the view applies the version, so the figure is not rounded up to a
-//! polling interval. composer is read right after each write too, to show (not assume) that
-//! composition answers with the written version at once.
+//! polling interval. A write not visible within the limit counts at the limit. composer is
+//! read at the same moment, right after the acknowledgement, to measure (not assume) how often
+//! composition already answers with the written version. The scenario runs twice: alone, and
+//! while order-history serves GET by id at the read scenarios' rate.
+//!
+//! Before it, a write-only window at the same rate measures what writes cost each process.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +18,8 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::load::{self, Outcome};
-use crate::report::model::{Design, Freshness};
+use crate::procfs;
+use crate::report::model::{Design, Freshness, SOURCE_SERVICES};
 use crate::scenarios::Run;
 use crate::seed::generator::Generator;
 
@@ -32,20 +38,81 @@ struct Written {
 #[derive(Default)]
 struct Samples {
     staleness_ms: Vec<(&'static str, f64)>,
-    not_visible: u64,
+    /// The kinds of the writes not visible within the limit.
+    censored: Vec<&'static str>,
     composer_reads: u64,
     composer_fresh: u64,
     composer_unanswered: u64,
 }
 
+/// What a window of writes alone cost each process of the stack.
+#[derive(Clone, Debug, Default)]
+pub struct WriteWindow {
+    pub writes: u64,
+    pub seconds: f64,
+    pub cpu_seconds_by_process: BTreeMap<String, f64>,
+    /// CPU seconds of the source services' librdkafka threads: the relays publishing.
+    pub relay_kafka_cpu_seconds: Option<f64>,
+}
+
 impl Run {
-    pub async fn freshness(&self) -> anyhow::Result<Freshness> {
+    /// Writes at the freshness rate for one step, with no reads, and the CPU each process
+    /// spent meanwhile.
+    pub async fn measure_writes(&self) -> anyhow::Result<WriteWindow> {
+        let generator = Arc::new(Mutex::new(Generator::new(self.plan.seed ^ 0xc057, 50)));
+        let placed: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let relay_pids: Vec<u32> =
+            SOURCE_SERVICES.iter().filter_map(|service| self.pids.get(*service).copied()).collect();
+        let relay_cpu = || -> Option<f64> {
+            relay_pids.iter().map(|pid| procfs::thread_cpu_seconds(*pid, "rdk:")).sum::<Option<f64>>()
+        };
+        let cpu_before = procfs::cpu_seconds_by_process(&self.pids);
+        let relay_before = relay_cpu();
+        let started = Instant::now();
+        let measured = load::open_loop(self.plan.write_rate, self.plan.step, 1024, None, |i| {
+            let run = self.shared();
+            let generator = generator.clone();
+            let placed = placed.clone();
+            async move {
+                match run.write(i, &generator, &placed).await {
+                    Ok(_) => Outcome::Ok,
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "cost window write failed");
+                        Outcome::Error("write".to_string())
+                    }
+                }
+            }
+        })
+        .await;
+        // the writes' events are projected after their acknowledgements: wait for the view
+        // to show the last order before closing the window
+        let last_order = placed.lock().expect("no panics while locked").last().cloned();
+        if let Some((order_id, _)) = last_order {
+            let url = format!("{}/orders/{order_id}", self.stack.design_url(Design::OrderHistory));
+            let deadline = Instant::now() + WAIT_LIMIT;
+            while Instant::now() < deadline {
+                if self.stack.client.get(&url).send().await.is_ok_and(|response| response.status().is_success()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let cpu_seconds_by_process =
+            procfs::cpu_seconds_between(&cpu_before, &procfs::cpu_seconds_by_process(&self.pids));
+        let relay_kafka_cpu_seconds = relay_before.zip(relay_cpu()).map(|(before, after)| (after - before).max(0.0));
+        Ok(WriteWindow { writes: measured.count("ok"), seconds, cpu_seconds_by_process, relay_kafka_cpu_seconds })
+    }
+
+    /// Freshness while order-history serves `read_load_rps` GETs by id (0: no other load).
+    pub async fn freshness(&self, read_load_rps: f64) -> anyhow::Result<Freshness> {
         self.wait_for_closed_breakers().await;
         let duration = self.plan.step * 2;
         let rate = self.plan.write_rate;
         // a different seed from the seeded data, and customers of their own, so these writes
         // do not change what the other scenarios search
-        let generator = Arc::new(Mutex::new(Generator::new(self.plan.seed ^ 0x5eed_f00d, 50)));
+        let seed = if read_load_rps > 0.0 { self.plan.seed ^ 0x10ad } else { self.plan.seed ^ 0x5eed_f00d };
+        let generator = Arc::new(Mutex::new(Generator::new(seed, 50)));
         let placed: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let samples: Arc<Mutex<Samples>> = Arc::default();
         let bar = self.step_bar(&crate::scenarios::Step {
@@ -57,7 +124,30 @@ impl Run {
             urls: vec![String::new()],
         });
         bar.set_length((rate * duration.as_secs_f64()) as u64);
-        let measured = load::open_loop(rate, duration, 1024, None, |i| {
+        let reads_answered = Arc::new(AtomicU64::new(0));
+        let read_load = async {
+            if read_load_rps <= 0.0 {
+                return;
+            }
+            let urls = Arc::new(self.get_urls(Design::OrderHistory));
+            let client = self.stack.client.clone();
+            let answered = reads_answered.clone();
+            let deadline = Some(self.plan.deadline);
+            load::open_loop(read_load_rps, duration, super::MAX_IN_FLIGHT, deadline, move |i| {
+                let client = client.clone();
+                let urls = urls.clone();
+                let answered = answered.clone();
+                async move {
+                    let outcome = load::get(&client, &urls[i as usize % urls.len()]).await;
+                    if outcome == Outcome::Ok {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    outcome
+                }
+            })
+            .await;
+        };
+        let writes = load::open_loop(rate, duration, 1024, None, |i| {
             let run = self.shared();
             let generator = generator.clone();
             let placed = placed.clone();
@@ -77,27 +167,37 @@ impl Run {
                 bar.inc(1);
                 outcome
             }
-        })
-        .await;
+        });
+        let (measured, ()) = tokio::join!(writes, read_load);
         bar.finish_and_clear();
 
         let samples = std::mem::take(&mut *samples.lock().expect("no panics while locked"));
         let mut histogram = load::new_histogram();
         let mut by_kind: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-        for (kind, ms) in &samples.staleness_ms {
+        let limit_ms = WAIT_LIMIT.as_secs_f64() * 1000.0;
+        // a write never seen within the limit took at least the limit: it counts there, so
+        // the percentiles never look better for what they could not see
+        let censored = samples.censored.iter().map(|kind| (*kind, limit_ms));
+        let all: Vec<(&'static str, f64)> = samples.staleness_ms.iter().copied().chain(censored).collect();
+        for (kind, ms) in &all {
             let micros = ((ms * 1000.0) as u64).max(1);
             histogram.saturating_record(micros);
             by_kind.entry(kind.to_string()).or_insert_with(load::new_histogram).saturating_record(micros);
         }
+        let read_load_answered = reads_answered.load(Ordering::Relaxed) as f64 / duration.as_secs_f64();
+        if read_load_rps > 0.0 {
+            tracing::info!(read_load_rps, answered_per_second = read_load_answered, "freshness under read load");
+        }
         Ok(Freshness {
             writes_per_second: rate,
+            read_load_rps,
             duration_seconds: duration.as_secs_f64(),
             writes: measured.count("ok"),
             observed: samples.staleness_ms.len() as u64,
-            not_visible: samples.not_visible,
+            not_visible: samples.censored.len() as u64,
             wait_limit_ms: WAIT_LIMIT.as_millis() as u64,
             staleness_ms: load::percentiles(&histogram),
-            cdf: cdf(samples.staleness_ms.iter().map(|(_, ms)| *ms).collect()),
+            cdf: cdf(all.iter().map(|(_, ms)| *ms).collect()),
             by_write_kind: by_kind.into_iter().map(|(kind, histogram)| (kind, load::percentiles(&histogram))).collect(),
             composer_fresh_reads: samples.composer_fresh,
             composer_reads: samples.composer_reads,
@@ -155,8 +255,27 @@ impl Shared {
         }
     }
 
-    /// Waits until order-history shows the write, then reads composer once.
+    /// Reads composer once, right after the acknowledgement, while waiting until order-history
+    /// shows the write.
     async fn observe(&self, written: &Written, acknowledged: Instant, samples: &Mutex<Samples>) {
+        let (seen_after, composer_answer) =
+            tokio::join!(self.wait_for_view(written, acknowledged), self.read_composer(written));
+        let mut samples = samples.lock().expect("no panics while locked");
+        match seen_after {
+            Some(after) => samples.staleness_ms.push((written.kind, after.as_secs_f64() * 1000.0)),
+            None => samples.censored.push(written.kind),
+        }
+        match composer_answer {
+            Some(document) => {
+                samples.composer_reads += 1;
+                samples.composer_fresh += u64::from(holds(&document, written));
+            }
+            None => samples.composer_unanswered += 1,
+        }
+    }
+
+    /// How long after `acknowledged` order-history showed the write; `None` past the limit.
+    async fn wait_for_view(&self, written: &Written, acknowledged: Instant) -> Option<Duration> {
         let order_history = format!(
             "{}/orders/{}?min_version={}:{}&wait_ms=2000",
             self.stack.design_url(Design::OrderHistory),
@@ -177,26 +296,18 @@ impl Shared {
             // a 404 answers at once (the order is not in the view yet); do not spin
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        seen_after
+    }
+
+    /// composer's whole answer for the written order; only a whole answer says whether
+    /// composition is fresh, a failed or degraded one is an availability figure, counted apart.
+    async fn read_composer(&self, written: &Written) -> Option<Value> {
         let composer = format!("{}/orders/{}", self.stack.design_url(Design::Composer), written.order_id);
-        // only a whole answer says whether composition is fresh; a failed or degraded one is
-        // an availability figure, counted apart
-        let composer_answer = match self.stack.client.get(&composer).send().await {
+        match self.stack.client.get(&composer).send().await {
             Ok(response) if response.status().is_success() => {
                 response.json::<Value>().await.ok().filter(|document| document.get("degraded").is_none())
             }
             _ => None,
-        };
-        let mut samples = samples.lock().expect("no panics while locked");
-        match seen_after {
-            Some(after) => samples.staleness_ms.push((written.kind, after.as_secs_f64() * 1000.0)),
-            None => samples.not_visible += 1,
-        }
-        match composer_answer {
-            Some(document) => {
-                samples.composer_reads += 1;
-                samples.composer_fresh += u64::from(holds(&document, written));
-            }
-            None => samples.composer_unanswered += 1,
         }
     }
 }

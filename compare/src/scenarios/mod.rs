@@ -1,11 +1,13 @@
 //! The scenarios. Each one measures both designs on the same requests, one design at a time so
 //! that neither steals the other's CPU, through [`Run::measure`].
 
+pub mod capacity;
 pub mod coupling;
 pub mod faults;
 pub mod freshness;
 pub mod reads;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,15 +32,70 @@ pub struct Run {
     pub plan: Plan,
     pub stack: Stack,
     pub seeded: Seeded,
-    /// The stack's processes found in /proc (empty when they are out of sight, e.g. in
-    /// containers); their CPU time is the cost figure.
-    pub pids: Vec<u32>,
-    /// CPU cores the stack uses with no load; subtracted from each step's CPU time.
-    pub idle_cpu_cores: f64,
+    /// The stack's processes found in /proc, by name (empty when they are out of sight, e.g.
+    /// in containers); their CPU time is the cost figure.
+    pub pids: BTreeMap<String, u32>,
+    /// The rates the read scenarios run at: from the capacities once measured.
+    pub rates: Rates,
+    /// The write-only window of the freshness scenario, for the cost of writes.
+    pub writes: Option<freshness::WriteWindow>,
     pub progress: MultiProgress,
 }
 
+/// The arrival rates of the read scenarios.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rates {
+    /// The GET-by-id scenario's rates.
+    pub get_by_id: Vec<f64>,
+    /// The rate of each request kind in the search, fault and freshness-under-load scenarios.
+    pub by_kind: BTreeMap<&'static str, f64>,
+}
+
+impl Rates {
+    /// The rates given on the command line, or the fixed defaults when capacity was not measured.
+    pub fn fixed(plan: &Plan) -> Self {
+        let rate = plan.fault_rate.unwrap_or(plan.fallback_fault_rate);
+        Rates {
+            get_by_id: plan.rates.clone().unwrap_or_else(|| plan.fallback_rates.clone()),
+            by_kind: reads::KINDS.iter().map(|kind| (*kind, rate)).collect(),
+        }
+    }
+
+    /// `--capacity-fraction` of the lower of the two designs' capacities for each kind (of the
+    /// one design that serves it, when only one does); rates given on the command line win.
+    pub fn from_capacity(plan: &Plan, capacity: &[crate::report::model::Capacity]) -> Self {
+        let fixed = Self::fixed(plan);
+        let at_fraction = |kind: &str| {
+            let lower = capacity
+                .iter()
+                .filter(|row| row.kind == kind && row.not_servable.is_none())
+                .map(|row| row.rps)
+                .min_by(f64::total_cmp)?;
+            // a design that kept the SLO at no rate tried still gets a gentle load
+            Some((lower * plan.capacity_fraction).round().max(1.0))
+        };
+        let by_kind = reads::KINDS
+            .iter()
+            .map(|kind| {
+                let rate = plan.fault_rate.or_else(|| at_fraction(kind)).unwrap_or(fixed.by_kind[kind]);
+                (*kind, rate)
+            })
+            .collect();
+        let get_by_id = match (&plan.rates, at_fraction(reads::GET_BY_ID)) {
+            (Some(rates), _) => rates.clone(),
+            (None, Some(rate)) => vec![rate],
+            (None, None) => fixed.get_by_id,
+        };
+        Rates { get_by_id, by_kind }
+    }
+
+    pub fn of(&self, kind: &str) -> f64 {
+        self.by_kind.get(kind).copied().unwrap_or(1.0)
+    }
+}
+
 /// One load step to measure.
+#[derive(Clone)]
 pub struct Step {
     pub scenario: &'static str,
     pub design: Design,
@@ -71,6 +128,11 @@ impl Run {
     /// Runs one open-loop step and turns it into the report's figures, with the downstream
     /// calls, bytes and CPU time it cost the whole stack.
     pub async fn measure(&self, step: &Step) -> anyhow::Result<LoadStep> {
+        self.measure_for(step, self.plan.step).await
+    }
+
+    /// [`Run::measure`] for a step of `duration`.
+    pub async fn measure_for(&self, step: &Step, duration: Duration) -> anyhow::Result<LoadStep> {
         tokio::time::sleep(SETTLE.min(self.plan.step / 4)).await;
         // under a fault the breakers are part of what is measured; otherwise none may be
         // left open by an earlier overload
@@ -80,13 +142,12 @@ impl Run {
         let not_servable = self.probe_servable(step).await;
         let bar = self.step_bar(step);
         let before = self.stack.scrape_all().await?;
-        let cpu_before = procfs::total_cpu_seconds(&self.pids);
-        let cpu_window = std::time::Instant::now();
+        let cpu_before = procfs::cpu_seconds_by_process(&self.pids);
         let urls = Arc::new(step.urls.clone());
         let client = self.stack.client.clone();
         let ticker = tokio::spawn({
             let bar = bar.clone();
-            let total = self.plan.step.as_secs_f64();
+            let total = duration.as_secs_f64();
             async move {
                 let started = std::time::Instant::now();
                 loop {
@@ -95,15 +156,14 @@ impl Run {
                 }
             }
         });
-        let measured = load::open_loop(step.rate, self.plan.step, MAX_IN_FLIGHT, Some(self.plan.deadline), |i| {
+        let measured = load::open_loop(step.rate, duration, MAX_IN_FLIGHT, Some(self.plan.deadline), |i| {
             let client = client.clone();
             let urls = urls.clone();
             async move { load::get(&client, &urls[i as usize % urls.len()]).await }
         })
         .await;
         ticker.abort();
-        let cpu_after = procfs::total_cpu_seconds(&self.pids);
-        let cpu_used = (cpu_after - cpu_before - self.idle_cpu_cores * cpu_window.elapsed().as_secs_f64()).max(0.0);
+        let cpu_used = procfs::cpu_seconds_between(&cpu_before, &procfs::cpu_seconds_by_process(&self.pids));
         let after = self.stack.scrape_all().await?;
         bar.finish_and_clear();
 
@@ -119,7 +179,7 @@ impl Run {
             endpoint: step.endpoint.to_string(),
             condition: step.condition.clone(),
             target_rps: step.rate,
-            duration_seconds: self.plan.step.as_secs_f64(),
+            duration_seconds: duration.as_secs_f64(),
             sent: measured.sent,
             ok,
             degraded,
@@ -137,7 +197,11 @@ impl Run {
             // a design that calls nothing shows 0 here, measured like the other's
             downstream_calls_per_request: Some(downstream / sent),
             bytes_per_request: Some(bytes / sent),
-            cpu_ms_per_1000: (!self.pids.is_empty()).then(|| cpu_used * 1000.0 / sent * 1000.0),
+            cpu_ms_per_1000: charged_cpu_ms_per_1000(step.design, &cpu_used, sent),
+            cpu_ms_per_1000_by_process: cpu_used
+                .iter()
+                .map(|(process, seconds)| (process.clone(), seconds * 1000.0 / sent * 1000.0))
+                .collect(),
             repetitions: Vec::new(),
         };
         tracing::info!(
@@ -213,6 +277,14 @@ impl Run {
     }
 }
 
+/// The CPU of `design`'s own processes per 1,000 of `sent` requests, in ms; `None` when none
+/// of them was found in /proc.
+fn charged_cpu_ms_per_1000(design: Design, cpu_seconds: &BTreeMap<String, f64>, sent: f64) -> Option<f64> {
+    let charged: Vec<f64> =
+        design.processes().iter().filter_map(|process| cpu_seconds.get(*process).copied()).collect();
+    (!charged.is_empty()).then(|| charged.iter().sum::<f64>() * 1000.0 / sent * 1000.0)
+}
+
 /// One step from its repetitions: counts are summed, so every request sent is accounted for;
 /// latencies, rates and costs are the medians of the repetitions' figures, so one stall in one
 /// repetition does not set the step's figure; each repetition's figures are kept for the
@@ -258,6 +330,16 @@ pub fn combine_repetitions(measured: Vec<LoadStep>) -> LoadStep {
     let downstream_calls_per_request = median_of_optional(|step| step.downstream_calls_per_request);
     let bytes_per_request = median_of_optional(|step| step.bytes_per_request);
     let cpu_ms_per_1000 = median_of_optional(|step| step.cpu_ms_per_1000);
+    let processes: std::collections::BTreeSet<&String> =
+        measured.iter().flat_map(|step| step.cpu_ms_per_1000_by_process.keys()).collect();
+    let cpu_ms_per_1000_by_process: BTreeMap<String, f64> = processes
+        .into_iter()
+        .filter_map(|process| {
+            let values: Vec<f64> =
+                measured.iter().filter_map(|step| step.cpu_ms_per_1000_by_process.get(process).copied()).collect();
+            Some((process.clone(), median(&values)?))
+        })
+        .collect();
 
     let mut measured = measured.into_iter();
     let mut combined = measured.next().expect("a step is measured at least once");
@@ -285,6 +367,7 @@ pub fn combine_repetitions(measured: Vec<LoadStep>) -> LoadStep {
     combined.downstream_calls_per_request = downstream_calls_per_request;
     combined.bytes_per_request = bytes_per_request;
     combined.cpu_ms_per_1000 = cpu_ms_per_1000;
+    combined.cpu_ms_per_1000_by_process = cpu_ms_per_1000_by_process;
     combined.repetitions = repetitions;
     combined
 }

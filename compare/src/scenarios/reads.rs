@@ -1,4 +1,4 @@
-//! Scenarios 1 and 2: GET by id at several rates, and the searches.
+//! Scenarios 1 and 2: GET by id, and the searches, at the rates of [`super::Rates`].
 
 use crate::report::model::{Condition, Design, LoadStep};
 use crate::scenarios::{Run, Step};
@@ -6,6 +6,8 @@ use crate::scenarios::{Run, Step};
 pub const GET_BY_ID: &str = "GET /orders/{id}";
 pub const CUSTOMER_SEARCH: &str = "GET /orders?customer_id&q";
 pub const GLOBAL_SEARCH: &str = "GET /orders?q";
+/// The request kinds whose capacity is measured, in the report's order.
+pub const KINDS: [&str; 3] = [GET_BY_ID, CUSTOMER_SEARCH, GLOBAL_SEARCH];
 
 /// How many distinct URLs a step cycles through: enough that caches do not flatter either
 /// design, few enough to build in a blink.
@@ -43,7 +45,7 @@ impl Run {
 
     pub async fn get_by_id(&self) -> anyhow::Result<Vec<LoadStep>> {
         let mut steps = Vec::new();
-        for &rate in &self.plan.rates {
+        for &rate in &self.rates.get_by_id {
             let both = Design::BOTH.map(|design| self.healthy_step("get_by_id", design, GET_BY_ID, rate));
             steps.extend(self.measure_repeated(both.into()).await?);
         }
@@ -52,9 +54,10 @@ impl Run {
 
     pub async fn search(&self) -> anyhow::Result<Vec<LoadStep>> {
         let mut steps = Vec::new();
-        let rate = self.plan.fault_rate;
+        let rate = self.rates.of(CUSTOMER_SEARCH);
         let customer = Design::BOTH.map(|design| self.healthy_step("customer_search", design, CUSTOMER_SEARCH, rate));
         steps.extend(self.measure_repeated(customer.into()).await?);
+        let rate = self.rates.of(GLOBAL_SEARCH);
         let global = Design::BOTH.map(|design| self.healthy_step("global_search", design, GLOBAL_SEARCH, rate));
         steps.extend(self.measure_repeated(global.into()).await?);
         Ok(steps)
