@@ -141,6 +141,21 @@ export const REPORT_CHARTS = [
   { file: 'coupling.svg', title: 'answered share with each source service down' },
 ];
 
+/** The report.json the comparison page is given: what `compare` writes, cut down. */
+export const REPORT_JSON = {
+  runs: 3,
+  charts: REPORT_CHARTS,
+  capacity: [
+    { design: 'order-history', kind: 'GET /orders/{id}', slo_ms: 100, rps: 4800, failed_at_rps: 5200, bound: 'slo', probes: [], not_servable: null },
+    { design: 'composer', kind: 'GET /orders/{id}', slo_ms: 100, rps: 1200, failed_at_rps: 1300, bound: 'slo', probes: [], not_servable: null },
+  ],
+  verdicts: [
+    { question: 'get 600/s', figure: 'p99_ms', ratio: 0.4, ci_low: 0.3, ci_high: 0.6, winner: 'order-history', invalid: null },
+    { question: 'get 600/s', figure: 'p50_ms', ratio: 0.9, ci_low: 0.7, ci_high: 1.2, winner: 'none', invalid: null },
+  ],
+  standing_cost: [{ process: 'broker', cores: 0.012, design: 'order-history' }],
+};
+
 /**
  * Starts `stack up --no-build` on free ports with the dev credentials and waits until every
  * service answers /readyz with 200. `web: false` leaves the web listener out of the readiness
@@ -167,12 +182,12 @@ export async function startStack({ web = true } = {}) {
     env[name] = `127.0.0.1:${port}`;
     urls[service] = `http://127.0.0.1:${port}`;
   }
-  // a report for the comparison page to show: the README's charts, linked as `compare` links them
+  // a report for the comparison page to show: the README's charts, listed in a report.json as
+  // `compare` lists them, with its capacity table and a verdict
   const reportDir = join(dataDir, 'report');
   mkdirSync(reportDir, { recursive: true });
   for (const chart of REPORT_CHARTS) copyFileSync(join(ROOT, 'docs', 'images', chart.file), join(reportDir, chart.file));
-  writeFileSync(join(reportDir, 'report.md'),
-    `# report\n\n${REPORT_CHARTS.map((chart) => `![${chart.title}](${chart.file})`).join('\n\n')}\n`);
+  writeFileSync(join(reportDir, 'report.json'), JSON.stringify(REPORT_JSON));
   env.STACK_REPORT_DIR = reportDir;
   env.STACK_BROKER_LISTEN = `127.0.0.1:${await freePort()}`;
   env.STACK_REGISTRY_LISTEN = `127.0.0.1:${await freePort()}`;

@@ -345,7 +345,14 @@ test('comparison: both designs agree on an order, and with payment-svc failing o
   assert.equal(await textOf(field(page, history, 'downstream-calls')), '0');
   const calls = Number(await textOf(field(page, composer, 'downstream-calls')));
   assert.ok(Number.isFinite(calls) && calls >= 1, `composer makes downstream calls: ${calls}`);
-  // the latest report's charts, each loaded and captioned
+  // the latest report, rendered from its report.json: the capacity table with the ratio, the
+  // verdict that named a winner, the standing cost, then the charts, each loaded and captioned
+  const capacityRow = page.locator('#report-capacity tr[data-kind="GET /orders/{id}"]');
+  await waitText(capacityRow.locator('[data-field="ratio"]'), /^4\.0×$/, UI_TIMEOUT_MS);
+  assert.equal(await textOf(capacityRow.locator('[data-design="order-history"]')), '4,800/s');
+  assert.equal(await page.locator('#report-verdicts li[data-winner="order-history"]').count(), 1);
+  assert.match(await textOf(page.locator('#report-verdicts p').first()), /1 comparison named a winner; 1 found no measurable difference/);
+  assert.equal(await page.locator('#report-standing-cost tbody tr').count(), 1);
   const charts = page.locator('#report figure img');
   await eventually('the report charts appear', async () => (await charts.count()) === REPORT_CHARTS.length, UI_TIMEOUT_MS);
   for (const [index, chart] of REPORT_CHARTS.entries()) {

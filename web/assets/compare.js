@@ -371,6 +371,81 @@ function niceCeiling(value) {
 
 // ---- the latest report ----------------------------------------------------------------------
 
+const KIND_NAMES = {
+  "GET /orders/{id}": "GET by id",
+  "GET /orders?customer_id&q": "customer search",
+  "GET /orders?q": "global search",
+};
+
+function formatRate(rps) {
+  return `${Math.round(rps).toLocaleString("en")}/s`;
+}
+
+function capacityCell(row) {
+  if (!row) return "not measured";
+  if (row.not_servable) return `cannot serve (${row.not_servable})`;
+  if (row.bound === "ceiling") return `≥ ${formatRate(row.rps)}`;
+  if (row.bound === "below_start") return `below ${formatRate(row.failed_at_rps ?? 0)}`;
+  return formatRate(row.rps);
+}
+
+/** The capacity table: one row per request kind, the two designs and their ratio. */
+function capacityTable(capacity) {
+  const kinds = [...new Set(capacity.map((row) => row.kind))];
+  const find = (design, kind) => capacity.find((row) => row.design === design && row.kind === kind);
+  const slo = capacity[0].slo_ms;
+  const rows = kinds.map((kind) => {
+    const cqrs = find("order-history", kind);
+    const composition = find("composer", kind);
+    const carried = (row) => row && !row.not_servable && row.rps > 0;
+    let ratio = "n/a";
+    if (carried(cqrs) && carried(composition)) ratio = `${(cqrs.rps / composition.rps).toFixed(1)}×`;
+    else if (carried(cqrs) && composition?.not_servable) ratio = "only CQRS serves it";
+    return el("tr", { "data-kind": kind },
+      el("th", { scope: "row" }, KIND_NAMES[kind] ?? kind),
+      el("td", { "data-design": "order-history" }, capacityCell(cqrs)),
+      el("td", { "data-design": "composer" }, capacityCell(composition)),
+      el("td", { "data-field": "ratio" }, ratio));
+  });
+  return el("div", { class: "table-wrap" },
+    el("table", { id: "report-capacity" },
+      el("caption", {}, `Capacity: the highest rate with p99 within ${slo} ms and under 1% errors`),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "request"),
+        el("th", { scope: "col" }, "order-history (CQRS)"),
+        el("th", { scope: "col" }, "composer (API Composition)"),
+        el("th", { scope: "col" }, "CQRS ÷ composition"))),
+      el("tbody", {}, ...rows)));
+}
+
+/** The verdicts that name a winner, and how many found no measurable difference. */
+function verdictList(verdicts, runs) {
+  const decided = verdicts.filter((verdict) => verdict.winner !== "none" && !verdict.invalid);
+  const undecided = verdicts.length - decided.length;
+  const items = decided.map((verdict) => el("li", { "data-winner": verdict.winner },
+    `${verdict.question}, ${verdict.figure}: ${verdict.winner} (ratio ${verdict.ratio.toFixed(2)}, ` +
+    `95% CI ${verdict.ci_low.toFixed(2)}–${verdict.ci_high.toFixed(2)})`));
+  return el("div", { id: "report-verdicts" },
+    el("h3", {}, "Verdicts"),
+    el("p", {}, `Each compared step was measured ${runs} time${runs === 1 ? "" : "s"}. ` +
+      `${decided.length} comparison${decided.length === 1 ? "" : "s"} named a winner; ` +
+      `${undecided} found no measurable difference or were not valid.`),
+    items.length ? el("ul", {}, ...items) : el("p", {}, "No comparison named a winner."));
+}
+
+function standingCostTable(standing) {
+  return el("div", { class: "table-wrap" },
+    el("table", { id: "report-standing-cost" },
+      el("caption", {}, "Standing cost: cores each process uses with no traffic"),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "process"), el("th", { scope: "col" }, "cores"),
+        el("th", { scope: "col" }, "charged to"))),
+      el("tbody", {}, ...standing.map((process) => el("tr", {},
+        el("th", { scope: "row" }, process.process),
+        el("td", {}, process.cores.toFixed(3)),
+        el("td", {}, process.design ?? "both (system of record)"))))));
+}
+
 async function loadReport() {
   const target = $("#report .report-body");
   const answer = await callApi("/api/report");
@@ -379,16 +454,23 @@ async function loadReport() {
     return;
   }
   const report = answer.body;
-  if (!report.available || !report.charts.length) {
+  if (report.problem) {
+    target.replaceChildren(el("p", { class: "warn-text" }, report.problem));
+    return;
+  }
+  if (!report.available) {
     target.replaceChildren(el("p", {}, "No report yet. ", el("code", {}, "compare"), " or ",
       el("code", {}, "stack demo"), ` writes one into ${report.report_dir}.`));
     return;
   }
-  target.replaceChildren(
-    el("p", {}, `Written ${new Date(report.written_at).toLocaleString()} in ${report.report_dir}.`),
-    ...report.charts.map((chart) => el("figure", {},
-      el("img", { src: `/report/${encodeURIComponent(chart.file)}`, alt: chart.title, loading: "lazy" }),
-      el("figcaption", {}, chart.title))));
+  const parts = [el("p", {}, `Written ${new Date(report.written_at).toLocaleString()} in ${report.report_dir}.`)];
+  if (report.capacity.length) parts.push(capacityTable(report.capacity));
+  if (report.verdicts.length) parts.push(verdictList(report.verdicts, report.runs));
+  if (report.standing_cost.length) parts.push(standingCostTable(report.standing_cost));
+  parts.push(...report.charts.map((chart) => el("figure", {},
+    el("img", { src: `/report/${encodeURIComponent(chart.file)}`, alt: chart.title, loading: "lazy" }),
+    el("figcaption", {}, chart.title))));
+  target.replaceChildren(...parts);
 }
 
 // ---- wiring ---------------------------------------------------------------------------------

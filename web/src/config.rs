@@ -34,7 +34,7 @@ pub struct Config {
     /// required.
     #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<Secret>,
-    /// Where `compare` wrote its latest report (`report.md` and its charts).
+    /// Where `compare` wrote its latest report (`report.json` and its charts).
     #[arg(long = "report-dir", env = "REPORT_DIR", default_value = "report")]
     pub report_dir: PathBuf,
     /// How long a call to order-history, composer or a source service may take, in milliseconds.

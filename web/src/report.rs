@@ -1,6 +1,7 @@
-//! The latest `compare` report's charts: `GET /api/report` lists them, `GET /report/{file}`
-//! serves one. The charts are the images `report.md` links to, in its order, so the page shows
-//! what the report shows, and no other file of the directory is ever served.
+//! The latest `compare` report, from its `report.json`: `GET /api/report` answers the figures
+//! the page shows (the capacity at the SLO, the verdicts, the standing cost) and the charts
+//! the report lists; `GET /report/{file}` serves one of those charts and nothing else of the
+//! directory. The page is rendered from the same data as `report.md`, never from the markdown.
 
 use std::path::{Path as FsPath, PathBuf};
 
@@ -10,51 +11,146 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use platform::http::json_error;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 
-const REPORT: &str = "report.md";
+const REPORT: &str = "report.json";
 
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct Chart {
     /// The file name, served at `/report/{file}`.
     pub file: String,
-    /// The image's alt text in the report.
+    /// The chart's title, its image's alt text.
     pub title: String,
+}
+
+/// One design's capacity for one request kind (report.json's `capacity`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Capacity {
+    pub design: String,
+    pub kind: String,
+    pub slo_ms: f64,
+    pub rps: f64,
+    #[serde(default)]
+    pub failed_at_rps: Option<f64>,
+    #[serde(default)]
+    pub bound: Option<String>,
+    #[serde(default)]
+    pub not_servable: Option<String>,
+}
+
+/// One comparison of the designs (report.json's `verdicts`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Verdict {
+    pub question: String,
+    pub figure: String,
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub ci_low: Option<f64>,
+    #[serde(default)]
+    pub ci_high: Option<f64>,
+    /// `order-history`, `composer` or `none`.
+    pub winner: String,
+    #[serde(default)]
+    pub invalid: Option<String>,
+}
+
+/// One process's CPU at rest (report.json's `standing_cost`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StandingCost {
+    pub process: String,
+    pub cores: f64,
+    #[serde(default)]
+    pub design: Option<String>,
+}
+
+/// The part of report.json the page shows.
+#[derive(Debug, Default, Deserialize)]
+struct ReportFile {
+    #[serde(default)]
+    runs: u32,
+    #[serde(default)]
+    charts: Vec<Chart>,
+    #[serde(default)]
+    capacity: Vec<Capacity>,
+    #[serde(default)]
+    verdicts: Vec<Verdict>,
+    #[serde(default)]
+    standing_cost: Vec<StandingCost>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct LatestReport {
     pub available: bool,
-    /// When `report.md` was last written.
+    /// When `report.json` was last written.
     pub written_at: Option<DateTime<Utc>>,
+    /// How many times each compared step was measured.
+    pub runs: u32,
     pub charts: Vec<Chart>,
+    pub capacity: Vec<Capacity>,
+    pub verdicts: Vec<Verdict>,
+    pub standing_cost: Vec<StandingCost>,
     /// Where the pages looked, so that an empty answer says where a report would be.
     pub report_dir: String,
+    /// Set when a report.json is there but cannot be read as one.
+    pub problem: Option<String>,
 }
 
 pub async fn latest_report(State(state): State<AppState>) -> Json<LatestReport> {
     let dir = &state.report_dir;
-    let report = dir.join(REPORT);
-    let (charts, written_at) = match tokio::fs::read_to_string(&report).await {
-        Ok(markdown) => {
-            let written_at =
-                tokio::fs::metadata(&report).await.and_then(|meta| meta.modified()).ok().map(DateTime::from);
-            (charts_in(&markdown), written_at)
-        }
-        Err(_) => (Vec::new(), None),
+    let path = dir.join(REPORT);
+    let report_dir = dir.display().to_string();
+    let Ok(bytes) = tokio::fs::read(&path).await else {
+        return Json(LatestReport { report_dir, ..LatestReport::none() });
     };
-    Json(LatestReport { available: written_at.is_some(), written_at, charts, report_dir: dir.display().to_string() })
+    let written_at = tokio::fs::metadata(&path).await.and_then(|meta| meta.modified()).ok().map(DateTime::from);
+    match serde_json::from_slice::<ReportFile>(&bytes) {
+        Ok(report) => Json(LatestReport {
+            available: true,
+            written_at,
+            runs: report.runs,
+            charts: report.charts.into_iter().filter(|chart| is_chart_file(&chart.file)).collect(),
+            capacity: report.capacity,
+            verdicts: report.verdicts,
+            standing_cost: report.standing_cost,
+            report_dir,
+            problem: None,
+        }),
+        Err(error) => Json(LatestReport {
+            written_at,
+            report_dir,
+            problem: Some(format!("{REPORT} is not a compare report: {error}")),
+            ..LatestReport::none()
+        }),
+    }
+}
+
+impl LatestReport {
+    fn none() -> Self {
+        LatestReport {
+            available: false,
+            written_at: None,
+            runs: 0,
+            charts: Vec::new(),
+            capacity: Vec::new(),
+            verdicts: Vec::new(),
+            standing_cost: Vec::new(),
+            report_dir: String::new(),
+            problem: None,
+        }
+    }
 }
 
 pub async fn chart(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let not_found =
         || json_error(StatusCode::NOT_FOUND, &format!("the latest report has no chart {file:?}"), Some("file"));
-    let Ok(markdown) = tokio::fs::read_to_string(state.report_dir.join(REPORT)).await else {
+    let Ok(bytes) = tokio::fs::read(state.report_dir.join(REPORT)).await else {
         return not_found();
     };
-    if !charts_in(&markdown).iter().any(|chart| chart.file == file) {
+    let listed = serde_json::from_slice::<ReportFile>(&bytes).unwrap_or_default().charts;
+    if !is_chart_file(&file) || !listed.iter().any(|chart| chart.file == file) {
         return not_found();
     }
     let Ok(bytes) = tokio::fs::read(state.report_dir.join(&file)).await else {
@@ -73,22 +169,8 @@ pub async fn chart(State(state): State<AppState>, Path(file): Path<String>) -> R
     response
 }
 
-/// The images `markdown` shows, `![title](file)`, that are charts in the report's own directory.
-pub fn charts_in(markdown: &str) -> Vec<Chart> {
-    let mut charts: Vec<Chart> = Vec::new();
-    let mut rest = markdown;
-    while let Some(start) = rest.find("![") {
-        rest = &rest[start + 2..];
-        let Some((title, after)) = rest.split_once("](") else { break };
-        let Some((file, after)) = after.split_once(')') else { break };
-        rest = after;
-        if is_chart_file(file) && !title.contains('\n') && !charts.iter().any(|chart| chart.file == file) {
-            charts.push(Chart { file: file.to_string(), title: title.to_string() });
-        }
-    }
-    charts
-}
-
+/// A plain file name in the report's own directory, an SVG or PNG, not hidden: a listed name
+/// like `../secret.svg` is never served.
 fn is_chart_file(file: &str) -> bool {
     let plain = FsPath::new(file).file_name().is_some_and(|name| name == file) && !file.starts_with('.');
     plain && (file.ends_with(".svg") || file.ends_with(".png"))
@@ -104,18 +186,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_charts_are_the_reports_own_images_in_order() {
-        let markdown = "# report\n![latency percentiles by scenario](latency.svg)\ntext ![x](../secret.svg) \
-                        ![y](/etc/passwd.svg) ![z](notes.txt) ![w](.hidden.svg)\n![staleness CDF](freshness_cdf.svg) \
-                        ![again](latency.svg)";
-        let charts = charts_in(markdown);
-        let files: Vec<&str> = charts.iter().map(|chart| chart.file.as_str()).collect();
-        assert_eq!(files, ["latency.svg", "freshness_cdf.svg"]);
-        assert_eq!(charts[0].title, "latency percentiles by scenario");
-    }
-
-    #[test]
-    fn a_report_without_images_has_no_charts() {
-        assert!(charts_in("no images here ![broken](").is_empty());
+    fn only_plain_chart_files_in_the_reports_directory_are_charts() {
+        for file in ["latency.svg", "capacity.svg", "chart.png"] {
+            assert!(is_chart_file(file), "{file}");
+        }
+        for file in ["../secret.svg", "/etc/passwd.svg", "notes.txt", ".hidden.svg", "report.json", "a/b.svg"] {
+            assert!(!is_chart_file(file), "{file}");
+        }
     }
 }
