@@ -217,7 +217,8 @@ async fn changes_committed_with_the_relay_off_are_published_exactly_once_after_a
     }
     unpublishing.kill().await;
 
-    let store = Store::connect_and_migrate(&database_url, sqlx::migrate!()).await.expect("database survives");
+    let store =
+        source_platform::store::connect_and_migrate(&database_url, sqlx::migrate!()).await.expect("database survives");
     let committed = committed_events(&store).await;
     assert_eq!(committed.len(), 40, "30 placements and 10 cancellations were committed");
     assert_eq!(count(&store, "select count(*) from outbox where published_at_ms is null").await, 40);
@@ -267,7 +268,8 @@ async fn a_crash_between_publish_and_mark_only_duplicates_events_with_the_same_e
     assert_eq!(status.signal(), Some(Signal::SIGABRT as i32), "the relay aborted the process: {status}");
     assert!(!acknowledged.is_empty(), "at least the first order was answered before the abort");
 
-    let store = Store::connect_and_migrate(&database_url, sqlx::migrate!()).await.expect("database survives");
+    let store =
+        source_platform::store::connect_and_migrate(&database_url, sqlx::migrate!()).await.expect("database survives");
     let committed = committed_events(&store).await;
     let committed_changes: HashSet<(Uuid, i64)> =
         committed.iter().map(|(_, order_id, version)| (*order_id, *version)).collect();

@@ -233,7 +233,6 @@ fn shipment_from_row(row: &AnyRow) -> anyhow::Result<Shipment> {
 #[cfg(test)]
 mod tests {
     use source_platform::outbox::OutboxSignal;
-    use source_platform::store::Store;
 
     use super::*;
     use crate::domain::{NewShipment, StatusChange};
@@ -246,7 +245,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("temp dir");
             (format!("sqlite://{}", dir.path().join("shipping.db").display()), Some(dir))
         };
-        let store = Store::connect_and_migrate(&url, sqlx::migrate!()).await.expect("store");
+        let store = source_platform::store::connect_and_migrate(&url, sqlx::migrate!()).await.expect("store");
         (ShipmentStore::new(SourceServiceContext { store, outbox: OutboxSignal::default() }), dir)
     }
 

@@ -86,7 +86,7 @@ impl SourceServiceRuntime {
             BearerToken::new("write token", checked_token("write token", Some(args.write_token.clone()))?);
         let admin_token = BearerToken::new("admin token", checked_token("admin token", args.admin_token.clone())?);
         let read_guard = ReadGuard::new(args.read_auth.verifier(name).await?, ReadAccess::ServicesOnly);
-        let store = Store::connect_and_migrate(database_url, migrator).await?;
+        let store = crate::store::connect_and_migrate(database_url, migrator).await?;
         let outbox = OutboxSignal::default();
         let shutdown = CancellationToken::new();
         let relay = if args.relay.enabled {

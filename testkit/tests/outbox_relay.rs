@@ -6,7 +6,6 @@ use std::time::Duration;
 use events::samples::order_event;
 use events::{OrderEvent, OrderEventType, headers};
 use source_platform::outbox::{OutboxMessage, OutboxRelay, OutboxSignal, RelayArgs, enqueue};
-use source_platform::store::Store;
 use sqlx::Acquire;
 use sqlx::migrate::Migrator;
 use testkit::{TestInfra, read_topic};
@@ -26,7 +25,7 @@ fn relay_args() -> RelayArgs {
 
 async fn publishes_committed_events_in_version_order_with_key_and_headers(database_url: String) {
     let infra = TestInfra::start().await;
-    let store = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
+    let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
     let signal = OutboxSignal::default();
     let producer = infra.kafka.producer_config("relay-test").create().expect("producer");
     let relay = OutboxRelay::new(
@@ -96,7 +95,7 @@ async fn relay_publishes_from_postgres() {
 async fn published_rows_are_pruned_after_their_retention() {
     let infra = TestInfra::start().await;
     let database_url = infra.sqlite_url("prune");
-    let store = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
+    let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
     let signal = OutboxSignal::default();
     let args = RelayArgs { retention_secs: 0, prune_interval_secs: 0, poll_interval_ms: 50, ..relay_args() };
     let producer = infra.kafka.producer_config("prune-test").create().expect("producer");
@@ -135,7 +134,7 @@ async fn published_rows_are_pruned_after_their_retention() {
 async fn postgres_notify_wakes_the_relay_for_commits_from_other_processes() {
     let infra = TestInfra::start().await;
     let database_url = testkit::fresh_postgres_url().await;
-    let store = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
+    let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
     let producer = infra.kafka.producer_config("notify-test").create().expect("producer");
     let relay = OutboxRelay::new(
         store.clone(),
@@ -161,7 +160,8 @@ async fn postgres_notify_wakes_the_relay_for_commits_from_other_processes() {
         tokio::task::yield_now().await;
     }
 
-    let other_writer = Store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("second pool");
+    let other_writer =
+        source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("second pool");
     let event = order_event(Uuid::now_v7(), OrderEventType::OrderPlaced, 1);
     let mut connection = other_writer.pool.acquire().await.expect("connection");
     let mut transaction = connection.begin().await.expect("transaction");

@@ -28,8 +28,9 @@ impl TestApp {
                 ServiceRoutes { reads, writes, openapi: order_svc::ApiDoc::openapi() }
             })
             .await;
-        let store =
-            Store::connect_and_migrate(&service.database_url, sqlx::migrate!()).await.expect("second connection");
+        let store = source_platform::store::connect_and_migrate(&service.database_url, sqlx::migrate!())
+            .await
+            .expect("second connection");
         Self { service, store, infra }
     }
 
