@@ -460,6 +460,8 @@ async fn main() {
         batch_max_records: 5000,
         batch_max_wait_ms: options.batch_max_wait_ms,
         commit_interval_ms: options.commit_interval_ms,
+        stats_database_url: None,
+        stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
     };
     println!(
         "live projection: batch window {} ms, commit interval {} ms",

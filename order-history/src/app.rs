@@ -11,12 +11,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::http::{ApiState, router};
+use crate::http::{ApiState, StatsState, router};
 use crate::index::ViewCatalog;
 use crate::index::elasticsearch::{ElasticsearchCatalog, ElasticsearchConfig};
 use crate::index::tantivy::TantivyCatalog;
 use crate::projection::{self, Assignment, LiveView, ProjectionSetup};
 use crate::rebuild::{RebuildSetup, RebuildTracker};
+use crate::stats::{StatsSetup, StatsStatus, StatsStore};
 
 /// The view catalog the configuration names: Elasticsearch when a URL is given, else tantivy.
 pub fn catalog(config: &Config) -> anyhow::Result<Arc<dyn ViewCatalog>> {
@@ -44,6 +45,7 @@ pub fn codec(config: &Config) -> anyhow::Result<Arc<EventCodec>> {
 pub struct Application {
     pub state: ApiState,
     projection: JoinHandle<anyhow::Result<()>>,
+    statistics: JoinHandle<anyhow::Result<()>>,
     shutdown: CancellationToken,
 }
 
@@ -69,6 +71,17 @@ impl Application {
             commit_interval: config.commit_interval(),
         };
         let projection = tokio::spawn(projection::run(setup, view.clone(), shutdown.clone()));
+        let stats = StatsState {
+            store: StatsStore::connect(&config.stats_database_url()).await?,
+            status: StatsStatus::default(),
+        };
+        let stats_setup = StatsSetup {
+            consumer: config.kafka.consumer_config("order-history-stats", &config.stats_group_id),
+            codec: codec.clone(),
+            limits: config.batch_limits(),
+        };
+        let statistics =
+            tokio::spawn(crate::stats::run(stats_setup, stats.store.clone(), stats.status.clone(), shutdown.clone()));
         let state = ApiState {
             view,
             rebuild: Arc::new(RebuildSetup {
@@ -81,10 +94,11 @@ impl Application {
             repairs: crate::repair::RepairTracker::default(),
             admin_token: BearerToken::new("admin token", checked_token("admin token", config.admin_token.clone())?),
             read_guard: ReadGuard::new(config.read_auth.verifier("order-history").await?, ReadAccess::Anyone),
+            stats,
             kafka: config.kafka.clone(),
             shutdown: shutdown.clone(),
         };
-        Ok(Application { state, projection, shutdown })
+        Ok(Application { state, projection, statistics, shutdown })
     }
 
     /// Serves until `signal`, then shuts down in order.
@@ -106,6 +120,7 @@ impl Application {
             }
         };
         let mut projection = self.projection;
+        let statistics = self.statistics;
         let served = tokio::select! {
             served = platform::http::serve(listener, router(self.state.clone()), stop) => served,
             result = &mut projection => {
@@ -121,6 +136,13 @@ impl Application {
         };
         self.shutdown.cancel();
         projection.await.context("projection panicked")??;
+        // the statistics are a secondary read model: their failure is logged (and /stats
+        // stays stale), it does not stop the order view
+        match statistics.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "statistics projection failed"),
+            Err(error) => tracing::error!(%error, "statistics projection panicked"),
+        }
         served.context("http server failed")
     }
 }

@@ -82,6 +82,14 @@ pub struct Config {
     /// the same for one event as for a thousand (docs/benchmarks.md).
     #[arg(long = "commit-interval-ms", env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
     pub commit_interval_ms: u64,
+    /// The statistics store: a `postgres://` URL, or by default the SQLite file
+    /// `stats.sqlite` under the data dir.
+    #[arg(long = "stats-database-url", env = "STATS_DATABASE_URL", hide_env_values = true)]
+    pub stats_database_url: Option<String>,
+    /// The statistics projection's consumer group; its committed offsets only mirror the
+    /// checkpoint kept in the statistics store, for lag monitoring.
+    #[arg(long = "stats-group-id", env = "STATS_CONSUMER_GROUP_ID", default_value = crate::stats::DEFAULT_STATS_GROUP_ID)]
+    pub stats_group_id: String,
 }
 
 pub const DEFAULT_BATCH_MAX_WAIT_MS: u64 = 10;
@@ -92,6 +100,14 @@ impl Config {
         BatchLimits {
             max_records: self.batch_max_records.max(1),
             max_wait: Duration::from_millis(self.batch_max_wait_ms),
+        }
+    }
+
+    /// The statistics store's URL: the configured one, or a SQLite file under the data dir.
+    pub fn stats_database_url(&self) -> String {
+        match &self.stats_database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join(crate::stats::DEFAULT_STATS_FILE).display()),
         }
     }
 

@@ -5,7 +5,8 @@
 //! an [`index`]; [`http`] serves GET by id and full-text search from that index and never
 //! calls a source service. [`rebuild`] replays the topics into a fresh view and swaps it in.
 //! [`reconcile`] compares the view with the source services over HTTP, and [`repair`]
-//! re-projects the orders it finds drifting.
+//! re-projects the orders it finds drifting. [`stats`] is a second read model of the same
+//! topics: hourly order statistics in a relational store of their own.
 
 pub mod app;
 pub mod config;
@@ -14,3 +15,4 @@ pub mod index;
 pub mod projection;
 pub mod rebuild;
 pub mod repair;
+pub mod stats;

@@ -5,6 +5,7 @@ mod admin;
 mod error;
 mod orders;
 mod repair;
+mod stats;
 
 use std::sync::Arc;
 
@@ -21,6 +22,14 @@ use crate::projection::LiveView;
 use crate::rebuild::{RebuildSetup, RebuildTracker};
 
 pub use orders::{OrderHistoryResponse, SearchParams};
+pub use stats::StatsResponse;
+
+/// The statistics store and how far behind the topics it is.
+#[derive(Clone)]
+pub struct StatsState {
+    pub store: crate::stats::StatsStore,
+    pub status: crate::stats::StatsStatus,
+}
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -33,6 +42,8 @@ pub struct ApiState {
     pub admin_token: BearerToken,
     /// Reads need a customer or a service token.
     pub read_guard: ReadGuard,
+    /// The statistics read model `GET /stats` answers from.
+    pub stats: StatsState,
     pub kafka: KafkaArgs,
     pub shutdown: CancellationToken,
 }
@@ -49,7 +60,8 @@ pub struct ApiState {
         admin::start_rebuild,
         admin::rebuild_status,
         repair::start_repair,
-        repair::repair_status
+        repair::repair_status,
+        stats::get_stats
     ),
     components(schemas(
         order_view::OrderHistory,
@@ -58,6 +70,12 @@ pub struct ApiState {
         crate::rebuild::RebuildStatus,
         crate::repair::RepairStatus,
         repair::RepairRequest,
+        StatsResponse,
+        order_view::stats::StatsBucket,
+        order_view::stats::CurrencyAmount,
+        order_view::stats::TopProduct,
+        order_view::stats::Granularity,
+        order_view::stats::GroupBy,
         platform::json::ErrorBody
     ))
 )]
@@ -66,10 +84,15 @@ pub struct ApiDoc;
 pub fn router(state: ApiState) -> Router {
     let view = state.view.clone();
     let kafka = state.kafka.clone();
+    let stats_store = state.stats.store.clone();
     let probes = vec![
         ReadinessProbe::new("index", move || {
             let index = view.index();
             async move { index.ping().await.map_err(|error| error.to_string()) }
+        }),
+        ReadinessProbe::new("stats-store", move || {
+            let stats_store = stats_store.clone();
+            async move { stats_store.ping().await }
         }),
         ReadinessProbe::new("kafka", move || {
             let kafka = kafka.clone();
@@ -85,6 +108,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/orders", get(orders::search_orders))
         .route("/orders/{id}", get(orders::get_order))
         .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader));
+    // statistics span every customer's orders: services only, customers get 403
+    let service_reads = Router::new()
+        .route("/stats", get(stats::get_stats))
+        .route_layer(from_fn_with_state(state.read_guard.services_only(), require_reader));
     // the token is checked before a handler reads the body, so a caller without it learns
     // nothing from the body's errors
     let admin = Router::new()
@@ -93,6 +120,7 @@ pub fn router(state: ApiState) -> Router {
         .route_layer(from_fn_with_state(state.admin_token.clone(), require_token));
     let api = Router::new()
         .merge(reads)
+        .merge(service_reads)
         .merge(admin)
         .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .with_state(state);

@@ -157,6 +157,28 @@ impl Source {
         Ok(positions)
     }
 
+    /// The high watermark (the offset after the last record) of every assigned partition: with
+    /// the positions a view covers, how far behind the view is.
+    pub async fn high_watermarks(&self) -> anyhow::Result<Checkpoint> {
+        let consumer = self.consumer.clone();
+        // librdkafka's watermark query blocks on a broker round trip
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Checkpoint> {
+            let assignment = consumer.assignment().context("cannot read the assignment")?;
+            let mut highs = Checkpoint::default();
+            for element in assignment.elements() {
+                let (_, high) = consumer
+                    .fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(5))
+                    .with_context(|| {
+                        format!("cannot read the watermarks of {}/{}", element.topic(), element.partition())
+                    })?;
+                highs.advance(element.topic(), element.partition(), high);
+            }
+            Ok(highs)
+        })
+        .await
+        .context("watermark query panicked")?
+    }
+
     /// Commits the group's offsets up to `checkpoint`. Call only once the data it covers is
     /// durable. After a rebalance the commit for a partition this instance lost is refused;
     /// that is safe, as the new owner re-reads from the last commit and the version rules

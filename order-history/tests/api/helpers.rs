@@ -90,6 +90,8 @@ impl TestWorld {
             batch_max_records: 500,
             batch_max_wait_ms: 20,
             commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
+            stats_database_url: None,
+            stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
         }
     }
 

@@ -6,4 +6,5 @@ mod poison;
 mod projection;
 mod reconcile;
 mod search;
+mod stats;
 mod stories;

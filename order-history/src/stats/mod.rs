@@ -1,0 +1,187 @@
+//! The statistics read model: a second projection of the same three topics, with its own
+//! consumer group, its own store and its own checkpoint (docs/statistics.md).
+//!
+//! ```text
+//! source (kafka, every partition, from the store's checkpoint) ─▶ decode (registry)
+//!        ─▶ apply (merge per order, retract old contribution, add new; rollups and
+//!           checkpoint in one transaction) ─▶ commit group offsets (for lag monitoring only)
+//! ```
+//!
+//! It reuses the order view's source and decode stages and its merge rules, so a record means
+//! the same to both read models. Rejected records are counted and skipped: the order view's
+//! projection sends them to the dead-letter topic, and sending them twice would double the
+//! dead letters.
+
+pub mod store;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use events::EventCodec;
+use rdkafka::ClientConfig;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::index::Checkpoint;
+use crate::projection::decode::{Decoded, Decoder};
+use crate::projection::source::Source;
+use crate::projection::{Assignment, BatchLimits};
+pub use store::{ApplyOutcome, PositionedEvent, StatsStore, StatsStoreError};
+
+/// The statistics projection's consumer group, unless configured otherwise.
+pub const DEFAULT_STATS_GROUP_ID: &str = "order-history-stats";
+/// The SQLite file under the data dir that holds the statistics by default.
+pub const DEFAULT_STATS_FILE: &str = "stats.sqlite";
+
+/// How far the statistics are behind the topics, as the projection last measured it.
+#[derive(Clone)]
+pub struct StatsStatus {
+    /// Records in the topics not yet in the rollups; `None` until first measured.
+    behind: watch::Sender<Option<i64>>,
+}
+
+impl Default for StatsStatus {
+    fn default() -> Self {
+        StatsStatus { behind: watch::channel(None).0 }
+    }
+}
+
+impl StatsStatus {
+    /// Whether the rollups may miss records already in the topics.
+    pub fn stale(&self) -> bool {
+        self.behind.borrow().is_none_or(|behind| behind > 0)
+    }
+
+    pub fn records_behind(&self) -> Option<i64> {
+        *self.behind.borrow()
+    }
+
+    fn measured(&self, behind: Option<i64>) {
+        self.behind.send_replace(behind);
+        if let Some(behind) = behind {
+            metrics::gauge!("order_history_stats_records_behind").set(behind as f64);
+        }
+    }
+}
+
+/// What the statistics projection needs from the outside.
+pub struct StatsSetup {
+    pub consumer: ClientConfig,
+    pub codec: Arc<EventCodec>,
+    pub limits: BatchLimits,
+}
+
+/// How long the source waits for a record before the projection measures its lag again.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// While records keep coming, the lag is measured at most this often.
+const LAG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs until `shutdown`; returns an error only for failures retrying cannot fix.
+pub async fn run(
+    setup: StatsSetup,
+    store: StatsStore,
+    status: StatsStatus,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut covered = store.checkpoint().await?;
+    // every partition, from the position stored with the rollups: the group's committed
+    // offsets are only a copy for monitoring, the store's checkpoint is the truth
+    let assignment = Assignment::AllPartitions { resume_from: covered.clone() };
+    let source = Source::start(setup.consumer, &events::topics::SOURCE_TOPICS, assignment, setup.limits).await?;
+    let mut decoder = Decoder::new(setup.codec);
+    tracing::info!("statistics projection started");
+    let mut last_measured: Option<Instant> = None;
+    while let Some(batch) = source.next_batch_within(&shutdown, Some(IDLE_POLL)).await? {
+        if batch.records.is_empty() || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL) {
+            status.measured(records_behind(&source, &covered).await);
+            last_measured = Some(Instant::now());
+        }
+        if batch.records.is_empty() {
+            continue;
+        }
+        let records = batch.records.len();
+        let mut events = Vec::with_capacity(records);
+        let mut rejected = 0;
+        for record in batch.records {
+            let (topic, partition, offset) = (record.topic.clone(), record.partition, record.offset);
+            match decoder.decode(record, &shutdown).await {
+                None => return Ok(()),
+                Some(Decoded::Event(event)) => events.push(PositionedEvent { topic, partition, offset, event }),
+                Some(Decoded::Rejected(letter)) => {
+                    rejected += 1;
+                    tracing::debug!(%topic, partition, offset, reason = %letter.reason, "statistics skip a rejected record");
+                }
+            }
+        }
+        let started = Instant::now();
+        let Some(outcome) = apply_with_retry(&store, &events, &batch.checkpoint, &shutdown).await? else {
+            return Ok(());
+        };
+        covered.merge(&batch.checkpoint);
+        source.commit(&batch.checkpoint);
+        metrics::counter!("order_history_stats_events_applied_total").increment(outcome.applied as u64);
+        metrics::counter!("order_history_stats_events_stale_total").increment(outcome.stale as u64);
+        metrics::counter!("order_history_stats_records_rejected_total").increment(rejected);
+        tracing::debug!(
+            records,
+            applied = outcome.applied,
+            stale = outcome.stale,
+            covered = outcome.covered,
+            orders_moved = outcome.orders_moved,
+            apply_ms = started.elapsed().as_millis(),
+            "statistics batch applied"
+        );
+    }
+    tracing::info!("statistics projection stopped");
+    Ok(())
+}
+
+/// Applies a batch, retrying while the store is unavailable or another writer moved the
+/// checkpoint (the retry then skips what that writer applied). `None` if shutdown came first.
+async fn apply_with_retry(
+    store: &StatsStore,
+    events: &[PositionedEvent],
+    covers: &Checkpoint,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<ApplyOutcome>> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match store.apply(events, covers).await {
+            Ok(outcome) => return Ok(Some(outcome)),
+            Err(StatsStoreError::CheckpointMoved) => {
+                tracing::info!("statistics checkpoint moved by another writer, applying the batch again");
+                continue;
+            }
+            Err(StatsStoreError::Unexpected(error)) => {
+                metrics::counter!("order_history_stats_store_retries_total").increment(1);
+                tracing::warn!(error = format!("{error:#}"), "statistics store unavailable, retrying");
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(None),
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Records in the assigned partitions beyond what the rollups cover; `None` when the broker
+/// cannot say.
+async fn records_behind(source: &Source, covered: &Checkpoint) -> Option<i64> {
+    let highs = match source.high_watermarks().await.context("cannot measure the statistics lag") {
+        Ok(highs) => highs,
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "statistics lag unknown");
+            return None;
+        }
+    };
+    let mut behind = 0;
+    for (topic, partitions) in &highs.offsets {
+        for (partition, high) in partitions {
+            let next = covered.next_offset(topic, *partition).unwrap_or(0);
+            behind += (high - next).max(0);
+        }
+    }
+    Some(behind)
+}

@@ -1,0 +1,400 @@
+//! The statistics store: hourly rollups, each order's merged state and the checkpoint, in one
+//! relational database (SQLite by default, PostgreSQL for a `postgres://` URL).
+//!
+//! [`StatsStore::apply`] writes a batch's rollup changes and the positions it covers in one
+//! transaction, so a crash replays a batch whole or not at all. The checkpoint is also a
+//! guard: records below a partition's stored position are skipped, and the position is
+//! advanced only from the value read (compare-and-set), so two processes feeding one database
+//! cannot count a record twice.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use order_view::stats::{
+    Cell, CellKey, CellValue, Contribution, GroupBy, ProductCell, Rollup, StatsAnswer, StatsQuery,
+};
+use order_view::{Applied, OrderHistory, SourceEvent};
+use sql_store::Store;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::index::Checkpoint;
+
+/// An event and where it was read: the position decides whether a batch already covered it.
+#[derive(Clone, Debug)]
+pub struct PositionedEvent {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub event: SourceEvent,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// Events that changed an order's merged state.
+    pub applied: usize,
+    /// Events the order's state already reflected (version rules).
+    pub stale: usize,
+    /// Events below the stored checkpoint, skipped unread.
+    pub covered: usize,
+    /// Orders whose contribution changed.
+    pub orders_moved: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsStoreError {
+    /// Another writer advanced the checkpoint since it was read; apply the batch again.
+    #[error("the statistics checkpoint moved under this writer")]
+    CheckpointMoved,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StatsStoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StatsStoreError::Unexpected(anyhow::Error::new(error).context("statistics store query failed"))
+    }
+}
+
+/// A connection to the statistics store.
+#[derive(Clone, Debug)]
+pub struct StatsStore {
+    store: Store,
+}
+
+impl StatsStore {
+    /// Connects to `url` and creates the statistics tables when missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let store = Store::connect(url).await.context("cannot open the statistics store")?;
+        store.migrate(sqlx::migrate!("./stats-migrations")).await.context("statistics migrations failed")?;
+        Ok(StatsStore { store })
+    }
+
+    pub async fn ping(&self) -> Result<(), String> {
+        self.store.ping().await
+    }
+
+    /// The positions the rollups cover.
+    pub async fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        let rows = sqlx::query("select topic, partition_id, next_offset from stats_checkpoint")
+            .fetch_all(&self.store.pool)
+            .await
+            .context("cannot read the statistics checkpoint")?;
+        let mut checkpoint = Checkpoint::default();
+        for row in rows {
+            let topic: String = row.try_get("topic")?;
+            let partition: i64 = row.try_get("partition_id")?;
+            let next_offset: i64 = row.try_get("next_offset")?;
+            let partition = i32::try_from(partition).context("stored partition out of range")?;
+            checkpoint.advance(&topic, partition, next_offset);
+        }
+        Ok(checkpoint)
+    }
+
+    /// The newest event time the rollups cover.
+    pub async fn as_of(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("select as_of_ms from stats_meta where id = 1")
+            .fetch_optional(&self.store.pool)
+            .await
+            .context("cannot read the statistics freshness")?;
+        let Some(row) = row else { return Ok(None) };
+        let as_of_ms: i64 = row.try_get("as_of_ms")?;
+        Ok(DateTime::from_timestamp_millis(as_of_ms))
+    }
+
+    /// Applies `events` (in the order read) and advances the checkpoint to `covers`, in one
+    /// transaction. Each order's old contribution is retracted and its new one added.
+    pub async fn apply(
+        &self,
+        events: &[PositionedEvent],
+        covers: &Checkpoint,
+    ) -> Result<ApplyOutcome, StatsStoreError> {
+        let mut tx = self.store.pool.begin().await?;
+        let stored = read_checkpoint(&mut tx).await?;
+        let mut outcome = ApplyOutcome::default();
+        let mut per_order: HashMap<Uuid, Vec<&SourceEvent>> = HashMap::new();
+        let mut order_ids = Vec::new();
+        let mut newest_ms: Option<i64> = None;
+        for positioned in events {
+            let already_covered = stored
+                .get(&(positioned.topic.clone(), positioned.partition))
+                .is_some_and(|next_offset| positioned.offset < *next_offset);
+            if already_covered {
+                outcome.covered += 1;
+                continue;
+            }
+            let order_id = positioned.event.order_id();
+            let order_events = per_order.entry(order_id).or_default();
+            if order_events.is_empty() {
+                order_ids.push(order_id);
+            }
+            order_events.push(&positioned.event);
+            let occurred_ms = positioned.event.occurred_at().timestamp_millis();
+            newest_ms = Some(newest_ms.map_or(occurred_ms, |newest| newest.max(occurred_ms)));
+        }
+
+        // the net change of the whole batch, so a cell touched by many orders is written once
+        let mut delta = Rollup::default();
+        for order_id in &order_ids {
+            let (mut document, known) = match load_document(&mut tx, *order_id).await? {
+                Some(document) => (document, true),
+                None => (OrderHistory::empty(*order_id), false),
+            };
+            let before = Contribution::of(&document);
+            let mut changed = false;
+            for event in &per_order[order_id] {
+                match document.apply(event) {
+                    Applied::Changed => {
+                        outcome.applied += 1;
+                        changed = true;
+                    }
+                    Applied::Stale { .. } => outcome.stale += 1,
+                }
+            }
+            if !changed {
+                continue;
+            }
+            let after = Contribution::of(&document);
+            if before != after {
+                outcome.orders_moved += 1;
+                if let Some(before) = &before {
+                    delta.apply(before, -1);
+                }
+                if let Some(after) = &after {
+                    delta.apply(after, 1);
+                }
+            }
+            store_document(&mut tx, &document, known).await?;
+        }
+        for (at, value) in &delta.cells {
+            add_to_cell(&mut tx, at, *value).await?;
+        }
+        for ((hour_ms, sku), quantity) in &delta.products {
+            add_to_product(&mut tx, *hour_ms, sku, *quantity).await?;
+        }
+        advance_checkpoint(&mut tx, &stored, covers).await?;
+        if let Some(newest_ms) = newest_ms {
+            advance_as_of(&mut tx, newest_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The answer to `query` from the stored rollups.
+    pub async fn answer(&self, query: &StatsQuery) -> anyhow::Result<StatsAnswer> {
+        let dimension = query.dimension();
+        let rows = sqlx::query(
+            "select hour_ms, key, currency, orders, revenue_minor from stats_rollup \
+             where dimension = $1 and hour_ms >= $2 and hour_ms < $3",
+        )
+        .bind(dimension.name())
+        .bind(query.from_ms())
+        .bind(query.to_ms())
+        .fetch_all(&self.store.pool)
+        .await
+        .context("cannot read the rollups")?;
+        let mut cells = Vec::with_capacity(rows.len());
+        for row in rows {
+            let at = CellKey {
+                hour_ms: row.try_get("hour_ms")?,
+                dimension,
+                key: row.try_get("key")?,
+                currency: row.try_get("currency")?,
+            };
+            let value = CellValue { orders: row.try_get("orders")?, revenue_minor: row.try_get("revenue_minor")? };
+            cells.push(Cell { at, value });
+        }
+        // summed per SKU here: the range may span thousands of hours
+        let rows = sqlx::query(
+            "select sku, cast(sum(quantity) as bigint) as quantity from stats_products \
+             where hour_ms >= $1 and hour_ms < $2 group by sku",
+        )
+        .bind(query.from_ms())
+        .bind(query.to_ms())
+        .fetch_all(&self.store.pool)
+        .await
+        .context("cannot read the product rollups")?;
+        let mut products = Vec::with_capacity(rows.len());
+        for row in rows {
+            products.push(ProductCell {
+                hour_ms: query.from_ms(),
+                sku: row.try_get("sku")?,
+                quantity: row.try_get("quantity")?,
+            });
+        }
+        Ok(order_view::stats::answer(query, cells, products))
+    }
+
+    /// Every stored rollup cell and product count, for comparing with a recount.
+    pub async fn rollup(&self) -> anyhow::Result<Rollup> {
+        let mut rollup = Rollup::default();
+        let rows = sqlx::query("select hour_ms, dimension, key, currency, orders, revenue_minor from stats_rollup")
+            .fetch_all(&self.store.pool)
+            .await?;
+        for row in rows {
+            let dimension_name: String = row.try_get("dimension")?;
+            let dimension = GroupBy::parse(&dimension_name)
+                .with_context(|| format!("unknown stored dimension {dimension_name:?}"))?;
+            let value = CellValue { orders: row.try_get("orders")?, revenue_minor: row.try_get("revenue_minor")? };
+            // cells that went back to zero stay as rows; they count nothing
+            if value == CellValue::default() {
+                continue;
+            }
+            let at = CellKey {
+                hour_ms: row.try_get("hour_ms")?,
+                dimension,
+                key: row.try_get("key")?,
+                currency: row.try_get("currency")?,
+            };
+            rollup.cells.insert(at, value);
+        }
+        let rows = sqlx::query("select hour_ms, sku, quantity from stats_products").fetch_all(&self.store.pool).await?;
+        for row in rows {
+            let quantity: i64 = row.try_get("quantity")?;
+            if quantity != 0 {
+                rollup.products.insert((row.try_get("hour_ms")?, row.try_get("sku")?), quantity);
+            }
+        }
+        Ok(rollup)
+    }
+}
+
+async fn read_checkpoint(tx: &mut Transaction<'_, Any>) -> Result<HashMap<(String, i32), i64>, StatsStoreError> {
+    let rows =
+        sqlx::query("select topic, partition_id, next_offset from stats_checkpoint").fetch_all(&mut **tx).await?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let partition: i64 = row.try_get("partition_id")?;
+        let partition = i32::try_from(partition).context("stored partition out of range")?;
+        stored.insert((row.try_get("topic")?, partition), row.try_get("next_offset")?);
+    }
+    Ok(stored)
+}
+
+async fn load_document(tx: &mut Transaction<'_, Any>, order_id: Uuid) -> Result<Option<OrderHistory>, StatsStoreError> {
+    let row = sqlx::query("select document from stats_orders where order_id = $1")
+        .bind(order_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let json: String = row.try_get("document")?;
+    let document =
+        serde_json::from_str(&json).with_context(|| format!("stored state of order {order_id} is not a document"))?;
+    Ok(Some(document))
+}
+
+async fn store_document(
+    tx: &mut Transaction<'_, Any>,
+    document: &OrderHistory,
+    known: bool,
+) -> Result<(), StatsStoreError> {
+    let json = serde_json::to_string(document).context("cannot encode an order's state")?;
+    let sql = if known {
+        "update stats_orders set document = $2 where order_id = $1"
+    } else {
+        "insert into stats_orders (order_id, document) values ($1, $2)"
+    };
+    sqlx::query(sql).bind(document.order_id.to_string()).bind(json).execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn add_to_cell(tx: &mut Transaction<'_, Any>, at: &CellKey, value: CellValue) -> Result<(), StatsStoreError> {
+    sqlx::query(
+        "insert into stats_rollup (hour_ms, dimension, key, currency, orders, revenue_minor) \
+         values ($1, $2, $3, $4, $5, $6) \
+         on conflict (hour_ms, dimension, key, currency) do update set \
+         orders = stats_rollup.orders + excluded.orders, \
+         revenue_minor = stats_rollup.revenue_minor + excluded.revenue_minor",
+    )
+    .bind(at.hour_ms)
+    .bind(at.dimension.name())
+    .bind(at.key.as_str())
+    .bind(at.currency.as_str())
+    .bind(value.orders)
+    .bind(value.revenue_minor)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn add_to_product(
+    tx: &mut Transaction<'_, Any>,
+    hour_ms: i64,
+    sku: &str,
+    quantity: i64,
+) -> Result<(), StatsStoreError> {
+    sqlx::query(
+        "insert into stats_products (hour_ms, sku, quantity) values ($1, $2, $3) \
+         on conflict (hour_ms, sku) do update set quantity = stats_products.quantity + excluded.quantity",
+    )
+    .bind(hour_ms)
+    .bind(sku)
+    .bind(quantity)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves each partition's position from the value read at the start of the transaction to the
+/// batch's; a position that moved in between means another writer applied these records.
+async fn advance_checkpoint(
+    tx: &mut Transaction<'_, Any>,
+    stored: &HashMap<(String, i32), i64>,
+    covers: &Checkpoint,
+) -> Result<(), StatsStoreError> {
+    for (topic, partitions) in &covers.offsets {
+        for (partition, next_offset) in partitions {
+            let moved = match stored.get(&(topic.clone(), *partition)) {
+                Some(read) if read >= next_offset => continue,
+                Some(read) => {
+                    sqlx::query(
+                        "update stats_checkpoint set next_offset = $3 \
+                         where topic = $1 and partition_id = $2 and next_offset = $4",
+                    )
+                    .bind(topic.as_str())
+                    .bind(i64::from(*partition))
+                    .bind(*next_offset)
+                    .bind(*read)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                        != 1
+                }
+                None => {
+                    sqlx::query(
+                        "insert into stats_checkpoint (topic, partition_id, next_offset) values ($1, $2, $3) \
+                         on conflict (topic, partition_id) do nothing",
+                    )
+                    .bind(topic.as_str())
+                    .bind(i64::from(*partition))
+                    .bind(*next_offset)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                        != 1
+                }
+            };
+            if moved {
+                return Err(StatsStoreError::CheckpointMoved);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn advance_as_of(tx: &mut Transaction<'_, Any>, newest_ms: i64) -> Result<(), StatsStoreError> {
+    let row = sqlx::query("select as_of_ms from stats_meta where id = 1").fetch_optional(&mut **tx).await?;
+    let sql = match row {
+        None => "insert into stats_meta (id, as_of_ms) values (1, $1)",
+        Some(row) => {
+            let stored: i64 = row.try_get("as_of_ms")?;
+            if stored >= newest_ms {
+                return Ok(());
+            }
+            "update stats_meta set as_of_ms = $1 where id = 1"
+        }
+    };
+    sqlx::query(sql).bind(newest_ms).execute(&mut **tx).await?;
+    Ok(())
+}
