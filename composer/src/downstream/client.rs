@@ -109,6 +109,21 @@ impl Downstream {
         page.ok_or(DownstreamError::Status { dependency: Dependency::OrderSvc, status: 404 })
     }
 
+    /// One page of every customer's orders, newest placement first.
+    pub async fn orders_newest_first(
+        &self,
+        cursor: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<OrderPage, DownstreamError> {
+        let limit = ORDER_PAGE_SIZE.to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        let page = self.get(&self.order_svc, "/orders", &query, NotFound::IsError, context).await?;
+        page.ok_or(DownstreamError::Status { dependency: Dependency::OrderSvc, status: 404 })
+    }
+
     pub async fn payments_of(
         &self,
         order_id: Uuid,

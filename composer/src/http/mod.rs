@@ -3,6 +3,7 @@
 
 mod error;
 mod orders;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use error::{GetOrderError, SearchError};
 pub use orders::{
     ComposedOrder, DOWNSTREAM_CALLS_HEADER, ORDERS_SCANNED_HEADER, SCAN_TRUNCATED_HEADER, SearchRequest, parse_search,
 };
+pub use stats::{ComposedStats, Coverage};
 
 /// The limits each request runs within, from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -60,13 +62,20 @@ pub struct ApiState {
         title = "composer",
         description = "API Composition: order history answered by calling order-svc, payment-svc and shipping-svc at request time."
     ),
-    paths(orders::get_order, orders::search_orders, breakers),
+    paths(orders::get_order, orders::search_orders, stats::get_stats, breakers),
     components(schemas(
         order_view::OrderHistory,
         ComposedOrder,
         crate::compose::DegradedPart,
         crate::search::SearchResults,
         BreakerState,
+        ComposedStats,
+        Coverage,
+        order_view::stats::StatsBucket,
+        order_view::stats::CurrencyAmount,
+        order_view::stats::TopProduct,
+        order_view::stats::Granularity,
+        order_view::stats::GroupBy,
         platform::json::ErrorBody
     ))
 )]
@@ -87,6 +96,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/orders", get(orders::search_orders))
         .route("/orders/{id}", get(orders::get_order))
         .route_layer(from_fn_with_state(state.read_guard.clone(), require_reader))
+        // statistics span every customer's orders: services only, customers get 403
+        .merge(
+            Router::new()
+                .route("/stats", get(stats::get_stats))
+                .route_layer(from_fn_with_state(state.read_guard.services_only(), require_reader)),
+        )
         .route("/breakers", get(breakers))
         .route("/openapi.json", get(move || std::future::ready(Json(openapi.clone()))))
         .with_state(state.clone());

@@ -34,7 +34,7 @@ pub const SCAN_TRUNCATED_HEADER: &str = "x-scan-truncated";
 
 /// How long after the request deadline the handler gives up on its own. Every downstream call
 /// is already cut at the deadline; this only guards against a bug holding the answer back.
-const DEADLINE_GUARD: std::time::Duration = std::time::Duration::from_millis(50);
+pub(crate) const DEADLINE_GUARD: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The composed document, plus `degraded` naming the parts left out because their service
 /// failed; absent when nothing was left out, so a full answer is exactly order-history's JSON.
@@ -135,7 +135,7 @@ fn optional<T>(result: Result<T, DownstreamError>, order_id: Uuid) -> Option<T> 
     }
 }
 
-fn set_header(response: &mut Response, name: &'static str, value: String) {
+pub(crate) fn set_header(response: &mut Response, name: &'static str, value: String) {
     if let Ok(value) = HeaderValue::from_str(&value) {
         response.headers_mut().insert(HeaderName::from_static(name), value);
     }
@@ -323,7 +323,7 @@ async fn scan_customer(state: &ApiState, filter: &SearchFilter, context: &Reques
 }
 
 /// Composes `orders`, at most `concurrency` at a time (two calls each).
-async fn compose_all(
+pub(crate) async fn compose_all(
     downstream: &Downstream,
     orders: Vec<OrderRecord>,
     concurrency: usize,

@@ -6,3 +6,4 @@ mod failures;
 mod get_order;
 mod helpers;
 mod search;
+mod stats;
