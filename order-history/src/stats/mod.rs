@@ -85,21 +85,25 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut covered = store.checkpoint().await?;
-    // every partition, from the position stored with the rollups: the group's committed
-    // offsets are only a copy for monitoring, the store's checkpoint is the truth
-    let assignment = Assignment::AllPartitions { resume_from: covered.clone() };
-    let source = Source::start(setup.consumer, &events::topics::SOURCE_TOPICS, assignment, setup.limits).await?;
+    let Some(source) = start_source(&setup, &covered, &shutdown).await else {
+        return Ok(());
+    };
     let mut decoder = Decoder::new(setup.codec);
     tracing::info!("statistics projection started");
     let mut last_measured: Option<Instant> = None;
+    let mut applied_since_measured = true;
     while let Some(batch) = source.next_batch_within(&shutdown, Some(IDLE_POLL)).await? {
-        if batch.records.is_empty() || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL) {
+        // when the records stop, at once; while they flow, or while idle, once per interval
+        let caught_up_maybe = batch.records.is_empty() && applied_since_measured;
+        if caught_up_maybe || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL) {
             status.measured(records_behind(&source, &covered).await);
             last_measured = Some(Instant::now());
+            applied_since_measured = false;
         }
         if batch.records.is_empty() {
             continue;
         }
+        applied_since_measured = true;
         let records = batch.records.len();
         let mut events = Vec::with_capacity(records);
         let mut rejected = 0;
@@ -135,6 +139,27 @@ pub async fn run(
     }
     tracing::info!("statistics projection stopped");
     Ok(())
+}
+
+/// Starts the source, retrying while the topics or the broker are not there yet (the order
+/// view does not depend on the statistics, so they wait instead of failing the process).
+/// `None` if shutdown came first.
+async fn start_source(setup: &StatsSetup, resume_from: &Checkpoint, shutdown: &CancellationToken) -> Option<Source> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        // every partition, from the position stored with the rollups: the group's committed
+        // offsets are only a copy for monitoring, the store's checkpoint is the truth
+        let assignment = Assignment::AllPartitions { resume_from: resume_from.clone() };
+        match Source::start(setup.consumer.clone(), &events::topics::SOURCE_TOPICS, assignment, setup.limits).await {
+            Ok(source) => return Some(source),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "statistics cannot start reading yet, retrying"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
 }
 
 /// Applies a batch, retrying while the store is unavailable or another writer moved the
