@@ -245,8 +245,15 @@ impl ClientContext for ProjectionContext {
                 if *partition < 0 || partition_stats.consumer_lag < 0 {
                     continue;
                 }
-                metrics::gauge!("order_history_consumer_lag", "topic" => topic.clone(), "partition" => partition.to_string())
-                    .set(partition_stats.consumer_lag as f64);
+                // the client id tells the order view's consumer from the statistics' (and a
+                // rebuild's), which read the same partitions at their own pace
+                metrics::gauge!(
+                    "order_history_consumer_lag",
+                    "client" => statistics.client_id.clone(),
+                    "topic" => topic.clone(),
+                    "partition" => partition.to_string()
+                )
+                .set(partition_stats.consumer_lag as f64);
             }
         }
     }
