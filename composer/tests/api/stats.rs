@@ -33,6 +33,7 @@ async fn write_orders(writer: &Writer<'_>) {
             let shipment = writer.create_shipment(&order_id, "PostNL", "Utrecht").await;
             let last = if n % 2 == 0 { "DELIVERED" } else { "RETURNED" };
             writer.change_shipment(&id_of(&shipment), "DISPATCHED", None).await;
+            writer.change_shipment(&id_of(&shipment), "IN_TRANSIT", Some("Zwolle hub")).await;
             writer.change_shipment(&id_of(&shipment), last, None).await;
         }
         if n % 5 == 1 {
