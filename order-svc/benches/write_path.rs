@@ -206,7 +206,7 @@ async fn main() {
             &source_service_args(&infra),
             |context| {
                 let (reads, writes) = order_svc::routes(context);
-                ServiceRoutes { reads, writes, openapi: <order_svc::ApiDoc as utoipa::OpenApi>::openapi() }
+                ServiceRoutes::new(reads, writes, <order_svc::ApiDoc as utoipa::OpenApi>::openapi())
             },
         )
         .await;

@@ -6,19 +6,38 @@
 //! port 0 with `testkit::spawn_source_service`.
 
 pub mod config;
+pub mod contract;
 pub mod domain;
 mod http;
 mod store;
 
 use axum::Router;
+use platform::http::ReadinessProbe;
 use source_platform::source_service::SourceServiceContext;
 
 pub use domain::PaymentRules;
 
-/// The read routes (`GET /payments`, `GET /payments/{id}`; fault injection applies to them)
-/// and the write routes (`POST /payments`, `POST /payments/{id}/capture`, `.../refund`).
-pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> (Router, Router) {
-    http::payments::routes(http::payments::PaymentsState { context, rules })
+use crate::contract::ContractSwitch;
+
+/// Everything payment-svc serves, for the shared runtime's router.
+pub struct PaymentRoutes {
+    /// `GET /payments`, `GET /payments/{id}` and their `/v2/` versions; fault injection
+    /// applies to them.
+    pub reads: Router,
+    /// `POST /payments`, `POST /payments/{id}/capture`, `.../refund`.
+    pub writes: Router,
+    /// `/admin/contract`, the contract drill, behind the admin token.
+    pub admin: Router,
+    /// payment-svc's own readiness checks.
+    pub probes: Vec<ReadinessProbe>,
+}
+
+/// Builds payment-svc's routes on the shared context.
+pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> PaymentRoutes {
+    let contract = ContractSwitch::default();
+    let admin = contract::admin_routes(contract.clone(), context.admin_token.clone());
+    let (reads, writes) = http::payments::routes(http::payments::PaymentsState { context, rules, contract });
+    PaymentRoutes { reads, writes, admin, probes: Vec::new() }
 }
 
 /// The OpenAPI document of payment-svc's own endpoints; the runtime merges in the shared ones.
@@ -29,6 +48,11 @@ pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> (Router, Ro
         http::payments::create_payment,
         http::payments::get_payment,
         http::payments::list_payments,
+        http::payments::get_payment_v2,
+        http::payments::list_payments_v2,
+        contract::get_contract,
+        contract::put_contract,
+        contract::delete_contract,
         http::payments::capture_payment,
         http::payments::refund_payment,
     ),
@@ -36,6 +60,10 @@ pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> (Router, Ro
         http::payments::CreatePaymentRequest,
         http::payments::PaymentResponse,
         http::payments::PaymentList,
+        http::payments::PaymentResponseV2,
+        http::payments::PaymentListV2,
+        contract::ContractSettings,
+        contract::RestContract,
         domain::PaymentMethod,
         domain::PaymentStatus,
         platform::json::ErrorBody,

@@ -16,8 +16,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let (reads, writes) = payment_svc::routes(runtime.context.clone(), config.payment_rules());
-    let router = runtime.router(reads, writes, ApiDoc::openapi());
+    let routes = payment_svc::routes(runtime.context.clone(), config.payment_rules());
+    let router = runtime.router_with_admin(routes.reads, routes.writes, routes.admin, routes.probes, ApiDoc::openapi());
     tracing::info!(listen = %config.listen, decline_above_minor = config.decline_above_minor, "payment-svc listening");
     runtime.serve(listener, router, platform::http::shutdown_signal()).await
 }

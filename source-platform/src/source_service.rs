@@ -58,6 +58,11 @@ pub struct SourceServiceContext {
     pub store: Store,
     /// Call `committed()` after every transaction that enqueued an outbox message.
     pub outbox: OutboxSignal,
+    /// Guards a service's own admin routes, as it guards `/admin/faults`.
+    pub admin_token: BearerToken,
+    /// The registry the relay registers schemas with; a service that registers a schema version
+    /// of its own (the contract drill) uses the same one.
+    pub schema_registry_url: String,
 }
 
 /// A started service: its context plus the background relay.
@@ -109,7 +114,12 @@ impl SourceServiceRuntime {
         let ttl = std::time::Duration::from_secs(args.idempotency_ttl_hours.saturating_mul(3600));
         let pruner = tokio::spawn(crate::idempotency::prune_expired(store.clone(), ttl, shutdown.clone()));
         Ok(Self {
-            context: SourceServiceContext { store, outbox },
+            context: SourceServiceContext {
+                store,
+                outbox,
+                admin_token: admin_token.clone(),
+                schema_registry_url: args.schema_registry_url.clone(),
+            },
             faults: Faults::default(),
             write_token,
             admin_token,
@@ -124,7 +134,20 @@ impl SourceServiceRuntime {
     /// Builds the full router: `read_routes` behind a service read token and fault injection,
     /// `write_routes` behind the write token, `/admin/faults` behind the admin token,
     /// `/openapi.json` and the operational routes.
-    pub fn router(&self, read_routes: Router, write_routes: Router, mut openapi: utoipa::openapi::OpenApi) -> Router {
+    pub fn router(&self, read_routes: Router, write_routes: Router, openapi: utoipa::openapi::OpenApi) -> Router {
+        self.router_with_admin(read_routes, write_routes, Router::new(), Vec::new(), openapi)
+    }
+
+    /// [`Self::router`] plus a service's own admin routes (which check the admin token
+    /// themselves, as `/admin/faults` does) and readiness checks of its own.
+    pub fn router_with_admin(
+        &self,
+        read_routes: Router,
+        write_routes: Router,
+        admin_routes_of_service: Router,
+        probes_of_service: Vec<ReadinessProbe>,
+        mut openapi: utoipa::openapi::OpenApi,
+    ) -> Router {
         openapi.merge(<FaultsApi as utoipa::OpenApi>::openapi());
         document_security(&mut openapi, |path, method| {
             Some(match method {
@@ -142,10 +165,11 @@ impl SourceServiceRuntime {
             .merge(reads)
             .merge(writes)
             .merge(admin_routes(self.faults.clone(), self.admin_token.clone()))
+            .merge(admin_routes_of_service)
             .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))));
         let store = self.context.store.clone();
         let kafka = self.kafka.clone();
-        let probes = vec![
+        let mut probes = vec![
             ReadinessProbe::new("database", move || {
                 let store = store.clone();
                 async move { store.ping().await }
@@ -155,6 +179,7 @@ impl SourceServiceRuntime {
                 async move { kafka.probe().await }
             }),
         ];
+        probes.extend(probes_of_service);
         with_operational_routes(api, probes, platform::telemetry::metrics_handle(), &HttpLimits::default())
     }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use kafka_config::KafkaArgs;
 use platform::auth::Secret;
+use platform::http::ReadinessProbe;
 use serde_json::{Value, json};
 use source_platform::outbox::RelayArgs;
 use source_platform::source_service::{SourceServiceArgs, SourceServiceContext, SourceServiceRuntime};
@@ -39,6 +40,17 @@ pub struct ServiceRoutes {
     pub reads: Router,
     pub writes: Router,
     pub openapi: utoipa::openapi::OpenApi,
+    /// The service's own admin routes, beside `/admin/faults`.
+    pub admin: Router,
+    /// The service's own readiness checks, beside the database and the broker.
+    pub probes: Vec<ReadinessProbe>,
+}
+
+impl ServiceRoutes {
+    /// Reads and writes only: no admin routes or readiness checks of the service's own.
+    pub fn new(reads: Router, writes: Router, openapi: utoipa::openapi::OpenApi) -> Self {
+        Self { reads, writes, openapi, admin: Router::new(), probes: Vec::new() }
+    }
 }
 
 /// A running service; dropping it shuts the service down.
@@ -97,7 +109,7 @@ pub async fn spawn_source_service_on(
     crate::init_test_tracing();
     let runtime = SourceServiceRuntime::start(name, &database_url, migrator, args).await.expect("service starts");
     let routes = build(runtime.context.clone());
-    let router = runtime.router(routes.reads, routes.writes, routes.openapi);
+    let router = runtime.router_with_admin(routes.reads, routes.writes, routes.admin, routes.probes, routes.openapi);
     let address = listener.local_addr().expect("local address");
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(runtime.serve(listener, router, async {

@@ -198,7 +198,7 @@ async fn spawn_source(
                 args,
                 |context| {
                     let (reads, writes) = order_svc::routes(context);
-                    ServiceRoutes { reads, writes, openapi: order_svc::ApiDoc::openapi() }
+                    ServiceRoutes::new(reads, writes, order_svc::ApiDoc::openapi())
                 },
             )
             .await
@@ -211,8 +211,12 @@ async fn spawn_source(
                 sqlx::migrate!("../payment-svc/migrations"),
                 args,
                 |context| {
-                    let (reads, writes) = payment_svc::routes(context, payment_svc::PaymentRules::default());
-                    ServiceRoutes { reads, writes, openapi: payment_svc::ApiDoc::openapi() }
+                    let routes = payment_svc::routes(context, payment_svc::PaymentRules::default());
+                    ServiceRoutes {
+                        admin: routes.admin,
+                        probes: routes.probes,
+                        ..ServiceRoutes::new(routes.reads, routes.writes, payment_svc::ApiDoc::openapi())
+                    }
                 },
             )
             .await
@@ -226,7 +230,7 @@ async fn spawn_source(
                 args,
                 |context| {
                     let (reads, writes) = shipping_svc::routes(context);
-                    ServiceRoutes { reads, writes, openapi: shipping_svc::ApiDoc::openapi() }
+                    ServiceRoutes::new(reads, writes, shipping_svc::ApiDoc::openapi())
                 },
             )
             .await

@@ -40,7 +40,7 @@ impl Sources {
             &args,
             |context| {
                 let (reads, writes) = order_svc::routes(context);
-                ServiceRoutes { reads, writes, openapi: order_svc::ApiDoc::openapi() }
+                ServiceRoutes::new(reads, writes, order_svc::ApiDoc::openapi())
             },
         )
         .await;
@@ -50,8 +50,8 @@ impl Sources {
             sqlx::migrate!("../payment-svc/migrations"),
             &args,
             |context| {
-                let (reads, writes) = payment_svc::routes(context, payment_svc::PaymentRules::default());
-                ServiceRoutes { reads, writes, openapi: payment_svc::ApiDoc::openapi() }
+                let routes = payment_svc::routes(context, payment_svc::PaymentRules::default());
+                ServiceRoutes::new(routes.reads, routes.writes, payment_svc::ApiDoc::openapi())
             },
         )
         .await;
@@ -62,7 +62,7 @@ impl Sources {
             &args,
             |context| {
                 let (reads, writes) = shipping_svc::routes(context);
-                ServiceRoutes { reads, writes, openapi: shipping_svc::ApiDoc::openapi() }
+                ServiceRoutes::new(reads, writes, shipping_svc::ApiDoc::openapi())
             },
         )
         .await;

@@ -25,7 +25,7 @@ impl TestApp {
         let (service, infra) =
             testkit::spawn_source_service_with_fresh_infra("order-svc", database, sqlx::migrate!(), |context| {
                 let (reads, writes) = order_svc::routes(context);
-                ServiceRoutes { reads, writes, openapi: order_svc::ApiDoc::openapi() }
+                ServiceRoutes::new(reads, writes, order_svc::ApiDoc::openapi())
             })
             .await;
         let store = source_platform::store::connect_and_migrate(&service.database_url, sqlx::migrate!())

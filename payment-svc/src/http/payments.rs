@@ -17,6 +17,7 @@ use source_platform::source_service::SourceServiceContext;
 use source_platform::values::Currency;
 use uuid::Uuid;
 
+use crate::contract::{ContractSwitch, RestContract};
 use crate::domain::{
     Amount, NewPayment, OrderId, Payment, PaymentAction, PaymentId, PaymentMethod, PaymentRules, PaymentStatus,
 };
@@ -28,6 +29,8 @@ use crate::store::{self, CreateOutcome};
 pub struct PaymentsState {
     pub context: SourceServiceContext,
     pub rules: PaymentRules,
+    /// The shape the unversioned read API answers in (the contract drill).
+    pub contract: ContractSwitch,
 }
 
 /// The read routes (behind fault injection) and the write routes.
@@ -35,6 +38,8 @@ pub fn routes(state: PaymentsState) -> (Router, Router) {
     let reads = Router::new()
         .route("/payments", get(list_payments))
         .route("/payments/{id}", get(get_payment))
+        .route("/v2/payments", get(list_payments_v2))
+        .route("/v2/payments/{id}", get(get_payment_v2))
         .with_state(state.clone());
     let writes = Router::new()
         .route("/payments", post(create_payment))
@@ -129,6 +134,54 @@ impl From<&Payment> for PaymentResponse {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentList {
     pub payments: Vec<PaymentResponse>,
+}
+
+/// A payment as version 2 of the read API shows it: `amount` is renamed `amount_minor`, and
+/// `authorization_limit_minor` is new. Served on `/v2/payments…`, and on `/payments…` while the
+/// contract drill's `rest` switch is `renamed`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentResponseV2 {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    /// In integer minor units of `currency`.
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(value_type = PaymentMethod)]
+    pub method: String,
+    #[schema(value_type = PaymentStatus)]
+    pub status: String,
+    #[schema(required = true)]
+    pub decline_reason: Option<String>,
+    /// The authorization limit in force now, in minor units: new payments above it are declined.
+    pub authorization_limit_minor: i64,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PaymentResponseV2 {
+    fn new(payment: &Payment, rules: PaymentRules) -> Self {
+        Self {
+            id: payment.id.as_uuid(),
+            order_id: payment.order_id.as_uuid(),
+            amount_minor: payment.amount.minor_units(),
+            currency: payment.currency.code().to_string(),
+            method: payment.method.as_str().to_string(),
+            status: payment.status.as_str().to_string(),
+            decline_reason: payment.decline_reason.clone(),
+            authorization_limit_minor: rules.decline_above_minor(),
+            version: payment.version,
+            created_at: payment.created_at,
+            updated_at: payment.updated_at,
+        }
+    }
+}
+
+/// The payments of one order in version 2 of the read API, oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentListV2 {
+    pub payments: Vec<PaymentResponseV2>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -278,7 +331,7 @@ async fn change_payment(
 #[utoipa::path(get, path = "/payments/{id}", tag = "payments",
     params(("id" = String, Path, format = Uuid, description = "the payment id")),
     responses(
-        (status = 200, description = "the payment", body = PaymentResponse),
+        (status = 200, description = "the payment (in the v2 shape while the contract drill's `rest` switch is `renamed`)", body = PaymentResponse),
         (status = 400, description = "the id is not a uuid", body = ErrorBody),
         (status = 404, description = "no payment with this id", body = ErrorBody),
         (status = 503, description = "an injected fault", body = ErrorBody),
@@ -286,10 +339,36 @@ async fn change_payment(
 pub async fn get_payment(
     State(state): State<PaymentsState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<axum::Json<PaymentResponse>, ApiError> {
+) -> Result<Response, ApiError> {
+    let payment = find_payment(&state, id).await?;
+    let response = match state.contract.current().rest {
+        RestContract::V1 => axum::Json(PaymentResponse::from(&payment)).into_response(),
+        RestContract::Renamed => axum::Json(PaymentResponseV2::new(&payment, state.rules)).into_response(),
+    };
+    Ok(response)
+}
+
+/// Reads one payment, in version 2 of the read API.
+#[utoipa::path(get, path = "/v2/payments/{id}", tag = "payments",
+    params(("id" = String, Path, format = Uuid, description = "the payment id")),
+    responses(
+        (status = 200, description = "the payment", body = PaymentResponseV2),
+        (status = 400, description = "the id is not a uuid", body = ErrorBody),
+        (status = 404, description = "no payment with this id", body = ErrorBody),
+        (status = 503, description = "an injected fault", body = ErrorBody),
+    ))]
+pub async fn get_payment_v2(
+    State(state): State<PaymentsState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<PaymentResponseV2>, ApiError> {
+    let payment = find_payment(&state, id).await?;
+    Ok(axum::Json(PaymentResponseV2::new(&payment, state.rules)))
+}
+
+async fn find_payment(state: &PaymentsState, id: Result<Path<String>, PathRejection>) -> Result<Payment, ApiError> {
     let id = parse_path_id(id)?;
     let payment = store::find_payment(&state.context.store, id).await?.ok_or(ApiError::NotFound(id))?;
-    Ok(axum::Json(PaymentResponse::from(&payment)))
+    Ok(payment)
 }
 
 /// Lists the payments of one order, oldest first. An order without payments, or one this
@@ -297,21 +376,55 @@ pub async fn get_payment(
 #[utoipa::path(get, path = "/payments", tag = "payments",
     params(ListPaymentsQuery),
     responses(
-        (status = 200, description = "the payments of the order, oldest first", body = PaymentList),
+        (status = 200, description = "the payments of the order, oldest first (in the v2 shape while the contract drill's `rest` switch is `renamed`)", body = PaymentList),
         (status = 400, description = "order_id is missing or not a uuid", body = ErrorBody),
         (status = 503, description = "an injected fault", body = ErrorBody),
     ))]
 pub async fn list_payments(
     State(state): State<PaymentsState>,
     query: Result<Query<ListPaymentsQuery>, QueryRejection>,
-) -> Result<axum::Json<PaymentList>, ApiError> {
+) -> Result<Response, ApiError> {
+    let payments = payments_of_order(&state, query).await?;
+    let response = match state.contract.current().rest {
+        RestContract::V1 => {
+            let payments = payments.iter().map(PaymentResponse::from).collect();
+            axum::Json(PaymentList { payments }).into_response()
+        }
+        RestContract::Renamed => axum::Json(payment_list_v2(&payments, state.rules)).into_response(),
+    };
+    Ok(response)
+}
+
+/// Lists the payments of one order in version 2 of the read API, oldest first.
+#[utoipa::path(get, path = "/v2/payments", tag = "payments",
+    params(ListPaymentsQuery),
+    responses(
+        (status = 200, description = "the payments of the order, oldest first", body = PaymentListV2),
+        (status = 400, description = "order_id is missing or not a uuid", body = ErrorBody),
+        (status = 503, description = "an injected fault", body = ErrorBody),
+    ))]
+pub async fn list_payments_v2(
+    State(state): State<PaymentsState>,
+    query: Result<Query<ListPaymentsQuery>, QueryRejection>,
+) -> Result<axum::Json<PaymentListV2>, ApiError> {
+    let payments = payments_of_order(&state, query).await?;
+    Ok(axum::Json(payment_list_v2(&payments, state.rules)))
+}
+
+fn payment_list_v2(payments: &[Payment], rules: PaymentRules) -> PaymentListV2 {
+    PaymentListV2 { payments: payments.iter().map(|payment| PaymentResponseV2::new(payment, rules)).collect() }
+}
+
+async fn payments_of_order(
+    state: &PaymentsState,
+    query: Result<Query<ListPaymentsQuery>, QueryRejection>,
+) -> Result<Vec<Payment>, ApiError> {
     let bad_order_id = |message: String| ApiError::BadRequest(FieldError::new("order_id", message));
     let Query(query) = query.map_err(|rejection| bad_order_id(rejection.body_text().to_lowercase()))?;
     let order_id = query.order_id.ok_or_else(|| bad_order_id("is required".to_string()))?;
     let order_id: OrderId = OrderId::parse(&order_id).map_err(bad_order_id)?;
     let payments = store::list_payments_of_order(&state.context.store, order_id).await?;
-    let payments = payments.iter().map(PaymentResponse::from).collect();
-    Ok(axum::Json(PaymentList { payments }))
+    Ok(payments)
 }
 
 fn parse_path_id(id: Result<Path<String>, PathRejection>) -> Result<PaymentId, ApiError> {

@@ -30,8 +30,12 @@ impl TestApp {
         testkit::init_test_tracing_with_default_filter("info");
         let (service, infra) =
             testkit::spawn_source_service_with_fresh_infra("payment-svc", database, sqlx::migrate!(), |context| {
-                let (reads, writes) = payment_svc::routes(context, rules);
-                ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
+                let routes = payment_svc::routes(context, rules);
+                ServiceRoutes {
+                    admin: routes.admin,
+                    probes: routes.probes,
+                    ..ServiceRoutes::new(routes.reads, routes.writes, ApiDoc::openapi())
+                }
             })
             .await;
         Self { service, infra }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod contract;
 mod create;
 mod events;
 mod faults;

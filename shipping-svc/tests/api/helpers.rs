@@ -24,7 +24,7 @@ impl TestApp {
         let (service, infra) =
             testkit::spawn_source_service_with_fresh_infra("shipping-svc", database, sqlx::migrate!(), |context| {
                 let (reads, writes) = shipping_svc::routes(context);
-                ServiceRoutes { reads, writes, openapi: ApiDoc::openapi() }
+                ServiceRoutes::new(reads, writes, ApiDoc::openapi())
             })
             .await;
         Self { service, infra }
