@@ -26,6 +26,11 @@ pub struct Config {
     /// payment-svc and shipping-svc are optional, an answer without them is degraded.
     #[command(flatten)]
     pub sources: SourceServiceUrls,
+    /// The version of payment-svc's read API composer calls: `v1` (`/payments`) or `v2`
+    /// (`/v2/payments`, where `amount` is named `amount_minor`). payment-svc serves both, so
+    /// composers can move from one to the other one instance at a time.
+    #[arg(long = "payment-api-version", env = "PAYMENT_API_VERSION", value_enum, default_value_t = PaymentApiVersion::V1)]
+    pub payment_api_version: PaymentApiVersion,
     /// The deadline of one downstream call, all its attempts included, in milliseconds.
     #[arg(long = "call-deadline-ms", env = "CALL_DEADLINE_MS", default_value_t = 800)]
     pub call_deadline_ms: u64,
@@ -69,6 +74,13 @@ pub struct Config {
     /// --service`); required.
     #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<Secret>,
+}
+
+/// The versions of payment-svc's read API composer can call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaymentApiVersion {
+    V1,
+    V2,
 }
 
 impl Config {
@@ -145,6 +157,7 @@ mod tests {
         assert_eq!(config.sources.order_svc_url, DEFAULT_ORDER_SVC_URL);
         assert_eq!(config.sources.payment_svc_url, DEFAULT_PAYMENT_SVC_URL);
         assert_eq!(config.sources.shipping_svc_url, DEFAULT_SHIPPING_SVC_URL);
+        assert_eq!(config.payment_api_version, PaymentApiVersion::V1);
         assert!(config.call_deadline() < config.request_deadline(), "one slow call leaves time to answer");
         config.validate().expect("defaults are valid");
     }

@@ -11,8 +11,11 @@ pub const DOWNSTREAM_RETRIES_TOTAL: &str = "composer_downstream_retries_total";
 pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "composer_retry_budget_exhausted_total";
 /// Histogram `{route}`: downstream requests sent to answer one request, the fan-out (N+1).
 pub const DOWNSTREAM_CALLS_PER_REQUEST: &str = "composer_downstream_calls_per_request";
-/// Counter `{route, part}`: answers that left out `payments` or `shipments`.
+/// Counter `{route, part, reason}`: answers that left out `payments` or `shipments`, because
+/// the dependency failed (`reason="dependency"`) or broke its contract (`reason="contract"`).
 pub const DEGRADED_TOTAL: &str = "composer_degraded_total";
+/// Counter `{dependency}`: answers of a dependency that broke composer's wire contract.
+pub const CONTRACT_VIOLATIONS_TOTAL: &str = "composer_contract_violations_total";
 /// Gauge `{dependency}`: 0 closed, 1 half-open, 2 open.
 pub const BREAKER_STATE: &str = "composer_breaker_state";
 
@@ -30,6 +33,45 @@ pub fn describe_metrics() {
         metrics::Unit::Count,
         "downstream requests made to answer one request (the fan-out)"
     );
-    metrics::describe_counter!(DEGRADED_TOTAL, "answers that left out a part because its service failed");
+    metrics::describe_counter!(
+        DEGRADED_TOTAL,
+        "answers that left out a part because its service failed or broke its contract"
+    );
+    metrics::describe_counter!(
+        CONTRACT_VIOLATIONS_TOTAL,
+        "dependency answers that broke composer's wire contract (a required field missing or of another type)"
+    );
     metrics::describe_gauge!(BREAKER_STATE, "circuit breaker state per dependency: 0 closed, 1 half-open, 2 open");
+}
+
+/// Why an answer left a part out: the `reason` label of `composer_degraded_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DegradeReason {
+    /// The dependency failed, was slow, or its breaker was open.
+    Dependency,
+    /// The dependency answered, in a shape that breaks composer's wire contract.
+    Contract,
+}
+
+impl DegradeReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            DegradeReason::Dependency => "dependency",
+            DegradeReason::Contract => "contract",
+        }
+    }
+}
+
+/// A dependency answered in a shape that breaks composer's wire contract (Vector's internal
+/// event style: one type per thing that happens, logged and counted in one place).
+pub struct ContractViolation<'a> {
+    pub dependency: crate::downstream::Dependency,
+    pub detail: &'a str,
+}
+
+impl ContractViolation<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(dependency = self.dependency.name(), detail = self.detail, "dependency broke its contract");
+        metrics::counter!(CONTRACT_VIOLATIONS_TOTAL, "dependency" => self.dependency.name()).increment(1);
+    }
 }

@@ -76,6 +76,45 @@ pub struct PaymentList {
     pub payments: Vec<PaymentRecord>,
 }
 
+/// One payment of `GET /v2/payments?order_id=…` of payment-svc: `amount` is named
+/// `amount_minor`, and `authorization_limit_minor` is new (and not needed here).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PaymentRecordV2 {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    /// Minor units of `currency`.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub decline_reason: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PaymentRecordV2> for PaymentRecord {
+    fn from(record: PaymentRecordV2) -> Self {
+        Self {
+            id: record.id,
+            order_id: record.order_id,
+            amount: record.amount_minor,
+            currency: record.currency,
+            method: record.method,
+            status: record.status,
+            decline_reason: record.decline_reason,
+            version: record.version,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PaymentListV2 {
+    pub payments: Vec<PaymentRecordV2>,
+}
+
 /// One shipment of `GET /shipments?order_id=…` of shipping-svc.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ShipmentRecord {

@@ -14,12 +14,14 @@ use uuid::Uuid;
 use super::breaker::{BreakerState, CircuitBreaker, Transition};
 use super::retry::RetryBudget;
 use super::{Dependency, DownstreamError, RequestContext};
-use crate::config::Config;
+use crate::config::{Config, PaymentApiVersion};
 use crate::telemetry::{
-    BREAKER_STATE, DOWNSTREAM_REQUESTS_TOTAL, DOWNSTREAM_RETRIES_TOTAL, DOWNSTREAM_SECONDS,
+    BREAKER_STATE, ContractViolation, DOWNSTREAM_REQUESTS_TOTAL, DOWNSTREAM_RETRIES_TOTAL, DOWNSTREAM_SECONDS,
     RETRY_BUDGET_EXHAUSTED_TOTAL,
 };
-use order_view::source_api::{OrderPage, OrderRecord, PaymentList, PaymentRecord, ShipmentList, ShipmentRecord};
+use order_view::source_api::{
+    OrderPage, OrderRecord, PaymentList, PaymentListV2, PaymentRecord, ShipmentList, ShipmentRecord,
+};
 
 /// The page size composer lists a customer's orders with: order-svc's maximum.
 pub const ORDER_PAGE_SIZE: usize = 100;
@@ -41,6 +43,7 @@ pub struct Downstream {
     /// The source services' read APIs serve services only.
     service_token: ServiceToken,
     call_deadline: Duration,
+    payment_api_version: PaymentApiVersion,
     order_svc: Endpoint,
     payment_svc: Endpoint,
     shipping_svc: Endpoint,
@@ -77,6 +80,7 @@ impl Downstream {
             http,
             service_token,
             call_deadline: config.call_deadline(),
+            payment_api_version: config.payment_api_version,
             order_svc: endpoint(Dependency::OrderSvc, &config.sources.order_svc_url),
             payment_svc: endpoint(Dependency::PaymentSvc, &config.sources.payment_svc_url),
             shipping_svc: endpoint(Dependency::ShippingSvc, &config.sources.shipping_svc_url),
@@ -130,10 +134,20 @@ impl Downstream {
         context: &RequestContext,
     ) -> Result<Vec<PaymentRecord>, DownstreamError> {
         let order_id = order_id.to_string();
-        let list: Option<PaymentList> =
-            self.get(&self.payment_svc, "/payments", &[("order_id", &order_id)], NotFound::IsError, context).await?;
-        let list = list.ok_or(DownstreamError::Status { dependency: Dependency::PaymentSvc, status: 404 })?;
-        Ok(list.payments)
+        let query = [("order_id", order_id.as_str())];
+        let absent = DownstreamError::Status { dependency: Dependency::PaymentSvc, status: 404 };
+        match self.payment_api_version {
+            PaymentApiVersion::V1 => {
+                let list: Option<PaymentList> =
+                    self.get(&self.payment_svc, "/payments", &query, NotFound::IsError, context).await?;
+                Ok(list.ok_or(absent)?.payments)
+            }
+            PaymentApiVersion::V2 => {
+                let list: Option<PaymentListV2> =
+                    self.get(&self.payment_svc, "/v2/payments", &query, NotFound::IsError, context).await?;
+                Ok(list.ok_or(absent)?.payments.into_iter().map(PaymentRecord::from).collect())
+            }
+        }
     }
 
     pub async fn shipments_of(
@@ -261,10 +275,21 @@ impl Downstream {
             dependency,
             reason: platform::errors::error_chain(&error),
         })?;
-        let parsed = serde_json::from_slice(&body)
-            .map_err(|error| DownstreamError::MalformedBody { dependency, reason: error.to_string() })?;
+        let parsed = serde_json::from_slice(&body).map_err(|error| classify_body_error(dependency, &error))?;
         Ok(Some(parsed))
     }
+}
+
+/// Tells a body that is not JSON from JSON that breaks the wire contract (a field missing or
+/// of another type), which is a change of the dependency's API, never to be papered over with
+/// a default: composer then leaves the part out and names it.
+fn classify_body_error(dependency: Dependency, error: &serde_json::Error) -> DownstreamError {
+    let reason = error.to_string();
+    if error.classify() != serde_json::error::Category::Data {
+        return DownstreamError::MalformedBody { dependency, reason };
+    }
+    ContractViolation { dependency, detail: &reason }.emit();
+    DownstreamError::ContractViolation { dependency, reason }
 }
 
 fn report_transition(dependency: Dependency, transition: Option<Transition>) {

@@ -57,6 +57,10 @@ pub enum DownstreamError {
     Status { dependency: Dependency, status: u16 },
     #[error("{dependency} answered with an unexpected body: {reason}")]
     MalformedBody { dependency: Dependency, reason: String },
+    /// Well-formed JSON that breaks composer's wire contract with the dependency: a required
+    /// field missing, or of another type. A deploy of the dependency changed its API.
+    #[error("{dependency} broke its contract: {reason}")]
+    ContractViolation { dependency: Dependency, reason: String },
 }
 
 impl DownstreamError {
@@ -65,7 +69,8 @@ impl DownstreamError {
             DownstreamError::CircuitOpen(dependency) | DownstreamError::Timeout(dependency) => *dependency,
             DownstreamError::Unreachable { dependency, .. }
             | DownstreamError::Status { dependency, .. }
-            | DownstreamError::MalformedBody { dependency, .. } => *dependency,
+            | DownstreamError::MalformedBody { dependency, .. }
+            | DownstreamError::ContractViolation { dependency, .. } => *dependency,
         }
     }
 
@@ -78,7 +83,13 @@ impl DownstreamError {
             DownstreamError::Status { status, .. } if *status >= 500 => "server_error",
             DownstreamError::Status { .. } => "client_error",
             DownstreamError::MalformedBody { .. } => "malformed",
+            DownstreamError::ContractViolation { .. } => "contract",
         }
+    }
+
+    /// Whether the dependency answered in a shape composer cannot read as its contract says.
+    pub fn is_contract_violation(&self) -> bool {
+        matches!(self, DownstreamError::ContractViolation { .. })
     }
 
     /// Whether another attempt may succeed: the request never got an answer, or the answer
@@ -88,18 +99,21 @@ impl DownstreamError {
         match self {
             DownstreamError::Unreachable { .. } => true,
             DownstreamError::Status { status, .. } => matches!(status, 502..=504),
-            DownstreamError::CircuitOpen(_) | DownstreamError::Timeout(_) | DownstreamError::MalformedBody { .. } => {
-                false
-            }
+            DownstreamError::CircuitOpen(_)
+            | DownstreamError::Timeout(_)
+            | DownstreamError::MalformedBody { .. }
+            | DownstreamError::ContractViolation { .. } => false,
         }
     }
 
     /// Whether the failure is the dependency's (and so counts toward opening its breaker).
-    /// A 4xx means composer asked wrongly; the dependency itself is answering.
+    /// A 4xx means composer asked wrongly; the dependency itself is answering. A contract
+    /// violation is answered quickly and every time: the breaker guards against a slow or
+    /// failing dependency, and opening it would hide the cause behind `breaker_open`.
     pub fn is_dependency_failure(&self) -> bool {
         match self {
             DownstreamError::Status { status, .. } => *status >= 500,
-            DownstreamError::CircuitOpen(_) => false,
+            DownstreamError::CircuitOpen(_) | DownstreamError::ContractViolation { .. } => false,
             DownstreamError::Timeout(_)
             | DownstreamError::Unreachable { .. }
             | DownstreamError::MalformedBody { .. } => true,

@@ -122,5 +122,10 @@ fn essential_dependency_response(error: &DownstreamError) -> Response {
             &format!("{dependency}, which owns the order, answered with an unexpected body"),
             None,
         ),
+        DownstreamError::ContractViolation { .. } => json_error(
+            StatusCode::BAD_GATEWAY,
+            &format!("{dependency}, which owns the order, answered in a shape that breaks its contract"),
+            None,
+        ),
     }
 }

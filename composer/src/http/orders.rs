@@ -1,6 +1,6 @@
 //! `GET /orders/{id}` and `GET /orders`: call the source services, merge, answer.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -22,7 +22,7 @@ use super::error::{GetOrderError, SearchError};
 use crate::compose::{Composed, DegradedPart, compose};
 use crate::downstream::{Downstream, DownstreamError, RequestContext};
 use crate::search::{After, FoldedText, Match, SearchFilter, SearchResults, page_of};
-use crate::telemetry::{DEGRADED_TOTAL, DOWNSTREAM_CALLS_PER_REQUEST};
+use crate::telemetry::{DEGRADED_TOTAL, DOWNSTREAM_CALLS_PER_REQUEST, DegradeReason};
 use order_view::source_api::{OrderPage, OrderRecord, PaymentRecord, ShipmentRecord};
 
 /// Requests sent to the source services to answer this request: the fan-out, N+1 for a search.
@@ -73,10 +73,8 @@ pub async fn get_order(
     let calls = context.downstream_calls();
     histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "get_order").record(f64::from(calls));
     let mut response = match answer {
-        Ok(composed) => {
-            for part in &composed.degraded {
-                counter!(DEGRADED_TOTAL, "route" => "get_order", "part" => part.name()).increment(1);
-            }
+        Ok((composed, reasons)) => {
+            count_degraded("get_order", &reasons);
             if !composed.degraded.is_empty() {
                 tracing::info!(order_id = %composed.document.order_id, degraded = ?composed.degraded, "degraded answer");
             }
@@ -93,7 +91,7 @@ async fn get_composed_order(
     reader: &Reader,
     id: &str,
     context: &RequestContext,
-) -> Result<Composed, GetOrderError> {
+) -> Result<(Composed, DegradeReasons), GetOrderError> {
     let order_id = Uuid::parse_str(id).map_err(|_| GetOrderError::BadRequest {
         message: format!("{id:?} is not an order id (a uuid)"),
         field: "id",
@@ -105,34 +103,55 @@ async fn get_composed_order(
         .map_err(GetOrderError::OrderSvc)
         .and_then(|order| std::future::ready(order.ok_or(GetOrderError::NotFound(order_id))));
     let parts = optional_parts(downstream, order_id, context);
-    let (order, (payments, shipments)) = futures::future::try_join(order, parts.map(Ok)).await?;
+    let (order, parts) = futures::future::try_join(order, parts.map(Ok)).await?;
     // another customer's order answers as absent, so that its existence does not leak
     if !reader.may_read(Some(&order.customer_id)) {
         return Err(GetOrderError::NotFound(order_id));
     }
-    Ok(compose(order, payments, shipments))
+    Ok((compose(order, parts.payments, parts.shipments), parts.degraded))
+}
+
+/// Why each left-out part was left out.
+type DegradeReasons = BTreeMap<DegradedPart, DegradeReason>;
+
+/// The optional parts of one order: `None` for a part left out, and why.
+struct Parts {
+    payments: Option<Vec<PaymentRecord>>,
+    shipments: Option<Vec<ShipmentRecord>>,
+    degraded: DegradeReasons,
+}
+
+fn count_degraded(route: &'static str, reasons: &DegradeReasons) {
+    for (part, reason) in reasons {
+        counter!(DEGRADED_TOTAL, "route" => route, "part" => part.name(), "reason" => reason.label()).increment(1);
+    }
 }
 
 /// Payments and shipments of one order, fetched concurrently; `None` for a part whose service
 /// failed, which the answer then names as degraded.
-async fn optional_parts(
-    downstream: &Downstream,
-    order_id: Uuid,
-    context: &RequestContext,
-) -> (Option<Vec<PaymentRecord>>, Option<Vec<ShipmentRecord>>) {
+async fn optional_parts(downstream: &Downstream, order_id: Uuid, context: &RequestContext) -> Parts {
     let (payments, shipments) =
         tokio::join!(downstream.payments_of(order_id, context), downstream.shipments_of(order_id, context));
-    (optional(payments, order_id), optional(shipments, order_id))
+    let mut degraded = DegradeReasons::new();
+    let payments = optional(payments, order_id, DegradedPart::Payments, &mut degraded);
+    let shipments = optional(shipments, order_id, DegradedPart::Shipments, &mut degraded);
+    Parts { payments, shipments, degraded }
 }
 
-fn optional<T>(result: Result<T, DownstreamError>, order_id: Uuid) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(error) => {
-            tracing::debug!(%order_id, dependency = error.dependency().name(), error = %error, "part left out");
-            None
-        }
-    }
+fn optional<T>(
+    result: Result<T, DownstreamError>,
+    order_id: Uuid,
+    part: DegradedPart,
+    degraded: &mut DegradeReasons,
+) -> Option<T> {
+    let error = match result {
+        Ok(value) => return Some(value),
+        Err(error) => error,
+    };
+    tracing::debug!(%order_id, dependency = error.dependency().name(), error = %error, "part left out");
+    let reason = if error.is_contract_violation() { DegradeReason::Contract } else { DegradeReason::Dependency };
+    degraded.insert(part, reason);
+    None
 }
 
 pub(crate) fn set_header(response: &mut Response, name: &'static str, value: String) {
@@ -228,9 +247,7 @@ pub async fn search_orders(
     histogram!(DOWNSTREAM_CALLS_PER_REQUEST, "route" => "search_orders").record(f64::from(calls));
     let mut response = match answer {
         Ok(answer) => {
-            for part in &answer.results.degraded {
-                counter!(DEGRADED_TOTAL, "route" => "search_orders", "part" => part.name()).increment(1);
-            }
+            count_degraded("search_orders", &answer.degraded);
             let mut response = Json(answer.results).into_response();
             set_header(&mut response, ORDERS_SCANNED_HEADER, answer.orders_scanned.to_string());
             if answer.truncated {
@@ -246,6 +263,7 @@ pub async fn search_orders(
 
 struct SearchAnswer {
     results: SearchResults,
+    degraded: DegradeReasons,
     orders_scanned: usize,
     truncated: bool,
 }
@@ -259,7 +277,7 @@ async fn search(
     let request = parse_search(raw_query, reader)?;
     let scan = scan_customer(state, &request.filter, context).await?;
     let mut results = page_of(scan.matches, request.sort, request.after, request.limit);
-    results.degraded = scan.degraded.into_iter().collect();
+    results.degraded = scan.degraded.keys().copied().collect();
     tracing::debug!(
         customer_id = %request.filter.customer_id,
         orders_scanned = scan.orders_scanned,
@@ -267,12 +285,18 @@ async fn search(
         downstream_calls = context.downstream_calls(),
         "search composed"
     );
-    Ok(SearchAnswer { results, orders_scanned: scan.orders_scanned, truncated: scan.truncated })
+    Ok(SearchAnswer {
+        results,
+        degraded: scan.degraded,
+        orders_scanned: scan.orders_scanned,
+        truncated: scan.truncated,
+    })
 }
 
 struct Scan {
     matches: Vec<Match>,
-    degraded: BTreeSet<DegradedPart>,
+    /// A part left out of any order, and why; a broken contract outranks a failure.
+    degraded: DegradeReasons,
     orders_scanned: usize,
     truncated: bool,
 }
@@ -287,7 +311,7 @@ async fn scan_customer(state: &ApiState, filter: &SearchFilter, context: &Reques
             .await
             .map_err(SearchError::OrderSvc)
     };
-    let mut scan = Scan { matches: Vec::new(), degraded: BTreeSet::new(), orders_scanned: 0, truncated: false };
+    let mut scan = Scan { matches: Vec::new(), degraded: DegradeReasons::new(), orders_scanned: 0, truncated: false };
     let mut page: OrderPage = list_page(None).await?;
     let mut pages_listed: u32 = 1;
     loop {
@@ -303,8 +327,11 @@ async fn scan_customer(state: &ApiState, filter: &SearchFilter, context: &Reques
             }
         };
         let (composed, next_page) = futures::future::try_join(fan_out.map(Ok), next_page).await?;
-        for Composed { document, degraded } in composed {
-            scan.degraded.extend(degraded);
+        for (Composed { document, .. }, degraded) in composed {
+            for (part, reason) in degraded {
+                let worst = scan.degraded.entry(part).or_insert(reason);
+                *worst = (*worst).max(reason);
+            }
             if let Some(highlights) = filter.matches(&document) {
                 scan.matches.push(Match { document, highlights });
             }
@@ -328,11 +355,11 @@ pub(crate) async fn compose_all(
     orders: Vec<OrderRecord>,
     concurrency: usize,
     context: &RequestContext,
-) -> Vec<Composed> {
+) -> Vec<(Composed, DegradeReasons)> {
     futures::stream::iter(orders)
         .map(|order| async move {
-            let (payments, shipments) = optional_parts(downstream, order.id, context).await;
-            compose(order, payments, shipments)
+            let parts = optional_parts(downstream, order.id, context).await;
+            (compose(order, parts.payments, parts.shipments), parts.degraded)
         })
         .buffer_unordered(concurrency)
         .collect()
