@@ -120,13 +120,20 @@ impl EventCodec {
     /// Registers the compiled-in schema of a source topic and returns its id. The registry
     /// answers with the existing id when the schema is known, and the answer is cached.
     pub async fn register_topic_schema(&self, topic: &str) -> Result<u32, EncodeError> {
-        let subject = crate::topics::value_subject(topic);
         let Some(schema_text) = crate::schema_text_for_topic(topic) else {
             return Err(EncodeError::SchemaRejected {
-                subject,
+                subject: crate::topics::value_subject(topic),
                 reason: "no compiled-in schema for this topic".to_string(),
             });
         };
+        self.register_schema_text(topic, schema_text).await
+    }
+
+    /// Registers `schema_text` under `topic`'s value subject and returns its id; the registry
+    /// checks it against the subject's compatibility level and refuses it (409, here
+    /// [`EncodeError::SchemaRejected`]) when it breaks it.
+    pub async fn register_schema_text(&self, topic: &str, schema_text: &str) -> Result<u32, EncodeError> {
+        let subject = crate::topics::value_subject(topic);
         let name = Schema::parse_str(schema_text).ok().map(|schema| record_name(&schema));
         let supplied = SuppliedSchema::new(name, SchemaType::Avro, schema_text.to_string());
         let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(topic.to_string(), false, supplied);

@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod common;
+pub mod evolution;
 pub mod orders;
 pub mod payments;
 #[cfg(any(test, feature = "samples"))]

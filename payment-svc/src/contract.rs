@@ -7,6 +7,11 @@
 //!   instead of `amount`, plus a new field, as a careless deploy would. `/v2/payments…` always
 //!   answers that shape, beside the unchanged `/payments…`: the versioned way to make the same
 //!   change.
+//! - `event_schema`: `v2` makes the relay publish `payments-value` v2 (a new optional field),
+//!   after registering it; `v3-incompatible` tries to register a schema that changes a field's
+//!   type. The registry refuses it (409) before anything is written with it: payment-svc keeps
+//!   publishing the version it had, answers 409, counts the refusal and reports it on `/readyz`
+//!   (check `event_schema`) until the switch is set again.
 
 use std::sync::{Arc, RwLock};
 
@@ -16,9 +21,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
+use events::evolution::PaymentSchemaVersion;
+use events::{EncodeError, EventCodec, RegistryConfig, topics};
 use platform::auth::BearerToken;
-use platform::http::json_error;
+use platform::http::{ProbeResult, json_error};
 use serde::{Deserialize, Serialize};
+
+/// Counter `{version}`: schema versions the registry refused to register.
+pub const SCHEMA_REGISTRATIONS_REFUSED_TOTAL: &str = "payment_schema_registrations_refused_total";
 
 /// The shape of the unversioned read API.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -38,24 +48,48 @@ pub enum RestContract {
 pub struct ContractSettings {
     #[serde(default)]
     pub rest: RestContract,
+    /// The `payments-value` version new events are written with: `v1`, `v2` or
+    /// `v3-incompatible` (which the registry refuses).
+    #[serde(default)]
+    #[schema(value_type = String, example = "v2")]
+    pub event_schema: PaymentSchemaVersion,
 }
 
-/// The switch, shared by the read handlers and the admin routes.
+#[derive(Clone, Debug, Default)]
+struct ContractState {
+    settings: ContractSettings,
+    /// The registry's last refusal, until the switch is set again.
+    refusal: Option<String>,
+}
+
+/// The switch, shared by the handlers, the admin routes and the readiness check.
 #[derive(Clone, Default)]
-pub struct ContractSwitch(Arc<RwLock<ContractSettings>>);
+pub struct ContractSwitch(Arc<RwLock<ContractState>>);
 
 impl ContractSwitch {
     pub fn current(&self) -> ContractSettings {
+        self.state().settings
+    }
+
+    fn state(&self) -> ContractState {
         match self.0.read() {
-            Ok(settings) => *settings,
-            Err(poisoned) => *poisoned.into_inner(),
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    fn set(&self, settings: ContractSettings) {
+    fn set(&self, state: ContractState) {
         match self.0.write() {
-            Ok(mut current) => *current = settings,
-            Err(poisoned) => *poisoned.into_inner() = settings,
+            Ok(mut current) => *current = state,
+            Err(poisoned) => *poisoned.into_inner() = state,
+        }
+    }
+
+    /// The readiness check `event_schema`: fails while a refused schema is what was asked for.
+    pub fn readiness(&self) -> ProbeResult {
+        match self.state().refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
         }
     }
 }
@@ -64,24 +98,35 @@ impl ContractSwitch {
 pub struct AdminState {
     switch: ContractSwitch,
     token: BearerToken,
+    schema_registry_url: String,
 }
 
 /// `GET`, `PUT` and `DELETE /admin/contract`, guarded by the admin token.
-pub fn admin_routes(switch: ContractSwitch, token: BearerToken) -> Router {
+pub fn admin_routes(switch: ContractSwitch, token: BearerToken, schema_registry_url: String) -> Router {
     Router::new()
         .route("/admin/contract", put(put_contract).get(get_contract).delete(delete_contract))
-        .with_state(AdminState { switch, token })
+        .with_state(AdminState { switch, token, schema_registry_url })
+}
+
+/// What `GET /admin/contract` answers: the settings in force and the last refusal.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractStatus {
+    #[serde(flatten)]
+    pub settings: ContractSettings,
+    /// Why the registry refused the last `event_schema` asked for; null when it did not.
+    pub refusal: Option<String>,
 }
 
 /// Reads the contracts payment-svc serves.
 #[utoipa::path(get, path = "/admin/contract", tag = "admin",
     security(("admin_token" = [])),
-    responses((status = 200, body = ContractSettings), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
+    responses((status = 200, body = ContractStatus), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
 pub async fn get_contract(State(state): State<AdminState>, headers: HeaderMap) -> Response {
     if let Err(refused) = state.token.check(&headers) {
         return refused.into_response();
     }
-    axum::Json(state.switch.current()).into_response()
+    let current = state.switch.state();
+    axum::Json(ContractStatus { settings: current.settings, refusal: current.refusal }).into_response()
 }
 
 /// Changes the contracts payment-svc serves, without a restart.
@@ -89,7 +134,9 @@ pub async fn get_contract(State(state): State<AdminState>, headers: HeaderMap) -
     security(("admin_token" = [])),
     responses((status = 200, body = ContractSettings),
         (status = 400, body = platform::json::ErrorBody, description = "the body is not json contract settings"),
-        (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
+        (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
+        (status = 409, body = platform::json::ErrorBody, description = "the registry refused the event schema; the previous one stays in force"),
+        (status = 503, body = platform::json::ErrorBody, description = "the schema registry is unavailable")))]
 pub async fn put_contract(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(refused) = state.token.check(&headers) {
         return refused.into_response();
@@ -105,9 +152,37 @@ pub async fn put_contract(State(state): State<AdminState>, headers: HeaderMap, b
         Ok(_) => return json_error(StatusCode::BAD_REQUEST, "the body must be a json object", None),
         Err(error) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid json: {error}"), None),
     };
-    state.switch.set(settings);
-    tracing::warn!(rest = ?settings.rest, "contract changed");
+    let previous = state.switch.current();
+    let registered = match settings.event_schema == previous.event_schema {
+        true => Ok(0),
+        false => register(&state.schema_registry_url, settings.event_schema).await,
+    };
+    match registered {
+        Ok(_) => {}
+        Err(EncodeError::SchemaRejected { reason, .. }) => {
+            let refusal = format!("the registry refused payments-value {}: {reason}", settings.event_schema.label());
+            metrics::counter!(SCHEMA_REGISTRATIONS_REFUSED_TOTAL, "version" => settings.event_schema.label())
+                .increment(1);
+            tracing::warn!(version = settings.event_schema.label(), %reason, "event schema refused");
+            // the REST part applies; the events keep the version they had
+            let kept = ContractSettings { rest: settings.rest, event_schema: previous.event_schema };
+            state.switch.set(ContractState { settings: kept, refusal: Some(refusal.clone()) });
+            return json_error(StatusCode::CONFLICT, &refusal, Some("event_schema"));
+        }
+        Err(other) => {
+            tracing::warn!(error = %other, "cannot register the event schema");
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "the schema registry is unavailable", None);
+        }
+    }
+    state.switch.set(ContractState { settings, refusal: None });
+    tracing::warn!(rest = ?settings.rest, event_schema = settings.event_schema.label(), "contract changed");
     axum::Json(settings).into_response()
+}
+
+/// Registers `version` under `payments-value`, as a deploy would before publishing with it.
+async fn register(schema_registry_url: &str, version: PaymentSchemaVersion) -> Result<u32, EncodeError> {
+    let codec = EventCodec::new(&RegistryConfig::new(schema_registry_url))?;
+    codec.register_schema_text(topics::PAYMENTS, version.schema_text()).await
 }
 
 /// Reverts every contract to `v1`.
@@ -119,7 +194,7 @@ pub async fn delete_contract(State(state): State<AdminState>, headers: HeaderMap
         return refused.into_response();
     }
     let settings = ContractSettings::default();
-    state.switch.set(settings);
+    state.switch.set(ContractState { settings, refusal: None });
     tracing::warn!("contract reverted to v1");
     axum::Json(settings).into_response()
 }

@@ -35,9 +35,12 @@ pub struct PaymentRoutes {
 /// Builds payment-svc's routes on the shared context.
 pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> PaymentRoutes {
     let contract = ContractSwitch::default();
-    let admin = contract::admin_routes(contract.clone(), context.admin_token.clone());
+    let admin =
+        contract::admin_routes(contract.clone(), context.admin_token.clone(), context.schema_registry_url.clone());
+    let schema_check = contract.clone();
+    let probes = vec![ReadinessProbe::new("event_schema", move || std::future::ready(schema_check.readiness()))];
     let (reads, writes) = http::payments::routes(http::payments::PaymentsState { context, rules, contract });
-    PaymentRoutes { reads, writes, admin, probes: Vec::new() }
+    PaymentRoutes { reads, writes, admin, probes }
 }
 
 /// The OpenAPI document of payment-svc's own endpoints; the runtime merges in the shared ones.
@@ -63,6 +66,7 @@ pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> PaymentRout
         http::payments::PaymentResponseV2,
         http::payments::PaymentListV2,
         contract::ContractSettings,
+        contract::ContractStatus,
         contract::RestContract,
         domain::PaymentMethod,
         domain::PaymentStatus,

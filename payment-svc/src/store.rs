@@ -3,6 +3,7 @@
 
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
+use events::evolution::{PaymentSchemaVersion, encode_payment_datum};
 use source_platform::idempotency::{self, IdempotentResponse, Recorded};
 use source_platform::outbox::{OutboxMessage, enqueue};
 use source_platform::source_service::SourceServiceContext;
@@ -53,9 +54,10 @@ pub async fn create_payment(
     payment: &Payment,
     traceparent: &str,
     idempotent: Option<IdempotentResponse<'_>>,
+    contract: EventContract,
 ) -> Result<CreateOutcome, StoreError> {
     debug_assert_eq!(payment.version, 1, "a new payment starts at version 1");
-    let message = outbox_message(payment, traceparent)?;
+    let message = outbox_message(payment, traceparent, contract)?;
     let attempt = try_create_payment(&context.store, payment, &message, idempotent.as_ref()).await;
     let error = match attempt {
         Ok(CreateAttempt::Created) => {
@@ -141,11 +143,12 @@ pub async fn change_payment(
     action: PaymentAction,
     now: DateTime<Utc>,
     traceparent: &str,
+    contract: EventContract,
 ) -> Result<Payment, StoreError> {
     let mut transaction = context.store.pool.begin().await.context("cannot begin a transaction")?;
     let current = select_payment(&mut transaction, id).await?.ok_or(StoreError::NotFound(id))?;
     let changed = current.apply(action, now)?;
-    let message = outbox_message(&changed, traceparent)?;
+    let message = outbox_message(&changed, traceparent, contract)?;
     let updated =
         sqlx::query("update payments set status = $1, version = $2, updated_at_ms = $3 where id = $4 and version = $5")
             .bind(changed.status.as_str())
@@ -196,9 +199,23 @@ async fn select_payment(connection: &mut AnyConnection, id: PaymentId) -> anyhow
 }
 
 /// The event announcing `payment`'s state, ready for the outbox.
-fn outbox_message(payment: &Payment, traceparent: &str) -> anyhow::Result<OutboxMessage> {
+/// The schema version new events are written with, and what v2 adds.
+#[derive(Clone, Copy, Debug)]
+pub struct EventContract {
+    pub version: PaymentSchemaVersion,
+    pub authorization_limit_minor: i64,
+}
+
+fn outbox_message(payment: &Payment, traceparent: &str, contract: EventContract) -> anyhow::Result<OutboxMessage> {
     let event = payment.to_event(Uuid::now_v7());
-    OutboxMessage::for_event(&event, Some(traceparent.to_string())).context("cannot encode the payment event")
+    let traceparent = Some(traceparent.to_string());
+    if contract.version == PaymentSchemaVersion::V1 {
+        return OutboxMessage::for_event(&event, traceparent).context("cannot encode the payment event");
+    }
+    let datum = encode_payment_datum(&event, contract.version, contract.authorization_limit_minor)
+        .context("cannot encode the payment event")?;
+    OutboxMessage::for_event_with_datum(&event, datum, contract.version.label(), traceparent)
+        .context("cannot encode the payment event")
 }
 
 /// Parses a stored row with the same rules as the API, so a row that somehow breaks them

@@ -39,9 +39,14 @@ pub struct OutboxMessage {
     pub event_type: &'static str,
     pub aggregate_id: Uuid,
     pub aggregate_version: i64,
-    /// The Avro datum, written with this build's schema for `topic`.
+    /// The Avro datum, written with this build's schema for `topic`, or with the version
+    /// `schema_version` names.
     pub payload: Vec<u8>,
     pub traceparent: Option<String>,
+    /// The schema version the datum was written with (`events::evolution`); `None` for the
+    /// compiled-in schema. Kept with the row, so that a switch between the write and the
+    /// publish cannot frame a datum with the wrong schema id.
+    pub schema_version: Option<&'static str>,
 }
 
 impl OutboxMessage {
@@ -56,7 +61,21 @@ impl OutboxMessage {
             aggregate_version: event.aggregate_version(),
             payload: encode_datum(event)?,
             traceparent,
+            schema_version: None,
         })
+    }
+
+    /// `event` with a datum written with another version of its topic's schema.
+    pub fn for_event_with_datum<E: Event>(
+        event: &E,
+        datum: Vec<u8>,
+        schema_version: &'static str,
+        traceparent: Option<String>,
+    ) -> Result<Self, EncodeError> {
+        let mut message = Self::for_event(event, traceparent)?;
+        message.payload = datum;
+        message.schema_version = Some(schema_version);
+        Ok(message)
     }
 }
 
@@ -65,7 +84,7 @@ impl OutboxMessage {
 pub async fn enqueue(transaction: &mut AnyConnection, backend: Backend, message: &OutboxMessage) -> sqlx::Result<()> {
     sqlx::query(
         "insert into outbox (id, topic, message_key, event_id, event_type, aggregate_id, aggregate_version, \
-         payload, traceparent, created_at_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         payload, traceparent, created_at_ms, schema_version) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(message.id.to_string())
     .bind(message.topic)
@@ -77,6 +96,7 @@ pub async fn enqueue(transaction: &mut AnyConnection, backend: Backend, message:
     .bind(message.payload.as_slice())
     .bind(message.traceparent.as_deref())
     .bind(now_ms())
+    .bind(message.schema_version)
     .execute(&mut *transaction)
     .await?;
     if backend == Backend::Postgres {
@@ -127,6 +147,8 @@ enum RelayError {
     Store(#[from] sqlx::Error),
     #[error("cannot register the schema of {topic}: {source}")]
     Schema { topic: String, source: EncodeError },
+    #[error("outbox row of {topic} names schema version {version}, which this build does not know")]
+    UnknownSchemaVersion { topic: String, version: String },
 }
 
 /// Publishes the outbox of one database to Kafka.
@@ -137,7 +159,8 @@ pub struct OutboxRelay {
     codec: Arc<EventCodec>,
     signal: OutboxSignal,
     args: RelayArgs,
-    schema_ids: HashMap<String, u32>,
+    /// By topic and schema version (`None`: the compiled-in schema).
+    schema_ids: HashMap<(String, Option<String>), u32>,
 }
 
 struct PendingRow {
@@ -150,6 +173,7 @@ struct PendingRow {
     payload: Vec<u8>,
     traceparent: Option<String>,
     created_at_ms: i64,
+    schema_version: Option<String>,
 }
 
 impl PendingRow {
@@ -164,6 +188,7 @@ impl PendingRow {
             payload: row.try_get("payload")?,
             traceparent: row.try_get("traceparent")?,
             created_at_ms: row.try_get("created_at_ms")?,
+            schema_version: row.try_get("schema_version")?,
         })
     }
 }
@@ -231,8 +256,8 @@ impl OutboxRelay {
     /// in commit order.
     async fn publish_pending_batch(&mut self) -> Result<usize, RelayError> {
         let rows = sqlx::query(
-            "select id, topic, message_key, event_id, event_type, aggregate_id, payload, traceparent, created_at_ms \
-             from outbox where published_at_ms is null order by id limit $1",
+            "select id, topic, message_key, event_id, event_type, aggregate_id, payload, traceparent, created_at_ms, \
+             schema_version from outbox where published_at_ms is null order by id limit $1",
         )
         .bind(self.args.batch_size)
         .fetch_all(&self.store.pool)
@@ -247,7 +272,7 @@ impl OutboxRelay {
 
         let mut deliveries = Vec::with_capacity(pending.len());
         for row in &pending {
-            let schema_id = self.schema_id(&row.topic).await?;
+            let schema_id = self.schema_id(&row.topic, row.schema_version.as_deref()).await?;
             let value = frame(schema_id, &row.payload);
             let mut record_headers = OwnedHeaders::new()
                 .insert(Header { key: headers::EVENT_ID, value: Some(&row.event_id) })
@@ -303,16 +328,23 @@ impl OutboxRelay {
         Ok(pending.len())
     }
 
-    async fn schema_id(&mut self, topic: &str) -> Result<u32, RelayError> {
-        if let Some(id) = self.schema_ids.get(topic) {
+    async fn schema_id(&mut self, topic: &str, schema_version: Option<&str>) -> Result<u32, RelayError> {
+        let cache_key = (topic.to_string(), schema_version.map(str::to_string));
+        if let Some(id) = self.schema_ids.get(&cache_key) {
             return Ok(*id);
         }
+        let schema_text = events::evolution::schema_text_for(topic, schema_version).ok_or_else(|| {
+            RelayError::UnknownSchemaVersion {
+                topic: topic.to_string(),
+                version: schema_version.unwrap_or("compiled-in").to_string(),
+            }
+        })?;
         let id = self
             .codec
-            .register_topic_schema(topic)
+            .register_schema_text(topic, schema_text)
             .await
             .map_err(|source| RelayError::Schema { topic: topic.to_string(), source })?;
-        self.schema_ids.insert(topic.to_string(), id);
+        self.schema_ids.insert(cache_key, id);
         Ok(id)
     }
 

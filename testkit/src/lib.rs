@@ -159,6 +159,8 @@ pub struct Received<E> {
     pub headers: Vec<(String, String)>,
     pub partition: i32,
     pub offset: i64,
+    /// The record value as published: wire-format header and datum.
+    pub value: Vec<u8>,
 }
 
 impl<E> Received<E> {
@@ -200,5 +202,6 @@ async fn decode<E: Event>(codec: &EventCodec, message: &BorrowedMessage<'_>) -> 
             headers.push((header.key.to_string(), value));
         }
     }
-    Received { event, key, headers, partition: message.partition(), offset: message.offset() }
+    let value = message.payload().unwrap_or_default().to_vec();
+    Received { event, key, headers, partition: message.partition(), offset: message.offset(), value }
 }

@@ -33,6 +33,16 @@ pub struct PaymentsState {
     pub contract: ContractSwitch,
 }
 
+impl PaymentsState {
+    /// How new events are written now: the contract drill's `event_schema`.
+    fn event_contract(&self) -> store::EventContract {
+        store::EventContract {
+            version: self.contract.current().event_schema,
+            authorization_limit_minor: self.rules.decline_above_minor(),
+        }
+    }
+}
+
 /// The read routes (behind fault injection) and the write routes.
 pub fn routes(state: PaymentsState) -> (Router, Router) {
     let reads = Router::new()
@@ -231,7 +241,7 @@ pub async fn create_payment(
         response_body: &response_body,
     });
 
-    match store::create_payment(&state.context, &payment, &traceparent, idempotent).await? {
+    match store::create_payment(&state.context, &payment, &traceparent, idempotent, state.event_contract()).await? {
         CreateOutcome::Created => {
             tracing::info!(
                 payment_id = %payment.id,
@@ -315,7 +325,8 @@ async fn change_payment(
 ) -> Result<axum::Json<PaymentResponse>, ApiError> {
     let id = parse_path_id(id)?;
     let traceparent = traceparent_or_new(headers);
-    let changed = store::change_payment(&state.context, id, action, current_time(), &traceparent).await?;
+    let changed =
+        store::change_payment(&state.context, id, action, current_time(), &traceparent, state.event_contract()).await?;
     tracing::info!(
         payment_id = %changed.id,
         order_id = %changed.order_id,
