@@ -93,16 +93,19 @@ pub enum Scenario {
     Freshness,
     SlowDependency,
     DependencyDown,
+    /// payment-svc's contracts changed at run time, one at a time, and reverted.
+    ContractChange,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Capacity,
         Scenario::GetById,
         Scenario::Search,
         Scenario::Freshness,
         Scenario::SlowDependency,
         Scenario::DependencyDown,
+        Scenario::ContractChange,
     ];
 }
 

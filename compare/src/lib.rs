@@ -132,6 +132,9 @@ async fn run_scenarios(run: &mut Run, report: &mut Report) -> anyhow::Result<()>
     if run.plan.runs(Scenario::DependencyDown) {
         report.dependency_down = run.dependency_down().await?;
     }
+    if run.plan.runs(Scenario::ContractChange) {
+        report.contract_change = run.contract_change().await?;
+    }
     Ok(())
 }
 

@@ -111,6 +111,30 @@ impl Stack {
         Ok(())
     }
 
+    /// `method` on a service's admin route with the admin token: the status and the JSON body
+    /// (null when there is none).
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        service: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let url = format!("{}{path}", self.url_of(service)?);
+        let request = self.client.request(method, &url).bearer_auth(self.credentials.admin_token.expose());
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let status = response.status().as_u16();
+        let answer = response.json::<Value>().await.unwrap_or(Value::Null);
+        if status == 401 {
+            bail!("{service} refused the admin call ({status}): {answer}; is --admin-token the stack's admin token?");
+        }
+        Ok((status, answer))
+    }
+
     pub async fn clear_faults(&self) -> anyhow::Result<()> {
         for service in SOURCE_SERVICES {
             self.set_fault(service, 0, 0.0).await?;

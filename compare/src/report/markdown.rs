@@ -26,6 +26,7 @@ pub fn render(report: &Report, charts: &[&str]) -> String {
     render_slow_dependency(&mut out, report, charts);
     render_dependency_down(&mut out, report, charts);
     render_coupling(&mut out, report, charts);
+    render_change_coupling(&mut out, report);
     super::capacity_cost::render_costs(&mut out, report);
     render_cqrs_cost(&mut out, report);
     render_seeding(&mut out, report);
@@ -1169,6 +1170,43 @@ fn coupling_sentence(row: &CouplingRow) -> String {
         services_or_none(&row.needs_for_any_answer),
         services_or_none(&row.needs_for_full_answer),
     )
+}
+
+/// The change-coupling table: how each design followed each change of payment-svc's contracts.
+fn render_change_coupling(out: &mut String, report: &Report) {
+    if report.contract_change.is_empty() {
+        return;
+    }
+    push_line(out, "## Change coupling");
+    push_line(out, "");
+    push_line(
+        out,
+        "payment-svc's contracts changed under the running stack through its admin switch, one at a time, then reverted. \
+         Each answer is sorted against payment-svc's own: correct, degraded (the caller sees the break) or wrong \
+         (a 200 with other amounts, which nobody is told about).",
+    );
+    push_line(out, "");
+    let header =
+        ["change", "design", "reads", "correct", "degraded", "wrong", "visible after", "visible to", "had to change"];
+    let rows: Vec<Vec<String>> = report
+        .contract_change
+        .iter()
+        .map(|row| {
+            let share = |count: u64| format_share(Some(count as f64 / row.reads.max(1) as f64));
+            vec![
+                row.change.clone(),
+                row.design.name().to_string(),
+                row.reads.to_string(),
+                share(row.correct),
+                share(row.degraded),
+                share(row.wrong),
+                row.visible_after_ms.map_or_else(|| "-".to_string(), |ms| format!("{ms:.0} ms")),
+                row.visible_to.clone(),
+                row.had_to_change.clone(),
+            ]
+        })
+        .collect();
+    push_table(out, &header, &rows);
 }
 
 fn render_cqrs_cost(out: &mut String, report: &Report) {

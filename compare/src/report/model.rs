@@ -90,6 +90,31 @@ pub struct Report {
     pub coupling: Vec<CouplingRow>,
     /// Scenario 7.
     pub cqrs_cost: Option<CqrsCost>,
+    /// Scenario 8: change coupling, one row per contract change and design.
+    #[serde(default)]
+    pub contract_change: Vec<ContractChangeRow>,
+}
+
+/// How one design followed one change of payment-svc's contracts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractChangeRow {
+    /// `rest-rename`, `rest-versioned`, `event-v2` or `event-v3-incompatible`.
+    pub change: String,
+    pub design: Design,
+    pub reads: u64,
+    /// A 200 whose payments match payment-svc's own answer.
+    pub correct: u64,
+    /// A 200 naming `payments` as left out, or an error: the break is visible to the caller.
+    pub degraded: u64,
+    /// A 200 whose payments differ from payment-svc's, without saying so.
+    pub wrong: u64,
+    /// From the switch to the first sign of the break, in milliseconds; none when nothing broke.
+    pub visible_after_ms: Option<f64>,
+    /// Who sees the break first: the registry at deploy time, composer's error metrics, an end
+    /// user, or nobody.
+    pub visible_to: String,
+    /// What the design had to change to follow the change.
+    pub had_to_change: String,
 }
 
 impl Report {
@@ -112,6 +137,7 @@ impl Report {
             dependency_down: Vec::new(),
             coupling: Vec::new(),
             cqrs_cost: None,
+            contract_change: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! that neither steals the other's CPU, through [`Run::measure`].
 
 pub mod capacity;
+pub mod contract_change;
 pub mod coupling;
 pub mod faults;
 pub mod freshness;
