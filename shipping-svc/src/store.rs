@@ -246,7 +246,14 @@ mod tests {
             (format!("sqlite://{}", dir.path().join("shipping.db").display()), Some(dir))
         };
         let store = source_platform::store::connect_and_migrate(&url, sqlx::migrate!()).await.expect("store");
-        (ShipmentStore::new(SourceServiceContext { store, outbox: OutboxSignal::default() }), dir)
+        let context = SourceServiceContext {
+            store,
+            outbox: OutboxSignal::default(),
+            // the store's tests use neither
+            admin_token: platform::auth::BearerToken::new("admin token", None),
+            schema_registry_url: String::new(),
+        };
+        (ShipmentStore::new(context), dir)
     }
 
     fn new_shipment(tracking_serial: u64) -> Shipment {

@@ -151,7 +151,7 @@ async fn compose_stats(state: &ApiState, query: &StatsQuery, context: &RequestCo
             in_range.push(order);
         }
         let oldest_on_page = in_range.last().map(|order| order.created_at);
-        for Composed { document, degraded } in
+        for (Composed { document, degraded }, _reasons) in
             compose_all(downstream, in_range, state.limits.fanout_concurrency, context).await
         {
             payments_missing += usize::from(degraded.contains(&DegradedPart::Payments));
