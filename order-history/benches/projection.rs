@@ -28,7 +28,8 @@ use order_history::index::tantivy::TantivyCatalog;
 use order_history::index::{SearchQuery, SearchText, SortOrder, ViewCatalog};
 use order_history::projection::decode::{Decoded, Decoder};
 use order_history::projection::source::{Assignment, BatchLimits, Source};
-use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
+use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
+use order_history::snapshot::SnapshotStore;
 use order_view::search::SearchFilters;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use testkit::TestInfra;
@@ -424,13 +425,16 @@ async fn main() {
         kafka: infra.kafka.clone(),
         codec: codec.clone(),
         limits: BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+        snapshots: Arc::new(SnapshotStore::new(&data_dir.join("snapshots"), 1)),
     };
     let generation = rebuild::new_generation();
     let tracker = RebuildTracker::with_progress_bar();
     tracker.try_start(&generation);
     let started = Instant::now();
     let cpu_before = own_cpu_seconds();
-    rebuild::run(&setup, &generation, None, &tracker, &CancellationToken::new()).await.expect("rebuild");
+    rebuild::run(&setup, &generation, None, RebuildFrom::Beginning, &tracker, &CancellationToken::new())
+        .await
+        .expect("rebuild");
     let rebuild_time = started.elapsed();
     let rebuild_cpu_per_event_us = (own_cpu_seconds() - cpu_before) * 1e6 / events as f64;
     let rebuild_rate = events as f64 / rebuild_time.as_secs_f64();
@@ -462,6 +466,11 @@ async fn main() {
         commit_interval_ms: options.commit_interval_ms,
         stats_database_url: None,
         stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
+        snapshot_dir: None,
+        snapshot_every_events: 0,
+        snapshot_every_minutes: 0,
+        snapshot_keep: order_history::config::DEFAULT_SNAPSHOT_KEEP,
+        bootstrap_from: None,
     };
     println!(
         "live projection: batch window {} ms, commit interval {} ms",

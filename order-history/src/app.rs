@@ -18,6 +18,7 @@ use crate::index::tantivy::TantivyCatalog;
 use crate::projection::{self, Assignment, LiveView, ProjectionSetup};
 use crate::rebuild::{RebuildSetup, RebuildTracker};
 use crate::stats::{StatsSetup, StatsStatus, StatsStore};
+use crate::snapshot::{OrderViewSnapshots, SnapshotStore, SnapshottableReadModel, schedule};
 
 /// The view catalog the configuration names: Elasticsearch when a URL is given, else tantivy.
 pub fn catalog(config: &Config) -> anyhow::Result<Arc<dyn ViewCatalog>> {
@@ -41,6 +42,37 @@ pub fn codec(config: &Config) -> anyhow::Result<Arc<EventCodec>> {
     ))
 }
 
+/// On first start (no live view yet), makes the newest valid snapshot at `source` the live view,
+/// so projection resumes from the offsets it covers instead of offset 0. A data dir that has a
+/// view already is left alone; when every snapshot is refused, the view starts empty (logged).
+async fn bootstrap(catalog: Arc<dyn ViewCatalog>, source: &std::path::Path) -> anyhow::Result<()> {
+    let model = OrderViewSnapshots::new(catalog.clone());
+    // the live generation is only known to the tantivy catalog; elasticsearch has no bootstrap
+    model.schema_fingerprint().map_err(anyhow::Error::new).context("cannot bootstrap from a snapshot")?;
+    if catalog.has_live().await? {
+        tracing::info!(source = %source.display(), "the data dir has a view already; bootstrap skipped");
+        return Ok(());
+    }
+    let store = SnapshotStore::new(source, 1);
+    let generation = crate::rebuild::new_generation();
+    let (restored, refused) = store.restore_latest(&model, &generation).await.context("cannot bootstrap")?;
+    let Some(restored) = restored else {
+        tracing::error!(source = %source.display(), refused = refused.len(), "no valid snapshot to bootstrap from; starting from offset 0");
+        return Ok(());
+    };
+    // closing a tantivy view waits for its writer's threads: off the runtime
+    let copy = restored.copy;
+    tokio::task::spawn_blocking(move || drop(copy)).await.context("cannot close the restored view")?;
+    catalog.promote(&generation).await.context("cannot make the restored snapshot the live view")?;
+    tracing::info!(
+        snapshot = restored.manifest.name,
+        documents = restored.manifest.documents,
+        source = %source.display(),
+        "bootstrapped from a snapshot"
+    );
+    Ok(())
+}
+
 /// A running order-history: the projection task and what the HTTP API serves from.
 pub struct Application {
     pub state: ApiState,
@@ -53,6 +85,10 @@ impl Application {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let catalog = catalog(config)?;
         let codec = codec(config)?;
+        let snapshots = Arc::new(SnapshotStore::new(&config.snapshot_dir(), config.snapshot_keep));
+        if let Some(bootstrap_from) = &config.bootstrap_from {
+            bootstrap(catalog.clone(), bootstrap_from).await?;
+        }
         let live_index = catalog.open_live().await.context("cannot open the live view")?;
         // a tantivy replica resumes from the checkpoint kept with its view; with
         // elasticsearch, instances share the group and its committed offsets
@@ -82,6 +118,15 @@ impl Application {
         };
         let statistics =
             tokio::spawn(crate::stats::run(stats_setup, stats.store.clone(), stats.status.clone(), shutdown.clone()));
+        if catalog.schema_fingerprint().is_some() {
+            tokio::spawn(schedule::run(
+                snapshots.clone(),
+                OrderViewSnapshots::new(catalog.clone()),
+                view.clone(),
+                config.snapshot_schedule(),
+                shutdown.clone(),
+            ));
+        }
         let state = ApiState {
             view,
             rebuild: Arc::new(RebuildSetup {
@@ -89,6 +134,7 @@ impl Application {
                 kafka: config.kafka.clone(),
                 codec,
                 limits: config.batch_limits(),
+                snapshots,
             }),
             rebuilds: RebuildTracker::default(),
             repairs: crate::repair::RepairTracker::default(),

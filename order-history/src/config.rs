@@ -11,6 +11,7 @@ use kafka_config::KafkaArgs;
 use platform::auth::{ReadAuthArgs, Secret};
 
 use crate::projection::BatchLimits;
+use crate::snapshot::schedule::SnapshotSchedule;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8010";
 pub const DEFAULT_DATA_DIR: &str = ".data/order-history";
@@ -34,11 +35,19 @@ pub enum Command {
     Serve,
     /// Replay every topic from offset 0 into a fresh view, then swap it in. With tantivy, run
     /// it while the server is stopped (or use `POST /admin/rebuild` on the running server).
-    Rebuild,
+    Rebuild(RebuildArgs),
     /// Compare the running order-history's view with the source services over HTTP and report
     /// drift (exit 0: none, 1: drift, 2: a service cannot be read); `--repair` re-projects the
     /// drifting orders. Its flags go after `reconcile`.
     Reconcile(reconcile::ReconcileArgs),
+}
+
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct RebuildArgs {
+    /// Start from the newest valid snapshot in the snapshot dir and replay only the events
+    /// after it; from offset 0 when no snapshot is valid (each refusal is logged with why).
+    #[arg(long = "from-snapshot")]
+    pub from_snapshot: bool,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -90,7 +99,28 @@ pub struct Config {
     /// checkpoint kept in the statistics store, for lag monitoring.
     #[arg(long = "stats-group-id", env = "STATS_CONSUMER_GROUP_ID", default_value = crate::stats::DEFAULT_STATS_GROUP_ID)]
     pub stats_group_id: String,
+    /// Where snapshots of the view are written and restored from; `<data dir>/snapshots` when
+    /// unset.
+    #[arg(long = "snapshot-dir", env = "SNAPSHOT_DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Take a snapshot once the view has read this many events past the last one; 0: never.
+    #[arg(long = "snapshot-every-events", env = "SNAPSHOT_EVERY_EVENTS", default_value_t = DEFAULT_SNAPSHOT_EVERY_EVENTS)]
+    pub snapshot_every_events: u64,
+    /// Take a snapshot this many minutes after the last one if the view changed; 0: never.
+    #[arg(long = "snapshot-every-minutes", env = "SNAPSHOT_EVERY_MINUTES", default_value_t = DEFAULT_SNAPSHOT_EVERY_MINUTES)]
+    pub snapshot_every_minutes: u64,
+    /// How many snapshots to keep; older ones are removed after each new one.
+    #[arg(long = "snapshot-keep", env = "SNAPSHOT_KEEP", default_value_t = DEFAULT_SNAPSHOT_KEEP)]
+    pub snapshot_keep: usize,
+    /// On first start (no view in the data dir yet), restore this snapshot (or the newest
+    /// valid one in this snapshot dir) and replay only the events after it.
+    #[arg(long = "bootstrap-from", env = "BOOTSTRAP_FROM")]
+    pub bootstrap_from: Option<PathBuf>,
 }
+
+pub const DEFAULT_SNAPSHOT_EVERY_EVENTS: u64 = 1_000_000;
+pub const DEFAULT_SNAPSHOT_EVERY_MINUTES: u64 = 60;
+pub const DEFAULT_SNAPSHOT_KEEP: usize = 3;
 
 pub const DEFAULT_BATCH_MAX_WAIT_MS: u64 = 10;
 pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 1000;
@@ -114,6 +144,17 @@ impl Config {
     pub fn commit_interval(&self) -> Duration {
         Duration::from_millis(self.commit_interval_ms)
     }
+
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.snapshot_dir.clone().unwrap_or_else(|| self.data_dir.join("snapshots"))
+    }
+
+    pub fn snapshot_schedule(&self) -> SnapshotSchedule {
+        SnapshotSchedule {
+            every_events: (self.snapshot_every_events > 0).then_some(self.snapshot_every_events),
+            every: (self.snapshot_every_minutes > 0).then(|| Duration::from_secs(self.snapshot_every_minutes * 60)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +176,21 @@ mod tests {
         assert_eq!(cli.config.elasticsearch_url, None);
         assert_eq!(cli.config.group_id, DEFAULT_GROUP_ID);
         let rebuild = Cli::try_parse_from(["order-history", "--group-id", "replica-2", "rebuild"]).expect("parses");
-        assert!(matches!(rebuild.command, Some(Command::Rebuild)));
+        assert!(matches!(rebuild.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: false }))));
+        let from_snapshot = Cli::try_parse_from(["order-history", "rebuild", "--from-snapshot"]).expect("parses");
+        assert!(matches!(from_snapshot.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: true }))));
+        assert_eq!(cli.config.snapshot_dir(), cli.config.data_dir.join("snapshots"));
+        assert_eq!(
+            cli.config.snapshot_schedule(),
+            SnapshotSchedule {
+                every_events: Some(DEFAULT_SNAPSHOT_EVERY_EVENTS),
+                every: Some(Duration::from_secs(DEFAULT_SNAPSHOT_EVERY_MINUTES * 60))
+            }
+        );
+        let off =
+            Cli::try_parse_from(["order-history", "--snapshot-every-events", "0", "--snapshot-every-minutes", "0"])
+                .expect("parses");
+        assert!(off.config.snapshot_schedule().is_off());
     }
 
     #[test]

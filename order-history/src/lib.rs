@@ -16,3 +16,4 @@ pub mod projection;
 pub mod rebuild;
 pub mod repair;
 pub mod stats;
+pub mod snapshot;

@@ -1,10 +1,13 @@
 //! order-history: serve (the default), rebuild the view, or reconcile it with the sources.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::Parser;
 use order_history::app::{Application, catalog, codec};
 use order_history::config::{Cli, Command};
-use order_history::rebuild::{self, RebuildSetup, RebuildTracker};
+use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
+use order_history::snapshot::SnapshotStore;
 use tokio_util::sync::CancellationToken;
 
 // Projection allocates and frees a document per event; glibc's malloc took a quarter of the
@@ -31,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(listen = %config.listen, "order-history serving");
             app.serve(listener, platform::http::shutdown_signal()).await
         }
-        Command::Rebuild => {
+        Command::Rebuild(args) => {
             let catalog = catalog(&config)?;
             // opening the live view takes tantivy's writer lock, so a running server is
             // detected here instead of having its view swapped under it
@@ -44,7 +47,9 @@ async fn main() -> anyhow::Result<()> {
                 kafka: config.kafka.clone(),
                 codec: codec(&config)?,
                 limits: config.batch_limits(),
+                snapshots: Arc::new(SnapshotStore::new(&config.snapshot_dir(), config.snapshot_keep)),
             };
+            let from = if args.from_snapshot { RebuildFrom::LatestSnapshot } else { RebuildFrom::Beginning };
             let generation = rebuild::new_generation();
             let tracker = RebuildTracker::with_progress_bar();
             tracker.try_start(&generation);
@@ -54,10 +59,17 @@ async fn main() -> anyhow::Result<()> {
                 platform::http::shutdown_signal().await;
                 stop.cancel();
             });
-            rebuild::run(&setup, &generation, None, &tracker, &shutdown).await?;
+            rebuild::run(&setup, &generation, None, from, &tracker, &shutdown).await?;
             let status = tracker.status();
+            for refusal in &status.refused_snapshots {
+                println!("refused {refusal}");
+            }
+            let started_from = match &status.restored_snapshot {
+                Some(snapshot) => format!("snapshot {snapshot}"),
+                None => "offset 0".to_string(),
+            };
             println!(
-                "rebuilt view {generation}: {} records, {} events applied, {} rejected, {:.0} records/s",
+                "rebuilt view {generation} from {started_from}: {} records, {} events applied, {} rejected, {:.0} records/s",
                 status.records_done,
                 status.events_applied,
                 status.rejected,

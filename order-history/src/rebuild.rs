@@ -10,6 +10,11 @@
 //!    to the old view until the swap (Elasticsearch, shared group).
 //!
 //! Records the live projection dead-lettered are rejected again and counted, not re-sent.
+//!
+//! With [`RebuildFrom::LatestSnapshot`], step 1 restores the newest snapshot that passes every
+//! check (`crate::snapshot`) as the new view and step 2 replays only from the offsets it covers.
+//! When every snapshot is refused, or there is none, the rebuild replays from offset 0 and says
+//! so in its status and log.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -29,6 +34,7 @@ use crate::index::{Checkpoint, HistoryIndex, ViewCatalog};
 use crate::projection::decode::Decoder;
 use crate::projection::source::Source;
 use crate::projection::{Assignment, BatchLimits, DecodedBatch, LiveView, decode_batch, fold, telemetry};
+use crate::snapshot::{OrderViewSnapshots, SnapshotStore};
 
 /// Commit the new view every this many records, so a huge replay does not hold everything in
 /// the writer's memory.
@@ -39,6 +45,17 @@ pub struct RebuildSetup {
     pub kafka: KafkaArgs,
     pub codec: Arc<EventCodec>,
     pub limits: BatchLimits,
+    /// Where snapshots of the view are kept, for [`RebuildFrom::LatestSnapshot`].
+    pub snapshots: Arc<SnapshotStore>,
+}
+
+/// Where a rebuild's new view starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebuildFrom {
+    /// Empty, replaying every topic from offset 0.
+    Beginning,
+    /// The newest valid snapshot, replaying only the tail after it; offset 0 when none is valid.
+    LatestSnapshot,
 }
 
 /// What a rebuild is doing, for `GET /admin/rebuild` and the metrics.
@@ -55,6 +72,10 @@ pub struct RebuildStatus {
     /// Records per second over the whole replay.
     pub records_per_second: Option<f64>,
     pub error: Option<String>,
+    /// The snapshot the new view was restored from; `None` when it replayed from offset 0.
+    pub restored_snapshot: Option<String>,
+    /// Snapshots refused on the way, each with why.
+    pub refused_snapshots: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -158,10 +179,11 @@ pub async fn run(
     setup: &RebuildSetup,
     generation: &str,
     live: Option<&LiveView>,
+    from: RebuildFrom,
     tracker: &RebuildTracker,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let result = replay_and_swap(setup, generation, live, tracker, shutdown).await;
+    let result = replay_and_swap(setup, generation, live, from, tracker, shutdown).await;
     if result.is_err()
         && let Err(error) = setup.catalog.discard(generation).await
     {
@@ -179,12 +201,23 @@ async fn replay_and_swap(
     setup: &RebuildSetup,
     generation: &str,
     live: Option<&LiveView>,
+    from: RebuildFrom,
     tracker: &RebuildTracker,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let next = setup.catalog.create_next(generation).await.context("cannot create the new view")?;
+    let restored = match from {
+        RebuildFrom::Beginning => None,
+        RebuildFrom::LatestSnapshot => restore_latest_snapshot(setup, generation, tracker).await,
+    };
+    let (next, resume_from) = match restored {
+        Some(restored) => restored,
+        None => {
+            let next = setup.catalog.create_next(generation).await.context("cannot create the new view")?;
+            (next, Checkpoint::default())
+        }
+    };
     let (reader, ends) =
-        TopicReader::from_the_beginning(setup, &format!("order-history-rebuild-{generation}"), None).await?;
+        TopicReader::starting_at(setup, &format!("order-history-rebuild-{generation}"), None, &resume_from).await?;
     let total = reader.records_before(&ends);
     let mut replay = Replay { reader, next: next.clone(), tracker, since_commit: 0 };
     tracker.update(|status| status.records_total = total);
@@ -207,6 +240,38 @@ async fn replay_and_swap(
     let (_, ends) = watermarks(&setup.kafka).await?;
     replay.until(&ends, shutdown).await?;
     Ok(())
+}
+
+/// The newest valid snapshot restored as the view `generation`, and the checkpoint to replay
+/// from; `None` (logged, and in the status) when there is none to use, so the caller starts
+/// from offset 0.
+async fn restore_latest_snapshot(
+    setup: &RebuildSetup,
+    generation: &str,
+    tracker: &RebuildTracker,
+) -> Option<(Arc<dyn HistoryIndex>, Checkpoint)> {
+    let model = OrderViewSnapshots::new(setup.catalog.clone());
+    let restored = setup.snapshots.restore_latest(&model, generation).await;
+    let (restored, refused) = match restored {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), generation, "cannot restore a snapshot; rebuilding from offset 0");
+            tracker.update(|status| status.refused_snapshots.push(format!("{error:#}")));
+            return None;
+        }
+    };
+    tracker.update(|status| status.refused_snapshots.extend(refused.iter().map(ToString::to_string)));
+    let Some(restored) = restored else {
+        tracing::warn!(
+            generation,
+            refused = refused.len(),
+            snapshot_dir = %setup.snapshots.root().display(),
+            "no valid snapshot; rebuilding from offset 0"
+        );
+        return None;
+    };
+    tracker.update(|status| status.restored_snapshot = Some(restored.manifest.name.clone()));
+    Some((restored.copy, restored.manifest.checkpoint))
 }
 
 struct Replay<'a> {
@@ -267,16 +332,28 @@ impl TopicReader {
         group_id: &str,
         keys: Option<HashSet<Vec<u8>>>,
     ) -> anyhow::Result<(TopicReader, Checkpoint)> {
+        Self::starting_at(setup, group_id, keys, &Checkpoint::default()).await
+    }
+
+    /// A reader at `resume_from` (a restored snapshot's checkpoint), or the first offset of
+    /// the partitions it does not name, and the partitions' end offsets as of now.
+    pub(crate) async fn starting_at(
+        setup: &RebuildSetup,
+        group_id: &str,
+        keys: Option<HashSet<Vec<u8>>>,
+        resume_from: &Checkpoint,
+    ) -> anyhow::Result<(TopicReader, Checkpoint)> {
         let consumer_config = setup.kafka.consumer_config("order-history-rebuild", group_id);
         let source = Source::start(
             consumer_config,
             &events::topics::SOURCE_TOPICS,
-            Assignment::AllPartitions { resume_from: Checkpoint::default() },
+            Assignment::AllPartitions { resume_from: resume_from.clone() },
             replay_limits(setup.limits),
         )
         .await?;
-        let (starts, ends) = watermarks(&setup.kafka).await?;
-        let reader = TopicReader { source, decoder: Decoder::new(setup.codec.clone()), position: starts, keys };
+        let (mut position, ends) = watermarks(&setup.kafka).await?;
+        position.merge(resume_from);
+        let reader = TopicReader { source, decoder: Decoder::new(setup.codec.clone()), position, keys };
         Ok((reader, ends))
     }
 

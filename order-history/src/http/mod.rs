@@ -6,6 +6,7 @@ mod error;
 mod orders;
 mod repair;
 mod stats;
+mod snapshot;
 
 use std::sync::Arc;
 
@@ -61,7 +62,9 @@ pub struct ApiState {
         admin::rebuild_status,
         repair::start_repair,
         repair::repair_status,
-        stats::get_stats
+        stats::get_stats,
+        snapshot::take_snapshot,
+        snapshot::list_snapshots
     ),
     components(schemas(
         order_view::OrderHistory,
@@ -76,6 +79,10 @@ pub struct ApiState {
         order_view::stats::TopProduct,
         order_view::stats::Granularity,
         order_view::stats::GroupBy,
+        crate::snapshot::Manifest,
+        crate::snapshot::ManifestFile,
+        snapshot::ListedSnapshot,
+        snapshot::SnapshotList,
         platform::json::ErrorBody
     ))
 )]
@@ -117,6 +124,8 @@ pub fn router(state: ApiState) -> Router {
     let admin = Router::new()
         .route("/admin/rebuild", post(admin::start_rebuild).get(admin::rebuild_status))
         .route("/admin/repair", post(repair::start_repair).get(repair::repair_status))
+        .route("/admin/snapshot", post(snapshot::take_snapshot))
+        .route("/admin/snapshots", get(snapshot::list_snapshots))
         .route_layer(from_fn_with_state(state.admin_token.clone(), require_token));
     let api = Router::new()
         .merge(reads)

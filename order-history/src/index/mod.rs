@@ -163,4 +163,45 @@ pub trait ViewCatalog: Send + Sync + 'static {
 
     /// Removes a view that was never promoted, e.g. after a failed rebuild.
     async fn discard(&self, generation: &str) -> Result<(), IndexError>;
+
+    /// Whether there is a live view yet: none before the first start.
+    async fn has_live(&self) -> Result<bool, IndexError>;
+
+    /// A fingerprint of the on-disk schema this build writes, when the backend can take
+    /// snapshots of its views (`crate::snapshot`); `None` when it cannot.
+    fn schema_fingerprint(&self) -> Option<String> {
+        None
+    }
+
+    /// Places the files of the live view's last commit in a directory of their own (named
+    /// after `name`), holding writes only while that commit is picked.
+    async fn capture_live(&self, name: &str) -> Result<CapturedView, IndexError> {
+        let _ = name;
+        Err(IndexError::Fatal(anyhow::anyhow!("the {} backend does not take snapshots of its view", self.backend())))
+    }
+
+    /// An empty directory for the view `generation`, to restore a snapshot's files into.
+    async fn restore_target(&self, generation: &str) -> Result<std::path::PathBuf, IndexError> {
+        let _ = generation;
+        Err(IndexError::Fatal(anyhow::anyhow!("the {} backend does not restore snapshots", self.backend())))
+    }
+
+    /// Opens the view `generation` whose files were restored into [`ViewCatalog::restore_target`].
+    async fn open_restored(&self, generation: &str) -> Result<std::sync::Arc<dyn HistoryIndex>, IndexError> {
+        let _ = generation;
+        Err(IndexError::Fatal(anyhow::anyhow!("the {} backend does not restore snapshots", self.backend())))
+    }
+
+    /// `tantivy` or `elasticsearch`, for errors and logs.
+    fn backend(&self) -> &'static str;
+}
+
+/// The live view's last commit, captured for a snapshot: its files, and what they cover.
+#[derive(Clone, Debug)]
+pub struct CapturedView {
+    /// A directory holding only these files; the caller removes it once copied.
+    pub files: std::path::PathBuf,
+    pub checkpoint: Checkpoint,
+    pub documents: u64,
+    pub schema_fingerprint: String,
 }

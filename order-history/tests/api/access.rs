@@ -75,7 +75,7 @@ async fn a_customer_reads_only_their_own_orders_and_a_service_reads_all() {
         Credential::Admin => Expect::Allowed,
         _ => Expect::Unauthorized,
     };
-    for path in ["/admin/rebuild", "/admin/repair"] {
+    for path in ["/admin/rebuild", "/admin/repair", "/admin/snapshots"] {
         assert_access(&client, Method::GET, &format!("{base}{path}"), None, admin_only).await;
     }
     // a repair naming no order is refused after the token is checked, so nothing is repaired

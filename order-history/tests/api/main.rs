@@ -7,4 +7,5 @@ mod projection;
 mod reconcile;
 mod search;
 mod stats;
+mod snapshots;
 mod stories;

@@ -198,7 +198,7 @@ on_both_backends!(read_your_writes_waits_for_the_version_or_says_stale);
 
 /// Publishes `count` complete orders (placed, authorized, captured, shipment created and
 /// dispatched) and returns their stories.
-async fn publish_orders(world: &TestWorld, count: usize) -> Vec<Story> {
+pub(crate) async fn publish_orders(world: &TestWorld, count: usize) -> Vec<Story> {
     let mut stories = Vec::new();
     for index in 0..count {
         let story = Story::new();
@@ -214,7 +214,7 @@ async fn publish_orders(world: &TestWorld, count: usize) -> Vec<Story> {
     stories
 }
 
-fn is_fully_projected(document: &Value) -> bool {
+pub(crate) fn is_fully_projected(document: &Value) -> bool {
     document["incomplete"] == false
         && document["payments"][0]["version"] == 2
         && document["shipments"][0]["version"] == 2

@@ -113,6 +113,14 @@ impl ElasticsearchCatalog {
 
 #[async_trait]
 impl ViewCatalog for ElasticsearchCatalog {
+    fn backend(&self) -> &'static str {
+        "elasticsearch"
+    }
+
+    async fn has_live(&self) -> Result<bool, IndexError> {
+        Ok(!self.live_indices().await?.is_empty())
+    }
+
     /// The handle targets the alias, so it follows every later promote.
     async fn open_live(&self) -> Result<Arc<dyn HistoryIndex>, IndexError> {
         if !self.live_indices().await?.is_empty() {

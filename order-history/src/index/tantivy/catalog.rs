@@ -11,14 +11,18 @@ use std::sync::{Arc, Mutex, Weak};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 
+use super::snapshot::schema_fingerprint;
 use super::{TantivyIndex, View, lock};
-use crate::index::{HistoryIndex, IndexError, ViewCatalog};
+use crate::index::{CapturedView, HistoryIndex, IndexError, ViewCatalog};
 
 /// The generation `open_live` creates on first start.
 pub const INITIAL_GENERATION: &str = "initial";
 const LIVE_FILE: &str = "LIVE";
 const LIVE_TEMP_FILE: &str = "LIVE.tmp";
 const VIEWS_DIR: &str = "views";
+/// Where a snapshot's files are linked while it is taken: inside the data dir, on the views'
+/// file system, so hard links work.
+const SNAPSHOT_STAGING_DIR: &str = "snapshot-staging";
 const MAX_GENERATION_CHARS: usize = 100;
 
 pub struct TantivyCatalog {
@@ -165,6 +169,33 @@ impl CatalogInner {
         Ok(())
     }
 
+    fn capture_live(&self, name: &str) -> Result<CapturedView, IndexError> {
+        check_generation(name)?;
+        let live = self.open_live()?;
+        let staging = self.data_dir.join(SNAPSHOT_STAGING_DIR).join(name);
+        let captured = live.view.capture_committed(&staging)?;
+        Ok(CapturedView {
+            files: staging,
+            checkpoint: captured.checkpoint,
+            documents: captured.documents,
+            schema_fingerprint: schema_fingerprint(),
+        })
+    }
+
+    fn restore_target(&self, generation: &str) -> Result<PathBuf, IndexError> {
+        check_generation(generation)?;
+        if self.read_live()?.as_deref() == Some(generation) {
+            return Err(anyhow!("view {generation} is the live view").into());
+        }
+        if lock(&self.open_views).get(generation).and_then(Weak::upgrade).is_some() {
+            return Err(anyhow!("view {generation} is open already").into());
+        }
+        self.remove_view(generation)?;
+        let directory = self.view_dir(generation);
+        fs::create_dir_all(&directory).with_context(|| format!("cannot create {}", directory.display()))?;
+        Ok(directory)
+    }
+
     fn discard(&self, generation: &str) -> Result<(), IndexError> {
         check_generation(generation)?;
         if self.read_live()?.as_deref() == Some(generation) {
@@ -189,6 +220,10 @@ fn check_generation(generation: &str) -> Result<(), IndexError> {
 
 #[async_trait]
 impl ViewCatalog for TantivyCatalog {
+    fn backend(&self) -> &'static str {
+        "tantivy"
+    }
+
     async fn open_live(&self) -> Result<Arc<dyn HistoryIndex>, IndexError> {
         let index = self.blocking(|catalog| catalog.open_live()).await?;
         Ok(Arc::new(index))
@@ -208,5 +243,29 @@ impl ViewCatalog for TantivyCatalog {
     async fn discard(&self, generation: &str) -> Result<(), IndexError> {
         let generation = generation.to_string();
         self.blocking(move |catalog| catalog.discard(&generation)).await
+    }
+
+    async fn has_live(&self) -> Result<bool, IndexError> {
+        Ok(self.live_generation().await?.is_some())
+    }
+
+    fn schema_fingerprint(&self) -> Option<String> {
+        Some(schema_fingerprint())
+    }
+
+    async fn capture_live(&self, name: &str) -> Result<CapturedView, IndexError> {
+        let name = name.to_string();
+        self.blocking(move |catalog| catalog.capture_live(&name)).await
+    }
+
+    async fn restore_target(&self, generation: &str) -> Result<PathBuf, IndexError> {
+        let generation = generation.to_string();
+        self.blocking(move |catalog| catalog.restore_target(&generation)).await
+    }
+
+    async fn open_restored(&self, generation: &str) -> Result<Arc<dyn HistoryIndex>, IndexError> {
+        let generation = generation.to_string();
+        let index = self.blocking(move |catalog| catalog.open_view(&generation)).await?;
+        Ok(Arc::new(index))
     }
 }

@@ -12,6 +12,7 @@ mod catalog;
 mod highlight;
 mod schema;
 mod search;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,66 @@
+//! The order view (tantivy) as a snapshottable read model.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{Captured, SnapshotError, SnapshottableReadModel};
+use crate::index::{HistoryIndex, ViewCatalog};
+
+pub const ORDER_VIEW: &str = "order-view";
+
+/// The order view behind a [`ViewCatalog`]: captures the live view's last commit and restores
+/// a snapshot as a new view generation beside it, for the catalog to promote.
+#[derive(Clone)]
+pub struct OrderViewSnapshots {
+    catalog: Arc<dyn ViewCatalog>,
+}
+
+impl OrderViewSnapshots {
+    pub fn new(catalog: Arc<dyn ViewCatalog>) -> Self {
+        OrderViewSnapshots { catalog }
+    }
+}
+
+#[async_trait]
+impl SnapshottableReadModel for OrderViewSnapshots {
+    type Restored = Arc<dyn HistoryIndex>;
+
+    fn read_model(&self) -> &'static str {
+        ORDER_VIEW
+    }
+
+    fn schema_fingerprint(&self) -> Result<String, SnapshotError> {
+        self.catalog.schema_fingerprint().ok_or_else(|| unsupported(self.catalog.as_ref()))
+    }
+
+    async fn capture(&self, name: &str) -> Result<Captured, SnapshotError> {
+        if self.catalog.schema_fingerprint().is_none() {
+            return Err(unsupported(self.catalog.as_ref()));
+        }
+        let captured = self.catalog.capture_live(name).await.map_err(anyhow::Error::new)?;
+        Ok(Captured { files: captured.files, checkpoint: captured.checkpoint, documents: captured.documents })
+    }
+
+    async fn restore_target(&self, target: &str) -> Result<PathBuf, SnapshotError> {
+        Ok(self.catalog.restore_target(target).await.map_err(anyhow::Error::new)?)
+    }
+
+    async fn open_restored(&self, target: &str) -> Result<Self::Restored, SnapshotError> {
+        Ok(self.catalog.open_restored(target).await.map_err(anyhow::Error::new)?)
+    }
+
+    async fn discard_restored(&self, target: &str) {
+        if let Err(error) = self.catalog.discard(target).await {
+            tracing::warn!(%error, generation = target, "cannot discard a restored view");
+        }
+    }
+}
+
+fn unsupported(catalog: &dyn ViewCatalog) -> SnapshotError {
+    SnapshotError::Unsupported(format!(
+        "the {} backend takes no snapshots here; see docs/snapshots.md for its own snapshot api",
+        catalog.backend()
+    ))
+}
