@@ -1,0 +1,187 @@
+//! Rebuild from offset 0 against restore from a snapshot plus the tail, on the tantivy backend:
+//!
+//! 1. fill the three topics with 90% of `--orders` orders (default 333,334: three events each,
+//!    1,000,002 events in all) and build a view of them (a rebuild, untimed);
+//! 2. take a snapshot of that view (timed: the writer lock is held only to link the files);
+//! 3. fill the other 10%;
+//! 4. a full rebuild from offset 0 (timed);
+//! 5. a rebuild from the snapshot, into another data dir: restore the snapshot, replay the tail
+//!    (timed);
+//! 6. check the two views are equal, document for document, over every order id written.
+//!
+//! `cargo bench -p order-history --bench snapshot [-- --orders N --snapshot-at 0.9]`
+//! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use events::Event;
+use order_history::index::tantivy::TantivyCatalog;
+use order_history::index::{HistoryIndex, ViewCatalog};
+use order_history::projection::source::BatchLimits;
+use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
+use order_history::snapshot::{OrderViewSnapshots, SnapshotStore};
+use rdkafka::producer::{FutureProducer, Producer};
+use testkit::TestInfra;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[path = "support/seed.rs"]
+mod seed;
+
+use seed::{InFlight, bar, order_events, send_order_events};
+
+// the allocator the order-history binary uses
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Ids compared per `load`: one term-set query each.
+const COMPARE_CHUNK: usize = 5_000;
+
+struct Options {
+    orders: u64,
+    snapshot_at: f64,
+}
+
+fn options() -> Options {
+    let mut options = Options { orders: 333_334, snapshot_at: 0.9 };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--orders" => options.orders = args.next().and_then(|value| value.parse().ok()).unwrap_or(options.orders),
+            "--snapshot-at" => {
+                options.snapshot_at = args.next().and_then(|value| value.parse().ok()).unwrap_or(options.snapshot_at)
+            }
+            // cargo bench passes --bench
+            _ => {}
+        }
+    }
+    options
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let infra = TestInfra::start().await;
+    let codec = Arc::new(infra.codec());
+    let head_orders = ((options.orders as f64) * options.snapshot_at).round() as u64;
+    println!(
+        "orders: {} ({} events), snapshot after {head_orders} orders ({} events)",
+        options.orders,
+        options.orders * 3,
+        head_orders * 3
+    );
+
+    let mut order_ids = fill(&infra, 0..head_orders).await;
+    let data_dir = infra.dir.path().join("full");
+    let catalog = Arc::new(TantivyCatalog::open(&data_dir).expect("catalog"));
+    drop(catalog.open_live().await.expect("live view"));
+    let snapshots = Arc::new(SnapshotStore::new(&data_dir.join("snapshots"), 1));
+    let setup = RebuildSetup {
+        catalog: catalog.clone(),
+        kafka: infra.kafka.clone(),
+        codec: codec.clone(),
+        limits: BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+        snapshots: snapshots.clone(),
+    };
+    let (head_status, _) = timed_rebuild(&setup, RebuildFrom::Beginning).await;
+    println!("view of the first {} events built", head_status.records_done);
+
+    let started = Instant::now();
+    let manifest = snapshots.take(&OrderViewSnapshots::new(catalog.clone())).await.expect("snapshot");
+    println!(
+        "snapshot: {} documents, {:.1} MB in {} files, taken in {:.2}s",
+        manifest.documents,
+        manifest.bytes() as f64 / 1e6,
+        manifest.files.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    order_ids.extend(fill(&infra, head_orders..options.orders).await);
+
+    let (full_status, full_time) = timed_rebuild(&setup, RebuildFrom::Beginning).await;
+    println!(
+        "full rebuild from offset 0: {} events in {:.1}s ({:.0} events/s)",
+        full_status.records_done,
+        full_time.as_secs_f64(),
+        full_status.records_done as f64 / full_time.as_secs_f64()
+    );
+
+    let restore_dir = infra.dir.path().join("restored");
+    let restore_catalog = Arc::new(TantivyCatalog::open(&restore_dir).expect("catalog"));
+    drop(restore_catalog.open_live().await.expect("live view"));
+    let restore_setup = RebuildSetup { catalog: restore_catalog.clone(), ..setup };
+    let (restore_status, restore_time) = timed_rebuild(&restore_setup, RebuildFrom::LatestSnapshot).await;
+    assert_eq!(restore_status.restored_snapshot.as_deref(), Some(manifest.name.as_str()), "{restore_status:?}");
+    println!(
+        "restore from the snapshot + tail: {} tail events replayed, {:.1}s in all",
+        restore_status.records_done,
+        restore_time.as_secs_f64()
+    );
+    println!("speedup: {:.1}x", full_time.as_secs_f64() / restore_time.as_secs_f64());
+
+    let full_view = catalog.open_live().await.expect("full view");
+    let restored_view = restore_catalog.open_live().await.expect("restored view");
+    let compared = compare(full_view.as_ref(), restored_view.as_ref(), &order_ids).await;
+    println!("equal: {compared} of {} orders, document for document", order_ids.len());
+    assert_eq!(full_view.count().await.expect("count"), restored_view.count().await.expect("count"));
+}
+
+/// Runs a rebuild to the end; its final status and how long it took.
+async fn timed_rebuild(setup: &RebuildSetup, from: RebuildFrom) -> (rebuild::RebuildStatus, Duration) {
+    let generation = rebuild::new_generation();
+    let tracker = RebuildTracker::default();
+    tracker.try_start(&generation);
+    let started = Instant::now();
+    rebuild::run(setup, &generation, None, from, &tracker, &CancellationToken::new()).await.expect("rebuild");
+    (tracker.status(), started.elapsed())
+}
+
+/// Publishes the orders of `sequences`, three events each; their ids.
+async fn fill(infra: &TestInfra, sequences: std::ops::Range<u64>) -> Vec<Uuid> {
+    let codec = infra.codec();
+    let producer: FutureProducer = infra
+        .kafka
+        .producer_config("bench-fill")
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .expect("producer");
+    let progress = bar((sequences.end - sequences.start) * 3, "fill   ");
+    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
+    let mut in_flight = InFlight::new();
+    let mut order_ids = Vec::new();
+    for sequence in sequences {
+        let events = order_events(sequence, format!("cust-{}", sequence % 50_000), base_ms + sequence as i64 * 90_000);
+        order_ids.push(events.0.order_id());
+        send_order_events(&codec, &producer, &events, &mut in_flight).await;
+        while in_flight.len() > 50_000 {
+            futures::StreamExt::next(&mut in_flight).await;
+            progress.inc(1);
+        }
+    }
+    while futures::StreamExt::next(&mut in_flight).await.is_some() {
+        progress.inc(1);
+    }
+    producer.flush(Duration::from_secs(60)).expect("flushed");
+    progress.finish();
+    order_ids
+}
+
+/// Asserts both views hold the same document for every id; how many were compared.
+async fn compare(full: &dyn HistoryIndex, restored: &dyn HistoryIndex, order_ids: &[Uuid]) -> usize {
+    let mut compared = 0;
+    for chunk in order_ids.chunks(COMPARE_CHUNK) {
+        let from_full = full.load(chunk).await.expect("load");
+        let from_restored = restored.load(chunk).await.expect("load");
+        for order_id in chunk {
+            let expected = from_full.get(order_id).map(|versioned| &versioned.document);
+            let found = from_restored.get(order_id).map(|versioned| &versioned.document);
+            assert!(expected.is_some(), "order {order_id} is in the full rebuild");
+            assert_eq!(found, expected, "order {order_id} differs");
+            compared += 1;
+        }
+    }
+    compared
+}
