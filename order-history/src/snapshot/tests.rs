@@ -262,3 +262,19 @@ async fn no_snapshot_dir_means_nothing_to_restore() {
     let (restored, refused) = restore(&fixture, "restored").await;
     assert!(restored.is_none() && refused.is_empty());
 }
+
+#[tokio::test]
+async fn a_restored_view_lets_tantivy_delete_its_files_once_merged_away() {
+    let fixture = Fixture::new(3);
+    let live = fixture.catalog.open_live().await.expect("live");
+    store_orders(live.as_ref(), 10).await;
+    live.commit(&checkpoint_at(10)).await.expect("commit");
+    let manifest = fixture.store.take(&fixture.model).await.expect("snapshot");
+    let (restored, _) = restore(&fixture, "restored").await;
+    let restored = restored.expect("restored").copy;
+    let managed = fs::read_to_string(fixture._dir.path().join("data/views/restored/.managed.json")).expect("managed");
+    for file in manifest.files.iter().filter(|file| file.path != "meta.json") {
+        assert!(managed.contains(&file.path), "{} is managed: {managed}", file.path);
+    }
+    assert_eq!(restored.count().await.expect("count"), 10);
+}

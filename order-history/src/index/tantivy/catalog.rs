@@ -20,6 +20,8 @@ pub const INITIAL_GENERATION: &str = "initial";
 const LIVE_FILE: &str = "LIVE";
 const LIVE_TEMP_FILE: &str = "LIVE.tmp";
 const VIEWS_DIR: &str = "views";
+/// The files tantivy may delete when no commit needs them any more.
+const MANAGED_FILE: &str = ".managed.json";
 /// Where a snapshot's files are linked while it is taken: inside the data dir, on the views'
 /// file system, so hard links work.
 const SNAPSHOT_STAGING_DIR: &str = "snapshot-staging";
@@ -196,6 +198,24 @@ impl CatalogInner {
         Ok(directory)
     }
 
+    /// Opens a view whose files were restored from a snapshot. tantivy deletes only the files
+    /// it lists in `.managed.json` once merges no longer need them; the restored segment files
+    /// are listed there first, or they would stay on disk for good after the first merge.
+    fn open_restored(&self, generation: &str) -> Result<TantivyIndex, IndexError> {
+        check_generation(generation)?;
+        let directory = self.view_dir(generation);
+        let mut managed = Vec::new();
+        for entry in fs::read_dir(&directory).with_context(|| format!("cannot list {}", directory.display()))? {
+            let name = entry.context("cannot list a restored view")?.file_name().to_string_lossy().into_owned();
+            if name != "meta.json" && !name.starts_with('.') {
+                managed.push(name);
+            }
+        }
+        let managed_json = serde_json::to_vec(&managed).context("cannot list the restored files")?;
+        fs::write(directory.join(MANAGED_FILE), managed_json).context("cannot write the restored view's file list")?;
+        self.open_view(generation)
+    }
+
     fn discard(&self, generation: &str) -> Result<(), IndexError> {
         check_generation(generation)?;
         if self.read_live()?.as_deref() == Some(generation) {
@@ -265,7 +285,7 @@ impl ViewCatalog for TantivyCatalog {
 
     async fn open_restored(&self, generation: &str) -> Result<Arc<dyn HistoryIndex>, IndexError> {
         let generation = generation.to_string();
-        let index = self.blocking(move |catalog| catalog.open_view(&generation)).await?;
+        let index = self.blocking(move |catalog| catalog.open_restored(&generation)).await?;
         Ok(Arc::new(index))
     }
 }
