@@ -20,6 +20,7 @@
 mod orders;
 pub mod schedule;
 mod store;
+pub mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -99,7 +100,7 @@ impl Manifest {
 
     /// Records up to the checkpoint, over all partitions: how far into the topics it is.
     pub fn records_covered(&self) -> i64 {
-        self.checkpoint.offsets.values().flat_map(|partitions| partitions.values()).sum()
+        schedule::records_covered(&self.checkpoint)
     }
 }
 

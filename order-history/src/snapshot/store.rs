@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use super::{
     Captured, FILES_DIR, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile, SnapshotError, SnapshotRefused,
-    SnapshottableReadModel, is_snapshot_dir, new_snapshot_name,
+    SnapshottableReadModel, is_snapshot_dir, new_snapshot_name, telemetry,
 };
 
 const PARTIAL_SUFFIX: &str = ".partial";
@@ -58,7 +58,7 @@ impl SnapshotStore {
         let schema_fingerprint = model.schema_fingerprint()?;
         let name = new_snapshot_name();
         let started = std::time::Instant::now();
-        let captured = model.capture(&name).await?;
+        let captured = model.capture(&name).await.inspect_err(|_| telemetry::snapshot_failed())?;
         let models_dir = self.root.join(model.read_model());
         let read_model = model.read_model().to_string();
         let keep = self.keep;
@@ -72,7 +72,9 @@ impl SnapshotStore {
             Ok::<_, SnapshotError>(manifest)
         })
         .await
-        .map_err(|error| anyhow!("the snapshot task failed: {error}"))??;
+        .map_err(|error| anyhow!("the snapshot task failed: {error}"))?
+        .inspect_err(|_| telemetry::snapshot_failed())?;
+        telemetry::snapshot_taken(started.elapsed(), manifest.bytes());
         tracing::info!(
             read_model = model.read_model(),
             snapshot = manifest.name,
@@ -119,8 +121,12 @@ impl SnapshotStore {
         let mut refused = Vec::new();
         for directory in candidates {
             match restore_one(model, &directory, target).await {
-                Ok(restored) => return Ok((Some(restored), refused)),
+                Ok(restored) => {
+                    telemetry::snapshot_restored();
+                    return Ok((Some(restored), refused));
+                }
                 Err(SnapshotError::Refused(refusal)) => {
+                    telemetry::snapshot_refused(&refusal);
                     tracing::warn!(read_model = model.read_model(), reason = %refusal, "snapshot refused");
                     refused.push(refusal);
                 }

@@ -175,7 +175,14 @@ impl CatalogInner {
         check_generation(name)?;
         let live = self.open_live()?;
         let staging = self.data_dir.join(SNAPSHOT_STAGING_DIR).join(name);
-        let captured = live.view.capture_committed(&staging)?;
+        let captured = match live.view.capture_committed(&staging) {
+            Ok(captured) => captured,
+            Err(error) => {
+                // nothing else will ever use this staging dir: its name is the snapshot's
+                let _ = fs::remove_dir_all(&staging);
+                return Err(error);
+            }
+        };
         Ok(CapturedView {
             files: staging,
             checkpoint: captured.checkpoint,
