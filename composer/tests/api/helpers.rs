@@ -440,6 +440,11 @@ pub async fn spawn_order_history(infra: &TestInfra) -> OrderHistoryApp {
         commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
         stats_database_url: None,
         stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
+        snapshot_dir: None,
+        snapshot_every_events: 0,
+        snapshot_every_minutes: 0,
+        snapshot_keep: order_history::config::DEFAULT_SNAPSHOT_KEEP,
+        bootstrap_from: None,
     };
     let app = order_history::app::Application::start(&config).await.expect("order-history starts");
     let view = app.state.view.clone();
