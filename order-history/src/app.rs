@@ -17,8 +17,8 @@ use crate::index::elasticsearch::{ElasticsearchCatalog, ElasticsearchConfig};
 use crate::index::tantivy::TantivyCatalog;
 use crate::projection::{self, Assignment, LiveView, ProjectionSetup};
 use crate::rebuild::{RebuildSetup, RebuildTracker};
-use crate::stats::{StatsSetup, StatsStatus, StatsStore};
 use crate::snapshot::{OrderViewSnapshots, SnapshotStore, SnapshottableReadModel, schedule};
+use crate::stats::{StatsSetup, StatsStatus, StatsStore};
 
 /// The view catalog the configuration names: Elasticsearch when a URL is given, else tantivy.
 pub fn catalog(config: &Config) -> anyhow::Result<Arc<dyn ViewCatalog>> {

@@ -15,5 +15,5 @@ pub mod index;
 pub mod projection;
 pub mod rebuild;
 pub mod repair;
-pub mod stats;
 pub mod snapshot;
+pub mod stats;

@@ -5,8 +5,8 @@ mod admin;
 mod error;
 mod orders;
 mod repair;
-mod stats;
 mod snapshot;
+mod stats;
 
 use std::sync::Arc;
 

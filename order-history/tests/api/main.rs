@@ -6,6 +6,6 @@ mod poison;
 mod projection;
 mod reconcile;
 mod search;
-mod stats;
 mod snapshots;
+mod stats;
 mod stories;
