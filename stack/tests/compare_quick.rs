@@ -187,6 +187,7 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
         .map(|step| step.sent + step.repetitions.len() as u64)
         .sum::<u64>()
         + capacity_sent
+        + report.contract_change.iter().filter(|row| row.design == Design::Composer).map(|row| row.reads).sum::<u64>()
         + report
             .freshness
             .iter()
@@ -261,6 +262,21 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
         assert_eq!(freshness.composer_fresh_reads, freshness.composer_reads);
     }
     assert!(report.freshness_under_load.as_ref().is_some_and(|f| f.read_load_rps > 0.0));
+
+    // change coupling: composer never answers a renamed field wrong and silent; order-history
+    // follows every change without a wrong answer; the incompatible schema stops at the registry
+    let change = |name: &str, design: Design| {
+        written.contract_change.iter().find(|row| row.change == name && row.design == design).expect("a change row")
+    };
+    let renamed = change("rest-rename", Design::Composer);
+    assert_eq!(renamed.wrong, 0, "{renamed:?}");
+    assert!(renamed.degraded > 0, "{renamed:?}");
+    for name in ["rest-rename", "rest-versioned", "event-v2", "event-v3-incompatible"] {
+        let row = change(name, Design::OrderHistory);
+        assert_eq!(row.wrong, 0, "{row:?}");
+        assert_eq!(row.correct + row.degraded, row.reads, "{row:?}");
+    }
+    assert!(change("event-v3-incompatible", Design::OrderHistory).visible_to.starts_with("the registry"));
 
     // a second run on the same stack refuses to seed again, naming why
     let refused = second_seeding.err().expect("a second seeding is refused");
