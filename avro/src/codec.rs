@@ -13,7 +13,7 @@ use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value as AvroValue;
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
-use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::async_impl::schema_registry::{SrSettings, post_schema};
 use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::{SchemaType, SubjectNameStrategy, SuppliedSchema};
 
@@ -91,6 +91,9 @@ impl DecodeError {
 pub struct EventCodec {
     encoder: AvroEncoder,
     decoder: AvroDecoder,
+    /// For registering a given schema text: the encoder caches one schema per subject, so it
+    /// would answer a second version of a subject with the first one's id.
+    settings: SrSettings,
 }
 
 impl EventCodec {
@@ -100,7 +103,7 @@ impl EventCodec {
             .no_proxy()
             .build()
             .map_err(|error| EncodeError::RegistryUnavailable(describe(&error)))?;
-        Ok(Self { encoder: AvroEncoder::new(settings.clone()), decoder: AvroDecoder::new(settings) })
+        Ok(Self { encoder: AvroEncoder::new(settings.clone()), decoder: AvroDecoder::new(settings.clone()), settings })
     }
 
     /// Encodes `event` with its compiled-in schema, registering the schema under the topic's
@@ -131,15 +134,14 @@ impl EventCodec {
 
     /// Registers `schema_text` under `topic`'s value subject and returns its id; the registry
     /// checks it against the subject's compatibility level and refuses it (409, here
-    /// [`EncodeError::SchemaRejected`]) when it breaks it.
+    /// [`EncodeError::SchemaRejected`]) when it breaks it. Every call asks the registry: the
+    /// caller caches by version (the encoder's cache, one schema per subject, would give a v2 the
+    /// id of v1, and every v2 record would then be framed with the wrong writer schema).
     pub async fn register_schema_text(&self, topic: &str, schema_text: &str) -> Result<u32, EncodeError> {
         let subject = crate::topics::value_subject(topic);
         let name = Schema::parse_str(schema_text).ok().map(|schema| record_name(&schema));
         let supplied = SuppliedSchema::new(name, SchemaType::Avro, schema_text.to_string());
-        let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(topic.to_string(), false, supplied);
-        let registered = self
-            .encoder
-            .get_schema_and_id(&subject, strategy)
+        let registered = post_schema(&self.settings, subject.clone(), supplied)
             .await
             .map_err(|error| classify_encode_error(&subject, &error))?;
         Ok(registered.id)

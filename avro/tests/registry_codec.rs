@@ -155,6 +155,21 @@ async fn a_backward_compatible_v2_is_accepted_and_both_versions_read_each_other(
 }
 
 #[tokio::test]
+async fn one_codec_registers_each_version_of_a_subject_under_its_own_id() {
+    // a relay registers v1 when it starts and v2 when the service switches: the second answer
+    // must be v2's id, or v2 records go out framed with v1's schema and readers reject them
+    let registry = Registry::start().await;
+    let codec = codec(&registry);
+    let v1 = codec.register_schema_text(topics::PAYMENTS, evolution::schema_text_for(topics::PAYMENTS, None).unwrap());
+    let v1 = v1.await.expect("v1 registers");
+    let v2_text = evolution::schema_text_for(topics::PAYMENTS, Some("v2")).expect("a v2 schema");
+    let v2 = codec.register_schema_text(topics::PAYMENTS, v2_text).await.expect("v2 registers");
+    assert_ne!(v1, v2, "v2 got v1's id");
+    let again = codec.register_schema_text(topics::PAYMENTS, v2_text).await.expect("v2 again");
+    assert_eq!(again, v2);
+}
+
+#[tokio::test]
 async fn changing_a_field_type_is_rejected_naming_the_field() {
     let registry = Registry::start().await;
     codec(&registry).register::<PaymentEvent>().await.expect("v1 registers");
