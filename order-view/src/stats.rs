@@ -209,7 +209,7 @@ fn ceil_to_hour(at: DateTime<Utc>) -> DateTime<Utc> {
 /// What one order adds to the rollups, derived from its merged state alone. When the order
 /// changes, its old contribution is subtracted and the new one added, so an order that moves
 /// from one status to another leaves the first bucket as it enters the second.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contribution {
     /// The hour the order was placed in, as Unix milliseconds.
     pub hour_ms: i64,
@@ -273,34 +273,6 @@ impl Contribution {
             GroupBy::Currency => &self.currency,
         }
     }
-
-    /// The rollup cells this contribution changes, each by `sign` (+1 to add, -1 to retract):
-    /// per dimension, one order in the order's currency and the revenue in each currency.
-    pub fn cells(&self, sign: i64) -> Vec<Cell> {
-        let mut cells = Vec::new();
-        for dimension in GroupBy::ALL {
-            let key = self.key(dimension).to_string();
-            let mut per_currency: BTreeMap<&str, CellValue> = BTreeMap::new();
-            per_currency.entry(&self.currency).or_default().orders += sign;
-            for (currency, amount_minor) in &self.revenue {
-                per_currency.entry(currency).or_default().revenue_minor += sign * amount_minor;
-            }
-            for (currency, value) in per_currency {
-                let at = CellKey { hour_ms: self.hour_ms, dimension, key: key.clone(), currency: currency.to_string() };
-                cells.push(Cell { at, value });
-            }
-        }
-        cells
-    }
-
-    /// The product quantities this contribution changes, each by `sign`.
-    pub fn product_cells(&self, sign: i64) -> Vec<ProductCell> {
-        let mut cells = Vec::new();
-        for (sku, quantity) in &self.products {
-            cells.push(ProductCell { hour_ms: self.hour_ms, sku: sku.clone(), quantity: sign * quantity });
-        }
-        cells
-    }
 }
 
 /// Where a rollup count lives: an hour, a dimension's key, a currency.
@@ -340,21 +312,37 @@ pub struct Rollup {
 }
 
 impl Rollup {
-    /// Adds (`sign` +1) or retracts (`sign` -1) a contribution; cells that reach zero go.
+    /// Adds (`sign` +1) or retracts (`sign` -1) a contribution: per dimension, one order in
+    /// the order's currency and the revenue in each currency; and its product quantities.
+    /// Cells that reach zero go.
     pub fn apply(&mut self, contribution: &Contribution, sign: i64) {
-        for cell in contribution.cells(sign) {
-            let value = self.cells.entry(cell.at.clone()).or_default();
-            value.orders += cell.value.orders;
-            value.revenue_minor += cell.value.revenue_minor;
-            if *value == CellValue::default() {
-                self.cells.remove(&cell.at);
+        // the same for every dimension: only the key differs
+        let mut per_currency: BTreeMap<&str, CellValue> = BTreeMap::new();
+        per_currency.entry(&contribution.currency).or_default().orders += sign;
+        for (currency, amount_minor) in &contribution.revenue {
+            per_currency.entry(currency).or_default().revenue_minor += sign * amount_minor;
+        }
+        for dimension in GroupBy::ALL {
+            for (currency, change) in &per_currency {
+                let at = CellKey {
+                    hour_ms: contribution.hour_ms,
+                    dimension,
+                    key: contribution.key(dimension).to_string(),
+                    currency: currency.to_string(),
+                };
+                let value = self.cells.entry(at.clone()).or_default();
+                value.orders += change.orders;
+                value.revenue_minor += change.revenue_minor;
+                if *value == CellValue::default() {
+                    self.cells.remove(&at);
+                }
             }
         }
-        for cell in contribution.product_cells(sign) {
-            let key = (cell.hour_ms, cell.sku);
-            let quantity = self.products.entry(key.clone()).or_default();
-            *quantity += cell.quantity;
-            if *quantity == 0 {
+        for (sku, quantity) in &contribution.products {
+            let key = (contribution.hour_ms, sku.clone());
+            let total = self.products.entry(key.clone()).or_default();
+            *total += sign * quantity;
+            if *total == 0 {
                 self.products.remove(&key);
             }
         }

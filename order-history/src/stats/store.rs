@@ -77,19 +77,7 @@ impl StatsStore {
 
     /// The positions the rollups cover.
     pub async fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
-        let rows = sqlx::query("select topic, partition_id, next_offset from stats_checkpoint")
-            .fetch_all(&self.store.pool)
-            .await
-            .context("cannot read the statistics checkpoint")?;
-        let mut checkpoint = Checkpoint::default();
-        for row in rows {
-            let topic: String = row.try_get("topic")?;
-            let partition: i64 = row.try_get("partition_id")?;
-            let next_offset: i64 = row.try_get("next_offset")?;
-            let partition = i32::try_from(partition).context("stored partition out of range")?;
-            checkpoint.advance(&topic, partition, next_offset);
-        }
-        Ok(checkpoint)
+        read_checkpoint(&self.store.pool).await
     }
 
     /// The newest event time the rollups cover.
@@ -111,15 +99,15 @@ impl StatsStore {
         covers: &Checkpoint,
     ) -> Result<ApplyOutcome, StatsStoreError> {
         let mut tx = self.store.pool.begin().await?;
-        let stored = read_checkpoint(&mut tx).await?;
+        let stored = read_checkpoint(&mut *tx).await?;
         let mut outcome = ApplyOutcome::default();
         let mut per_order: HashMap<Uuid, Vec<&SourceEvent>> = HashMap::new();
         let mut order_ids = Vec::new();
         let mut newest_ms: Option<i64> = None;
         for positioned in events {
             let already_covered = stored
-                .get(&(positioned.topic.clone(), positioned.partition))
-                .is_some_and(|next_offset| positioned.offset < *next_offset);
+                .next_offset(&positioned.topic, positioned.partition)
+                .is_some_and(|next_offset| positioned.offset < next_offset);
             if already_covered {
                 outcome.covered += 1;
                 continue;
@@ -260,16 +248,23 @@ impl StatsStore {
     }
 }
 
-async fn read_checkpoint(tx: &mut Transaction<'_, Any>) -> Result<HashMap<(String, i32), i64>, StatsStoreError> {
-    let rows =
-        sqlx::query("select topic, partition_id, next_offset from stats_checkpoint").fetch_all(&mut **tx).await?;
-    let mut stored = HashMap::with_capacity(rows.len());
+/// The stored positions, from the pool or inside a transaction.
+async fn read_checkpoint<'e, E>(executor: E) -> anyhow::Result<Checkpoint>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query("select topic, partition_id, next_offset from stats_checkpoint")
+        .fetch_all(executor)
+        .await
+        .context("cannot read the statistics checkpoint")?;
+    let mut checkpoint = Checkpoint::default();
     for row in rows {
+        let topic: String = row.try_get("topic")?;
         let partition: i64 = row.try_get("partition_id")?;
         let partition = i32::try_from(partition).context("stored partition out of range")?;
-        stored.insert((row.try_get("topic")?, partition), row.try_get("next_offset")?);
+        checkpoint.advance(&topic, partition, row.try_get("next_offset")?);
     }
-    Ok(stored)
+    Ok(checkpoint)
 }
 
 async fn load_document(tx: &mut Transaction<'_, Any>, order_id: Uuid) -> Result<Option<OrderHistory>, StatsStoreError> {
@@ -340,13 +335,13 @@ async fn add_to_product(
 /// batch's; a position that moved in between means another writer applied these records.
 async fn advance_checkpoint(
     tx: &mut Transaction<'_, Any>,
-    stored: &HashMap<(String, i32), i64>,
+    stored: &Checkpoint,
     covers: &Checkpoint,
 ) -> Result<(), StatsStoreError> {
     for (topic, partitions) in &covers.offsets {
         for (partition, next_offset) in partitions {
-            let moved = match stored.get(&(topic.clone(), *partition)) {
-                Some(read) if read >= next_offset => continue,
+            let moved = match stored.next_offset(topic, *partition) {
+                Some(read) if read >= *next_offset => continue,
                 Some(read) => {
                     sqlx::query(
                         "update stats_checkpoint set next_offset = $3 \
@@ -355,7 +350,7 @@ async fn advance_checkpoint(
                     .bind(topic.as_str())
                     .bind(i64::from(*partition))
                     .bind(*next_offset)
-                    .bind(*read)
+                    .bind(read)
                     .execute(&mut **tx)
                     .await?
                     .rows_affected()
@@ -383,18 +378,15 @@ async fn advance_checkpoint(
     Ok(())
 }
 
+/// Moves `as_of` forward to `newest_ms`, never back, in one statement both databases accept.
 async fn advance_as_of(tx: &mut Transaction<'_, Any>, newest_ms: i64) -> Result<(), StatsStoreError> {
-    let row = sqlx::query("select as_of_ms from stats_meta where id = 1").fetch_optional(&mut **tx).await?;
-    let sql = match row {
-        None => "insert into stats_meta (id, as_of_ms) values (1, $1)",
-        Some(row) => {
-            let stored: i64 = row.try_get("as_of_ms")?;
-            if stored >= newest_ms {
-                return Ok(());
-            }
-            "update stats_meta set as_of_ms = $1 where id = 1"
-        }
-    };
-    sqlx::query(sql).bind(newest_ms).execute(&mut **tx).await?;
+    sqlx::query(
+        "insert into stats_meta (id, as_of_ms) values (1, $1) \
+         on conflict (id) do update set as_of_ms = excluded.as_of_ms \
+         where excluded.as_of_ms > stats_meta.as_of_ms",
+    )
+    .bind(newest_ms)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
