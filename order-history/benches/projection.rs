@@ -452,25 +452,13 @@ async fn main() {
     drop(catalog);
 
     let config = Config {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        data_dir: data_dir.clone(),
-        elasticsearch_url: None,
-        elasticsearch_alias: "order-history".to_string(),
-        kafka: infra.kafka.clone(),
-        schema_registry_url: infra.registry_url.clone(),
         group_id: "order-history-bench".to_string(),
         admin_token: None,
         read_auth: testkit::test_read_auth(),
         batch_max_records: 5000,
         batch_max_wait_ms: options.batch_max_wait_ms,
         commit_interval_ms: options.commit_interval_ms,
-        stats_database_url: None,
-        stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
-        snapshot_dir: None,
-        snapshot_every_events: 0,
-        snapshot_every_minutes: 0,
-        snapshot_keep: order_history::config::DEFAULT_SNAPSHOT_KEEP,
-        bootstrap_from: None,
+        ..Config::local(data_dir.clone(), infra.kafka.clone(), infra.registry_url.clone())
     };
     println!(
         "live projection: batch window {} ms, commit interval {} ms",

@@ -126,6 +126,19 @@ pub const DEFAULT_BATCH_MAX_WAIT_MS: u64 = 10;
 pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 1000;
 
 impl Config {
+    /// Every default, with the broker, registry and data dir given and no snapshots taken on a
+    /// schedule; for tests and benches, which set the credentials and batching they use.
+    pub fn local(data_dir: PathBuf, kafka: KafkaArgs, schema_registry_url: String) -> Config {
+        let mut config = Cli::parse_from(["order-history"]).config;
+        config.listen = "127.0.0.1:0".parse().expect("a static address parses");
+        config.data_dir = data_dir;
+        config.kafka = kafka;
+        config.schema_registry_url = schema_registry_url;
+        config.snapshot_every_events = 0;
+        config.snapshot_every_minutes = 0;
+        config
+    }
+
     pub fn batch_limits(&self) -> BatchLimits {
         BatchLimits {
             max_records: self.batch_max_records.max(1),

@@ -427,24 +427,16 @@ pub async fn spawn_order_history(infra: &TestInfra) -> OrderHistoryApp {
     let address = listener.local_addr().expect("address");
     let config = order_history::config::Config {
         listen: address,
-        data_dir: infra.dir.path().join("order-history"),
-        elasticsearch_url: None,
-        elasticsearch_alias: "order-history".to_string(),
-        kafka: KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
-        schema_registry_url: infra.registry_url.clone(),
         group_id: "order-history-equivalence".to_string(),
         admin_token: Some(TEST_ADMIN_TOKEN.into()),
         read_auth: testkit::test_read_auth(),
         batch_max_records: 500,
         batch_max_wait_ms: 20,
-        commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
-        stats_database_url: None,
-        stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
-        snapshot_dir: None,
-        snapshot_every_events: 0,
-        snapshot_every_minutes: 0,
-        snapshot_keep: order_history::config::DEFAULT_SNAPSHOT_KEEP,
-        bootstrap_from: None,
+        ..order_history::config::Config::local(
+            infra.dir.path().join("order-history"),
+            KafkaArgs::new(infra.kafka.bootstrap_servers.clone()),
+            infra.registry_url.clone(),
+        )
     };
     let app = order_history::app::Application::start(&config).await.expect("order-history starts");
     let view = app.state.view.clone();

@@ -74,12 +74,7 @@ impl TestWorld {
     /// A configuration for one instance; tantivy instances get their own data dir.
     pub fn config(&self, instance: &str) -> Config {
         Config {
-            listen: "127.0.0.1:0".parse().expect("address"),
-            data_dir: self.infra.dir.path().join(format!("order-history-{instance}")),
             elasticsearch_url: self.search_engine.as_ref().map(|engine| engine.url.clone()),
-            elasticsearch_alias: "order-history".to_string(),
-            kafka: KafkaArgs::new(self.infra.kafka.bootstrap_servers.clone()),
-            schema_registry_url: self.infra.registry_url.clone(),
             group_id: match self.backend {
                 // each tantivy instance is a replica with its own group
                 Backend::Tantivy => format!("order-history-{instance}"),
@@ -89,14 +84,11 @@ impl TestWorld {
             read_auth: testkit::test_read_auth(),
             batch_max_records: 500,
             batch_max_wait_ms: 20,
-            commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
-            stats_database_url: None,
-            stats_group_id: order_history::stats::DEFAULT_STATS_GROUP_ID.to_string(),
-            snapshot_dir: None,
-            snapshot_every_events: 0,
-            snapshot_every_minutes: 0,
-            snapshot_keep: order_history::config::DEFAULT_SNAPSHOT_KEEP,
-            bootstrap_from: None,
+            ..Config::local(
+                self.infra.dir.path().join(format!("order-history-{instance}")),
+                KafkaArgs::new(self.infra.kafka.bootstrap_servers.clone()),
+                self.infra.registry_url.clone(),
+            )
         }
     }
 
