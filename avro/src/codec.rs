@@ -121,7 +121,7 @@ impl EventCodec {
     }
 
     /// Registers the compiled-in schema of a source topic and returns its id. The registry
-    /// answers with the existing id when the schema is known, and the answer is cached.
+    /// answers with the existing id when the schema is known.
     pub async fn register_topic_schema(&self, topic: &str) -> Result<u32, EncodeError> {
         let Some(schema_text) = crate::schema_text_for_topic(topic) else {
             return Err(EncodeError::SchemaRejected {

@@ -19,9 +19,6 @@ use std::collections::BTreeMap;
 use crate::report::model::{Condition, CostRow, Costs, Design, LoadStep, Report};
 use crate::scenarios::freshness::WriteWindow;
 
-/// The processes whose per-write CPU is CQRS's alone.
-const CQRS_WRITE_PROCESSES: [&str; 3] = ["broker", "schema-registry", "order-history"];
-
 pub fn charge(report: &Report, writes: &WriteWindow, write_read_ratio: f64) -> Costs {
     let per_1000_writes = |seconds: f64| seconds * 1000.0 / writes.writes.max(1) as f64 * 1000.0;
     let write_cpu_ms_per_1000_by_process: BTreeMap<String, f64> = writes
@@ -30,7 +27,9 @@ pub fn charge(report: &Report, writes: &WriteWindow, write_read_ratio: f64) -> C
         .map(|(process, seconds)| (process.clone(), per_1000_writes(*seconds)))
         .collect();
     let relay_kafka_cpu_ms_per_1000_writes = writes.relay_kafka_cpu_seconds.map(per_1000_writes);
-    let cqrs_processes: Vec<f64> = CQRS_WRITE_PROCESSES
+    // a write costs CQRS the processes that serve it, as a read does
+    let cqrs_processes: Vec<f64> = Design::OrderHistory
+        .processes()
         .iter()
         .filter_map(|process| write_cpu_ms_per_1000_by_process.get(*process).copied())
         .collect();
