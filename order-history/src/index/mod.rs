@@ -58,6 +58,11 @@ impl Checkpoint {
         *slot = (*slot).max(next_offset);
     }
 
+    /// The records before this position, over all partitions: how far into the topics it is.
+    pub fn records(&self) -> i64 {
+        self.offsets.values().flat_map(|partitions| partitions.values()).sum()
+    }
+
     pub fn next_offset(&self, topic: &str, partition: i32) -> Option<i64> {
         self.offsets.get(topic).and_then(|partitions| partitions.get(&partition)).copied()
     }
@@ -203,5 +208,4 @@ pub struct CapturedView {
     pub files: std::path::PathBuf,
     pub checkpoint: Checkpoint,
     pub documents: u64,
-    pub schema_fingerprint: String,
 }

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{SnapshotError, SnapshotStore, SnapshottableReadModel};
-use crate::index::Checkpoint;
 use crate::projection::LiveView;
 
 /// How often the schedule looks at the view's checkpoint. Taking a snapshot is a few
@@ -38,11 +37,6 @@ impl SnapshotSchedule {
     }
 }
 
-/// Records up to `checkpoint`, over all partitions.
-pub fn records_covered(checkpoint: &Checkpoint) -> i64 {
-    checkpoint.offsets.values().flat_map(|partitions| partitions.values()).sum()
-}
-
 /// Takes snapshots of `model` on `schedule` until `shutdown`. Failures are logged and tried
 /// again at the next trigger: a snapshot is an optimisation, never a reason to stop serving.
 pub async fn run<M: SnapshottableReadModel>(
@@ -72,7 +66,7 @@ pub async fn run<M: SnapshottableReadModel>(
             _ = ticks.tick() => {}
         }
         let records = match view.index().checkpoint().await {
-            Ok(Some(checkpoint)) => records_covered(&checkpoint),
+            Ok(Some(checkpoint)) => checkpoint.records(),
             Ok(None) => return,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the view's checkpoint for the snapshot schedule");

@@ -90,10 +90,10 @@ impl SnapshotStore {
     /// Every snapshot of `read_model`, newest first, each with its manifest or why it is
     /// unreadable. Checks no checksums: that reads every file.
     pub async fn list(&self, read_model: &str) -> Result<Vec<ListedSnapshot>, SnapshotError> {
-        let candidates = self.candidates(read_model);
+        let candidates = self.candidates(read_model).await?;
         tokio::task::spawn_blocking(move || {
             let mut listed = Vec::new();
-            for directory in candidates? {
+            for directory in candidates {
                 let name = snapshot_name(&directory);
                 listed.push(ListedSnapshot { manifest: read_manifest(&directory), name });
             }
@@ -111,13 +111,7 @@ impl SnapshotStore {
         model: &M,
         target: &str,
     ) -> Result<(Option<Restored<M::Restored>>, Vec<SnapshotRefused>), SnapshotError> {
-        let candidates = {
-            let root = self.root.clone();
-            let read_model = model.read_model().to_string();
-            tokio::task::spawn_blocking(move || candidates_in(&root, &read_model))
-                .await
-                .map_err(|error| anyhow!("the snapshot listing task failed: {error}"))??
-        };
+        let candidates = self.candidates(model.read_model()).await?;
         let mut refused = Vec::new();
         for directory in candidates {
             match restore_one(model, &directory, target).await {
@@ -136,8 +130,13 @@ impl SnapshotStore {
         Ok((None, refused))
     }
 
-    fn candidates(&self, read_model: &str) -> Result<Vec<PathBuf>, SnapshotError> {
-        candidates_in(&self.root, read_model)
+    /// [`candidates_in`] off the async runtime: it reads directories.
+    async fn candidates(&self, read_model: &str) -> Result<Vec<PathBuf>, SnapshotError> {
+        let root = self.root.clone();
+        let read_model = read_model.to_string();
+        tokio::task::spawn_blocking(move || candidates_in(&root, &read_model))
+            .await
+            .map_err(|error| anyhow!("the snapshot listing task failed: {error}"))?
     }
 }
 
@@ -263,21 +262,13 @@ fn copy_with_checksum(from: &Path, to: &Path) -> anyhow::Result<(u64, String)> {
         bytes += read as u64;
     }
     target.sync_all().with_context(|| format!("cannot flush {}", to.display()))?;
-    Ok((bytes, hex(&hasher.finalize())))
+    Ok((bytes, format!("{:x}", hasher.finalize())))
 }
 
 /// The SHA-256 of `bytes`, as the manifest writes it.
 #[cfg(test)]
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// The manifest of the snapshot in `directory`, or why it cannot be read.

@@ -140,6 +140,13 @@ impl CatalogInner {
     }
 
     fn create_next(&self, generation: &str) -> Result<TantivyIndex, IndexError> {
+        self.clear_generation(generation)?;
+        self.open_view(generation)
+    }
+
+    /// Removes what is left of view `generation`, which must be neither live nor open: a
+    /// rebuild or restore that never finished starts over empty.
+    fn clear_generation(&self, generation: &str) -> Result<(), IndexError> {
         check_generation(generation)?;
         if self.read_live()?.as_deref() == Some(generation) {
             return Err(anyhow!("view {generation} is the live view").into());
@@ -147,9 +154,7 @@ impl CatalogInner {
         if lock(&self.open_views).get(generation).and_then(Weak::upgrade).is_some() {
             return Err(anyhow!("view {generation} is open already").into());
         }
-        // left over from a rebuild that never finished: start it over empty
-        self.remove_view(generation)?;
-        self.open_view(generation)
+        self.remove_view(generation)
     }
 
     fn promote(&self, generation: &str) -> Result<(), IndexError> {
@@ -183,23 +188,11 @@ impl CatalogInner {
                 return Err(error);
             }
         };
-        Ok(CapturedView {
-            files: staging,
-            checkpoint: captured.checkpoint,
-            documents: captured.documents,
-            schema_fingerprint: schema_fingerprint(),
-        })
+        Ok(CapturedView { files: staging, checkpoint: captured.checkpoint, documents: captured.documents })
     }
 
     fn restore_target(&self, generation: &str) -> Result<PathBuf, IndexError> {
-        check_generation(generation)?;
-        if self.read_live()?.as_deref() == Some(generation) {
-            return Err(anyhow!("view {generation} is the live view").into());
-        }
-        if lock(&self.open_views).get(generation).and_then(Weak::upgrade).is_some() {
-            return Err(anyhow!("view {generation} is open already").into());
-        }
-        self.remove_view(generation)?;
+        self.clear_generation(generation)?;
         let directory = self.view_dir(generation);
         fs::create_dir_all(&directory).with_context(|| format!("cannot create {}", directory.display()))?;
         Ok(directory)

@@ -128,7 +128,11 @@ impl TantivyIndex {
 
 /// The checkpoint saved as the payload of the last commit; empty for a new index.
 fn committed_checkpoint(index: &Index) -> Result<Checkpoint, IndexError> {
-    let metas = index.load_metas().context("cannot read the index metadata")?;
+    checkpoint_of(&index.load_metas().context("cannot read the index metadata")?)
+}
+
+/// The checkpoint a commit's metadata carries as its payload; empty for a new index.
+fn checkpoint_of(metas: &::tantivy::IndexMeta) -> Result<Checkpoint, IndexError> {
     match metas.payload.as_deref() {
         None | Some("") => Ok(Checkpoint::default()),
         Some(payload) => Ok(serde_json::from_str(payload).context("cannot parse the checkpoint of the index")?),

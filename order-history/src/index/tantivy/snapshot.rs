@@ -15,7 +15,7 @@ use ::tantivy::index::SegmentComponent;
 use anyhow::{Context, anyhow};
 use sha2::{Digest, Sha256};
 
-use super::{View, lock, schema};
+use super::{View, checkpoint_of, lock, schema};
 use crate::index::{Checkpoint, IndexError};
 
 const META_FILE: &str = "meta.json";
@@ -36,12 +36,8 @@ pub fn schema_fingerprint() -> String {
     let (schema, _) = schema::build_schema();
     // the schema's JSON is what tantivy itself keeps in meta.json and compares on open
     let json = serde_json::to_vec(&schema).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    let mut fingerprint = String::from("tantivy-");
-    for byte in &digest[..12] {
-        fingerprint.push_str(&format!("{byte:02x}"));
-    }
-    fingerprint
+    // the first 12 bytes of the digest are plenty to tell schemas apart
+    format!("tantivy-{}", &format!("{:x}", Sha256::digest(&json))[..24])
 }
 
 impl View {
@@ -67,10 +63,7 @@ impl View {
         let writer_guard = lock(&self.writer);
         let writer = writer_guard.as_ref().ok_or_else(|| anyhow!("the index is closed"))?;
         let metas = writer.index().load_metas().context("cannot read the committed index metadata")?;
-        let checkpoint = match metas.payload.as_deref() {
-            None | Some("") => Checkpoint::default(),
-            Some(payload) => serde_json::from_str(payload).context("cannot parse the checkpoint of the index")?,
-        };
+        let checkpoint = checkpoint_of(&metas)?;
         let mut wanted: HashSet<String> = HashSet::new();
         let mut segment_prefixes = Vec::new();
         for segment in &metas.segments {
