@@ -111,8 +111,12 @@ pub fn admin_routes(switch: ContractSwitch, token: BearerToken, schema_registry_
 /// What `GET /admin/contract` answers: the settings in force and the last refusal.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContractStatus {
-    #[serde(flatten)]
-    pub settings: ContractSettings,
+    // the fields of `ContractSettings`, spelled out rather than flattened: the settings' schema
+    // forbids other properties, so a flattened `allOf` would forbid `refusal` too
+    pub rest: RestContract,
+    /// The `payments-value` version new events are written with.
+    #[schema(value_type = String, example = "v2")]
+    pub event_schema: PaymentSchemaVersion,
     /// Why the registry refused the last `event_schema` asked for; null when it did not.
     pub refusal: Option<String>,
 }
@@ -126,7 +130,12 @@ pub async fn get_contract(State(state): State<AdminState>, headers: HeaderMap) -
         return refused.into_response();
     }
     let current = state.switch.state();
-    axum::Json(ContractStatus { settings: current.settings, refusal: current.refusal }).into_response()
+    axum::Json(ContractStatus {
+        rest: current.settings.rest,
+        event_schema: current.settings.event_schema,
+        refusal: current.refusal,
+    })
+    .into_response()
 }
 
 /// Changes the contracts payment-svc serves, without a restart.
