@@ -18,13 +18,12 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use events::evolution::PaymentSchemaVersion;
-use events::{EncodeError, EventCodec, RegistryConfig, topics};
-use platform::auth::BearerToken;
-use platform::http::{ProbeResult, json_error};
+use events::{EncodeError, EventCodec, topics};
+use platform::http::{ProbeResult, json_error, json_object};
 use serde::{Deserialize, Serialize};
 
 /// Counter `{version}`: schema versions the registry refused to register.
@@ -97,15 +96,15 @@ impl ContractSwitch {
 #[derive(Clone)]
 pub struct AdminState {
     switch: ContractSwitch,
-    token: BearerToken,
-    schema_registry_url: String,
+    codec: Arc<EventCodec>,
 }
 
-/// `GET`, `PUT` and `DELETE /admin/contract`, guarded by the admin token.
-pub fn admin_routes(switch: ContractSwitch, token: BearerToken, schema_registry_url: String) -> Router {
+/// `GET`, `PUT` and `DELETE /admin/contract`; the service runtime puts them behind the admin
+/// token.
+pub fn admin_routes(switch: ContractSwitch, codec: Arc<EventCodec>) -> Router {
     Router::new()
         .route("/admin/contract", put(put_contract).get(get_contract).delete(delete_contract))
-        .with_state(AdminState { switch, token, schema_registry_url })
+        .with_state(AdminState { switch, codec })
 }
 
 /// What `GET /admin/contract` answers: the settings in force and the last refusal.
@@ -125,10 +124,7 @@ pub struct ContractStatus {
 #[utoipa::path(get, path = "/admin/contract", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, body = ContractStatus), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
-pub async fn get_contract(State(state): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = state.token.check(&headers) {
-        return refused.into_response();
-    }
+pub async fn get_contract(State(state): State<AdminState>) -> Response {
     let current = state.switch.state();
     axum::Json(ContractStatus {
         rest: current.settings.rest,
@@ -146,25 +142,15 @@ pub async fn get_contract(State(state): State<AdminState>, headers: HeaderMap) -
         (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
         (status = 409, body = platform::json::ErrorBody, description = "the registry refused the event schema; the previous one stays in force"),
         (status = 503, body = platform::json::ErrorBody, description = "the schema registry is unavailable")))]
-pub async fn put_contract(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = state.token.check(&headers) {
-        return refused.into_response();
-    }
-    // an object only: serde would also read a struct from an array
-    let settings: ContractSettings = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(object @ serde_json::Value::Object(_)) => match serde_json::from_value(object) {
-            Ok(settings) => settings,
-            Err(error) => {
-                return json_error(StatusCode::BAD_REQUEST, &format!("invalid contract settings: {error}"), None);
-            }
-        },
-        Ok(_) => return json_error(StatusCode::BAD_REQUEST, "the body must be a json object", None),
-        Err(error) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid json: {error}"), None),
+pub async fn put_contract(State(state): State<AdminState>, body: Bytes) -> Response {
+    let settings: ContractSettings = match json_object(&body, "contract settings") {
+        Ok(settings) => settings,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, &message, None),
     };
     let previous = state.switch.current();
     let registered = match settings.event_schema == previous.event_schema {
         true => Ok(0),
-        false => register(&state.schema_registry_url, settings.event_schema).await,
+        false => state.codec.register_schema_text(topics::PAYMENTS, settings.event_schema.schema_text()).await,
     };
     match registered {
         Ok(_) => {}
@@ -188,20 +174,11 @@ pub async fn put_contract(State(state): State<AdminState>, headers: HeaderMap, b
     axum::Json(settings).into_response()
 }
 
-/// Registers `version` under `payments-value`, as a deploy would before publishing with it.
-async fn register(schema_registry_url: &str, version: PaymentSchemaVersion) -> Result<u32, EncodeError> {
-    let codec = EventCodec::new(&RegistryConfig::new(schema_registry_url))?;
-    codec.register_schema_text(topics::PAYMENTS, version.schema_text()).await
-}
-
 /// Reverts every contract to `v1`.
 #[utoipa::path(delete, path = "/admin/contract", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, body = ContractSettings), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
-pub async fn delete_contract(State(state): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = state.token.check(&headers) {
-        return refused.into_response();
-    }
+pub async fn delete_contract(State(state): State<AdminState>) -> Response {
     let settings = ContractSettings::default();
     state.switch.set(ContractState { settings, refusal: None });
     tracing::warn!("contract reverted to v1");

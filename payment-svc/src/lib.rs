@@ -35,8 +35,7 @@ pub struct PaymentRoutes {
 /// Builds payment-svc's routes on the shared context.
 pub fn routes(context: SourceServiceContext, rules: PaymentRules) -> PaymentRoutes {
     let contract = ContractSwitch::default();
-    let admin =
-        contract::admin_routes(contract.clone(), context.admin_token.clone(), context.schema_registry_url.clone());
+    let admin = contract::admin_routes(contract.clone(), context.codec.clone());
     let schema_check = contract.clone();
     let probes = vec![ReadinessProbe::new("event_schema", move || std::future::ready(schema_check.readiness()))];
     let (reads, writes) = http::payments::routes(http::payments::PaymentsState { context, rules, contract });

@@ -274,6 +274,18 @@ pub fn json_error(status: StatusCode, message: &str, field: Option<&str>) -> Res
     (status, Json(body)).into_response()
 }
 
+/// A request body read as `T` when it is a JSON object; otherwise what was wrong, for a 400.
+/// Only an object: serde would also read a struct from an array, so `[]` would pass.
+pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(object @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(object).map_err(|error| format!("invalid {what}: {error}"))
+        }
+        Ok(_) => Err("the body must be a json object".to_string()),
+        Err(error) => Err(format!("invalid json: {error}")),
+    }
+}
+
 /// A field that failed validation, with a lowercase message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {

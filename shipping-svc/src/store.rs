@@ -246,13 +246,10 @@ mod tests {
             (format!("sqlite://{}", dir.path().join("shipping.db").display()), Some(dir))
         };
         let store = source_platform::store::connect_and_migrate(&url, sqlx::migrate!()).await.expect("store");
-        let context = SourceServiceContext {
-            store,
-            outbox: OutboxSignal::default(),
-            // the store's tests use neither
-            admin_token: platform::auth::BearerToken::new("admin token", None),
-            schema_registry_url: String::new(),
-        };
+        // the store's tests publish nothing: the codec is never used
+        let codec = events::EventCodec::new(&events::RegistryConfig::new("http://127.0.0.1:9")).expect("codec");
+        let context =
+            SourceServiceContext { store, outbox: OutboxSignal::default(), codec: std::sync::Arc::new(codec) };
         (ShipmentStore::new(context), dir)
     }
 

@@ -8,12 +8,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
-use platform::auth::BearerToken;
-use platform::http::json_error;
+use platform::http::{json_error, json_object};
 use serde::{Deserialize, Serialize};
 
 const MAX_DELAY_MS: u64 = 60_000;
@@ -61,26 +60,17 @@ pub async fn inject_faults(State(faults): State<Faults>, request: Request, next:
     next.run(request).await
 }
 
-#[derive(Clone)]
-struct AdminState {
-    faults: Faults,
-    token: BearerToken,
-}
-
-/// `GET` and `PUT /admin/faults`, guarded by the admin token.
-pub fn admin_routes(faults: Faults, token: BearerToken) -> Router {
-    Router::new().route("/admin/faults", put(put_faults).get(get_faults)).with_state(AdminState { faults, token })
+/// `GET` and `PUT /admin/faults`; the service runtime puts them behind the admin token.
+pub fn admin_routes(faults: Faults) -> Router {
+    Router::new().route("/admin/faults", put(put_faults).get(get_faults)).with_state(faults)
 }
 
 /// Reads the fault settings.
 #[utoipa::path(get, path = "/admin/faults", tag = "admin",
     security(("admin_token" = [])),
     responses((status = 200, body = FaultSettings), (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token")))]
-async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(refused) = state.token.check(&headers) {
-        return refused.into_response();
-    }
-    axum::Json(state.faults.current()).into_response()
+async fn get_faults(State(faults): State<Faults>) -> Response {
+    axum::Json(faults.current()).into_response()
 }
 
 /// Replaces the fault settings of the read endpoints, without a restart.
@@ -90,20 +80,10 @@ async fn get_faults(State(state): State<AdminState>, headers: HeaderMap) -> Resp
         (status = 400, body = platform::json::ErrorBody, description = "the body is not json fault settings"),
         (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
         (status = 422, body = platform::json::ErrorBody, description = "settings out of range")))]
-async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = state.token.check(&headers) {
-        return refused.into_response();
-    }
-    // an object only: serde would also read a struct from an array, so `[]` would reset
-    let settings: FaultSettings = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(object @ serde_json::Value::Object(_)) => match serde_json::from_value(object) {
-            Ok(settings) => settings,
-            Err(error) => {
-                return json_error(StatusCode::BAD_REQUEST, &format!("invalid fault settings: {error}"), None);
-            }
-        },
-        Ok(_) => return json_error(StatusCode::BAD_REQUEST, "the body must be a json object", None),
-        Err(error) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid json: {error}"), None),
+async fn put_faults(State(faults): State<Faults>, body: Bytes) -> Response {
+    let settings: FaultSettings = match json_object(&body, "fault settings") {
+        Ok(settings) => settings,
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, &message, None),
     };
     if settings.delay_ms > MAX_DELAY_MS {
         return json_error(StatusCode::UNPROCESSABLE_ENTITY, "delay_ms must be at most 60000", Some("delay_ms"));
@@ -111,7 +91,7 @@ async fn put_faults(State(state): State<AdminState>, headers: HeaderMap, body: B
     if !(0.0..=1.0).contains(&settings.error_rate) {
         return json_error(StatusCode::UNPROCESSABLE_ENTITY, "error_rate must be between 0 and 1", Some("error_rate"));
     }
-    state.faults.set(settings);
+    faults.set(settings);
     tracing::warn!(delay_ms = settings.delay_ms, error_rate = settings.error_rate, "fault injection changed");
     axum::Json(settings).into_response()
 }

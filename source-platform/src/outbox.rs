@@ -51,18 +51,7 @@ pub struct OutboxMessage {
 
 impl OutboxMessage {
     pub fn for_event<E: Event>(event: &E, traceparent: Option<String>) -> Result<Self, EncodeError> {
-        Ok(Self {
-            id: Uuid::now_v7(),
-            topic: E::TOPIC,
-            key: event.order_id().to_string(),
-            event_id: event.event_id(),
-            event_type: event.event_type_name(),
-            aggregate_id: event.aggregate_id(),
-            aggregate_version: event.aggregate_version(),
-            payload: encode_datum(event)?,
-            traceparent,
-            schema_version: None,
-        })
+        Ok(Self::with_payload(event, encode_datum(event)?, None, traceparent))
     }
 
     /// `event` with a datum written with another version of its topic's schema.
@@ -72,10 +61,27 @@ impl OutboxMessage {
         schema_version: &'static str,
         traceparent: Option<String>,
     ) -> Result<Self, EncodeError> {
-        let mut message = Self::for_event(event, traceparent)?;
-        message.payload = datum;
-        message.schema_version = Some(schema_version);
-        Ok(message)
+        Ok(Self::with_payload(event, datum, Some(schema_version), traceparent))
+    }
+
+    fn with_payload<E: Event>(
+        event: &E,
+        payload: Vec<u8>,
+        schema_version: Option<&'static str>,
+        traceparent: Option<String>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            topic: E::TOPIC,
+            key: event.order_id().to_string(),
+            event_id: event.event_id(),
+            event_type: event.event_type_name(),
+            aggregate_id: event.aggregate_id(),
+            aggregate_version: event.aggregate_version(),
+            payload,
+            traceparent,
+            schema_version,
+        }
     }
 }
 

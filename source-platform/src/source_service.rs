@@ -58,11 +58,9 @@ pub struct SourceServiceContext {
     pub store: Store,
     /// Call `committed()` after every transaction that enqueued an outbox message.
     pub outbox: OutboxSignal,
-    /// Guards a service's own admin routes, as it guards `/admin/faults`.
-    pub admin_token: BearerToken,
-    /// The registry the relay registers schemas with; a service that registers a schema version
+    /// The registry client the relay publishes with; a service that registers a schema version
     /// of its own (the contract drill) uses the same one.
-    pub schema_registry_url: String,
+    pub codec: Arc<EventCodec>,
 }
 
 /// A started service: its context plus the background relay.
@@ -94,15 +92,18 @@ impl SourceServiceRuntime {
         let store = crate::store::connect_and_migrate(database_url, migrator).await?;
         let outbox = OutboxSignal::default();
         let shutdown = CancellationToken::new();
+        // no I/O until first used
+        let codec = Arc::new(
+            EventCodec::new(&RegistryConfig::new(&args.schema_registry_url))
+                .context("cannot create the schema registry client")?,
+        );
         let relay = if args.relay.enabled {
             let producer = args.kafka.producer_config(name).create().context("cannot create the kafka producer")?;
-            let codec = EventCodec::new(&RegistryConfig::new(&args.schema_registry_url))
-                .context("cannot create the schema registry client")?;
             let relay = OutboxRelay::new(
                 store.clone(),
                 database_url.to_string(),
                 producer,
-                Arc::new(codec),
+                codec.clone(),
                 outbox.clone(),
                 args.relay.clone(),
             );
@@ -114,12 +115,7 @@ impl SourceServiceRuntime {
         let ttl = std::time::Duration::from_secs(args.idempotency_ttl_hours.saturating_mul(3600));
         let pruner = tokio::spawn(crate::idempotency::prune_expired(store.clone(), ttl, shutdown.clone()));
         Ok(Self {
-            context: SourceServiceContext {
-                store,
-                outbox,
-                admin_token: admin_token.clone(),
-                schema_registry_url: args.schema_registry_url.clone(),
-            },
+            context: SourceServiceContext { store, outbox, codec },
             faults: Faults::default(),
             write_token,
             admin_token,
@@ -138,8 +134,8 @@ impl SourceServiceRuntime {
         self.router_with_admin(read_routes, write_routes, Router::new(), Vec::new(), openapi)
     }
 
-    /// [`Self::router`] plus a service's own admin routes (which check the admin token
-    /// themselves, as `/admin/faults` does) and readiness checks of its own.
+    /// [`Self::router`] plus a service's own admin routes, put behind the admin token, and
+    /// readiness checks of its own.
     pub fn router_with_admin(
         &self,
         read_routes: Router,
@@ -164,8 +160,10 @@ impl SourceServiceRuntime {
         let api = Router::new()
             .merge(reads)
             .merge(writes)
-            .merge(admin_routes(self.faults.clone(), self.admin_token.clone()))
-            .merge(admin_routes_of_service)
+            .merge(behind_admin_token(
+                admin_routes(self.faults.clone()).merge(admin_routes_of_service),
+                &self.admin_token,
+            ))
             .route("/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))));
         let store = self.context.store.clone();
         let kafka = self.kafka.clone();
@@ -200,4 +198,9 @@ impl SourceServiceRuntime {
         self.context.store.pool.close().await;
         served.context("http server failed")
     }
+}
+
+/// `routes` behind the admin token, as the write routes are behind the write token.
+fn behind_admin_token(routes: Router, admin_token: &BearerToken) -> Router {
+    routes.route_layer(from_fn_with_state(admin_token.clone(), require_token))
 }
