@@ -137,9 +137,15 @@ impl Run {
             self.write_a_payment_and_wait_for_it(&order_ids[0]).await?;
         }
         let truth = self.truth(order_ids).await?;
-        let mut rows = Vec::new();
+        let mut read = Vec::new();
         for design in Design::BOTH {
-            let answers = self.read_and_sort(design, order_ids, &truth, switched_at).await;
+            read.push((design, self.read_and_sort(design, order_ids, &truth, switched_at).await));
+        }
+        // once both designs were read: the counters cover every read of the change
+        let violations = self.stack.scrape("composer").await?.sum(CONTRACT_VIOLATIONS, &[]) - violations_before;
+        let refusals = self.stack.scrape(PAYMENT_SVC).await?.sum(SCHEMA_REFUSALS, &[]) - refusals_before;
+        let mut rows = Vec::new();
+        for (design, answers) in read {
             let count = |wanted: Answer| answers.iter().filter(|(answer, _)| *answer == wanted).count() as u64;
             let first_break = answers
                 .iter()
@@ -147,8 +153,6 @@ impl Run {
                 .map(|(_, elapsed)| *elapsed)
                 .reduce(f64::min);
             let (correct, degraded, wrong) = (count(Answer::Correct), count(Answer::Degraded), count(Answer::Wrong));
-            let violations = self.stack.scrape("composer").await?.sum(CONTRACT_VIOLATIONS, &[]) - violations_before;
-            let refusals = self.stack.scrape(PAYMENT_SVC).await?.sum(SCHEMA_REFUSALS, &[]) - refusals_before;
             let (visible_after_ms, visible_to) = if refused_at_deploy {
                 (
                     Some(0.0),

@@ -97,30 +97,20 @@ impl Downstream {
         self.get(&self.order_svc, &path, &[], NotFound::IsAbsent, context).await
     }
 
-    /// One page of a customer's orders, newest first.
-    pub async fn orders_of_customer(
+    /// One page of a customer's orders, or of every customer's without `customer_id`, newest
+    /// placement first.
+    pub async fn orders_page(
         &self,
-        customer_id: &str,
+        customer_id: Option<&str>,
         cursor: Option<&str>,
         context: &RequestContext,
     ) -> Result<OrderPage, DownstreamError> {
         let limit = ORDER_PAGE_SIZE.to_string();
-        let mut query = vec![("customer_id", customer_id), ("limit", limit.as_str())];
-        if let Some(cursor) = cursor {
-            query.push(("cursor", cursor));
+        let mut query = Vec::new();
+        if let Some(customer_id) = customer_id {
+            query.push(("customer_id", customer_id));
         }
-        let page = self.get(&self.order_svc, "/orders", &query, NotFound::IsError, context).await?;
-        page.ok_or(DownstreamError::Status { dependency: Dependency::OrderSvc, status: 404 })
-    }
-
-    /// One page of every customer's orders, newest placement first.
-    pub async fn orders_newest_first(
-        &self,
-        cursor: Option<&str>,
-        context: &RequestContext,
-    ) -> Result<OrderPage, DownstreamError> {
-        let limit = ORDER_PAGE_SIZE.to_string();
-        let mut query = vec![("limit", limit.as_str())];
+        query.push(("limit", limit.as_str()));
         if let Some(cursor) = cursor {
             query.push(("cursor", cursor));
         }

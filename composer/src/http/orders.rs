@@ -307,7 +307,7 @@ async fn scan_customer(state: &ApiState, filter: &SearchFilter, context: &Reques
     let downstream = &state.downstream;
     let list_page = |cursor: Option<String>| async move {
         downstream
-            .orders_of_customer(&filter.customer_id, cursor.as_deref(), context)
+            .orders_page(Some(&filter.customer_id), cursor.as_deref(), context)
             .await
             .map_err(SearchError::OrderSvc)
     };

@@ -129,7 +129,7 @@ async fn compose_stats(state: &ApiState, query: &StatsQuery, context: &RequestCo
         if Instant::now() + DEADLINE_GUARD >= context.deadline {
             break Some("deadline");
         }
-        let page = match downstream.orders_newest_first(cursor.as_deref(), context).await {
+        let page = match downstream.orders_page(None, cursor.as_deref(), context).await {
             Ok(page) => page,
             Err(error) => {
                 tracing::warn!(%error, "order-svc cannot list orders; statistics are partial");
