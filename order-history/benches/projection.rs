@@ -31,7 +31,7 @@ use order_history::projection::source::{Assignment, BatchLimits, Source};
 use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
 use order_history::snapshot::SnapshotStore;
 use order_view::search::SearchFilters;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -43,7 +43,7 @@ mod load;
 #[path = "support/seed.rs"]
 mod seed;
 
-use seed::{CITIES, FIRST_NAMES, InFlight, PRODUCTS, bar, order_events, send_order_events};
+use seed::{CITIES, FIRST_NAMES, PRODUCTS, bar, order_events};
 
 // the allocator the order-history binary uses
 #[global_allocator]
@@ -186,35 +186,9 @@ fn service_client() -> reqwest::Client {
 }
 
 async fn fill(infra: &TestInfra, orders: u64) -> (u64, Duration) {
-    let codec = infra.codec();
-    let producer: FutureProducer = infra
-        .kafka
-        .producer_config("bench-fill")
-        .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "500000")
-        .create()
-        .expect("producer");
-    let progress = bar(orders * 3, "fill   ");
     let started = Instant::now();
-    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
-    let mut in_flight = InFlight::new();
     let mut sent = 0u64;
-    for sequence in 0..orders {
-        let events = order_events(sequence, customer_of(sequence), base_ms + sequence as i64 * 90_000);
-        send_order_events(&codec, &producer, &events, &mut in_flight).await;
-        sent += 3;
-        // keep a bounded number of deliveries outstanding
-        while in_flight.len() > 50_000 {
-            futures::StreamExt::next(&mut in_flight).await;
-            progress.inc(1);
-        }
-    }
-    while futures::StreamExt::next(&mut in_flight).await.is_some() {
-        progress.inc(1);
-    }
-    producer.flush(Duration::from_secs(60)).expect("flushed");
-    progress.finish();
+    seed::fill(infra, "bench-fill", 0..orders, customer_of, 50_000, |_| sent += 3).await;
     (sent, started.elapsed())
 }
 

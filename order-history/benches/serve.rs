@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use platform::auth::Reader;
-use rdkafka::producer::{FutureProducer, Producer};
 use testkit::TestInfra;
 use uuid::Uuid;
 
@@ -42,7 +41,7 @@ mod load;
 mod seed;
 
 use load::{PhaseResult, Planned, WRK_SCRIPT, cpu_seconds, run_phase, run_wrk, wrk_installed};
-use seed::{InFlight, bar, order_events, send_order_events};
+use seed::bar;
 
 struct Options {
     orders: u64,
@@ -95,36 +94,14 @@ struct Seeded {
 
 /// Publishes `orders` orders' events as the outbox relays would, in sequence order.
 async fn fill(infra: &TestInfra, orders: u64, customers: u64) -> Vec<Seeded> {
-    let codec = infra.codec();
-    let producer: FutureProducer = infra
-        .kafka
-        .producer_config("bench-serve-fill")
-        .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "500000")
-        .create()
-        .expect("producer");
-    let progress = bar(orders * 3, "fill   ");
-    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
     let mut seeded = Vec::with_capacity(orders as usize);
-    let mut in_flight = InFlight::new();
-    for sequence in 0..orders {
-        let events = order_events(sequence, customer_of(sequence, customers), base_ms + sequence as i64 * 90_000);
+    let customer_of = |sequence: u64| customer_of(sequence, customers);
+    seed::fill(infra, "bench-serve-fill", 0..orders, customer_of, 30_000, |events| {
         let product = events.0.order.items[0].name.as_str();
         let product_word = product.rsplit(' ').next().unwrap_or(product).to_lowercase();
         seeded.push(Seeded { order_id: events.0.order_id, product_word });
-        send_order_events(&codec, &producer, &events, &mut in_flight).await;
-        // a bounded number of deliveries outstanding
-        while in_flight.len() > 30_000 {
-            futures::StreamExt::next(&mut in_flight).await;
-            progress.inc(1);
-        }
-    }
-    while futures::StreamExt::next(&mut in_flight).await.is_some() {
-        progress.inc(1);
-    }
-    producer.flush(Duration::from_secs(60)).expect("flushed");
-    progress.finish();
+    })
+    .await;
     seeded
 }
 

@@ -21,15 +21,12 @@ use order_history::index::{HistoryIndex, ViewCatalog};
 use order_history::projection::source::BatchLimits;
 use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
 use order_history::snapshot::{OrderViewSnapshots, SnapshotStore};
-use rdkafka::producer::{FutureProducer, Producer};
 use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 #[path = "support/seed.rs"]
 mod seed;
-
-use seed::{InFlight, bar, order_events, send_order_events};
 
 // the allocator the order-history binary uses
 #[global_allocator]
@@ -139,33 +136,9 @@ async fn timed_rebuild(setup: &RebuildSetup, from: RebuildFrom) -> (rebuild::Reb
 
 /// Publishes the orders of `sequences`, three events each; their ids.
 async fn fill(infra: &TestInfra, sequences: std::ops::Range<u64>) -> Vec<Uuid> {
-    let codec = infra.codec();
-    let producer: FutureProducer = infra
-        .kafka
-        .producer_config("bench-fill")
-        .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "500000")
-        .create()
-        .expect("producer");
-    let progress = bar((sequences.end - sequences.start) * 3, "fill   ");
-    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
-    let mut in_flight = InFlight::new();
     let mut order_ids = Vec::new();
-    for sequence in sequences {
-        let events = order_events(sequence, format!("cust-{}", sequence % 50_000), base_ms + sequence as i64 * 90_000);
-        order_ids.push(events.0.order_id());
-        send_order_events(&codec, &producer, &events, &mut in_flight).await;
-        while in_flight.len() > 50_000 {
-            futures::StreamExt::next(&mut in_flight).await;
-            progress.inc(1);
-        }
-    }
-    while futures::StreamExt::next(&mut in_flight).await.is_some() {
-        progress.inc(1);
-    }
-    producer.flush(Duration::from_secs(60)).expect("flushed");
-    progress.finish();
+    let customer_of = |sequence: u64| format!("cust-{}", sequence % 50_000);
+    seed::fill(infra, "bench-fill", sequences, customer_of, 50_000, |events| order_ids.push(events.0.order_id())).await;
     order_ids
 }
 

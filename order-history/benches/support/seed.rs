@@ -211,3 +211,43 @@ pub async fn send_order_events(
         }));
     }
 }
+
+/// Publishes the orders of `sequences`, three events each, as the outbox relays would, with at
+/// most `max_in_flight` deliveries outstanding, placed 90 s apart from a year ago; `on_order`
+/// sees each order's events before they are sent.
+pub async fn fill(
+    infra: &testkit::TestInfra,
+    client_id: &str,
+    sequences: std::ops::Range<u64>,
+    customer_of: impl Fn(u64) -> String,
+    max_in_flight: usize,
+    mut on_order: impl FnMut(&(OrderEvent, PaymentEvent, ShipmentEvent)),
+) {
+    use rdkafka::producer::Producer;
+    let codec = infra.codec();
+    let producer: FutureProducer = infra
+        .kafka
+        .producer_config(client_id)
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "500000")
+        .create()
+        .expect("producer");
+    let progress = bar((sequences.end - sequences.start) * 3, "fill   ");
+    let base_ms = chrono::Utc::now().timestamp_millis() - 86_400_000 * 365;
+    let mut in_flight = InFlight::new();
+    for sequence in sequences {
+        let events = order_events(sequence, customer_of(sequence), base_ms + sequence as i64 * 90_000);
+        on_order(&events);
+        send_order_events(&codec, &producer, &events, &mut in_flight).await;
+        while in_flight.len() > max_in_flight {
+            futures::StreamExt::next(&mut in_flight).await;
+            progress.inc(1);
+        }
+    }
+    while futures::StreamExt::next(&mut in_flight).await.is_some() {
+        progress.inc(1);
+    }
+    producer.flush(std::time::Duration::from_secs(60)).expect("flushed");
+    progress.finish();
+}
