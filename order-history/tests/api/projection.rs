@@ -332,3 +332,48 @@ async fn two_elasticsearch_instances_survive_a_rebalance_mid_batch() {
     assert_eq!(hit_ids(&body).len(), 60, "one document per order, no duplicates");
     first.stop().await;
 }
+
+/// A payment written with `payments-value` v2 (a new optional field, BACKWARD compatible) is
+/// projected in full by this build's v1 reader, and nothing is dead-lettered.
+async fn a_payment_written_with_schema_v2_is_projected_in_full(backend: Backend) {
+    use events::evolution::{PaymentSchemaVersion, encode_payment_datum};
+    let world = TestWorld::start(backend).await;
+    let app = world.spawn_app().await;
+    let story = Story::new();
+    world.publish(&story.placed("Barbara Liskov", "Substitution principle mug", 2_400)).await;
+    world.publish(&story.payment(PaymentEventType::PaymentAuthorized, 1)).await;
+    let mut captured = story.payment(PaymentEventType::PaymentCaptured, 2);
+    captured.payment.amount.amount_minor = 4_321;
+
+    // as payment-svc publishes after `PUT /admin/contract {"event_schema": "v2"}`
+    let v2 = PaymentSchemaVersion::V2;
+    let schema_id = world.codec.register_schema_text(topics::PAYMENTS, v2.schema_text()).await.expect("registers v2");
+    let datum = encode_payment_datum(&captured, v2, 100_000).expect("encodes as v2");
+    let key = story.order_id.to_string();
+    world.publish_raw(topics::PAYMENTS, Some(key.as_bytes()), Some(&events::codec::frame(schema_id, &datum))).await;
+
+    let document = world.wait_for_order(&app, story.order_id, |doc| doc["payments"][0]["version"] == 2).await;
+    let payment = &document["payments"][0];
+    assert_eq!(payment["status"], "CAPTURED");
+    assert_eq!(payment["amount"]["amount_minor"], 4_321, "{payment}");
+    assert_eq!(payment["amount"]["currency"], captured.payment.amount.currency, "{payment}");
+    assert_eq!(payment["payment_id"], captured.payment.payment_id.to_string(), "{payment}");
+    assert_eq!(document["timeline"].as_array().map(Vec::len), Some(3), "{document}");
+
+    // the v2 record was projected, so nothing reached the dead-letter topic
+    let consumer: rdkafka::consumer::BaseConsumer =
+        world.infra.kafka.consumer_config("dlq-reader", &format!("dlq-{}", Uuid::now_v7())).create().expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topics::ORDER_HISTORY_DLQ), Duration::from_secs(10)).expect("metadata");
+    let dead_letters: i64 = metadata
+        .topics()
+        .iter()
+        .flat_map(|topic| topic.partitions().iter().map(move |partition| (topic.name(), partition.id())))
+        .map(|(topic, partition)| {
+            let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)).expect("watermarks");
+            high - low
+        })
+        .sum();
+    assert_eq!(dead_letters, 0, "no record was dead-lettered");
+    app.stop().await;
+}
+on_both_backends!(a_payment_written_with_schema_v2_is_projected_in_full);
