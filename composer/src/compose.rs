@@ -1,5 +1,5 @@
-//! The merge: an order, its payments and its shipments, as the services answered them, into
-//! the one `OrderHistory` document both designs serve. Pure, so every rule is unit-tested.
+//! composer's merge: the shared one (`order_view::source_merge`), plus the parts an optional
+//! service could not deliver in time.
 //!
 //! What composer can and cannot know (see docs/composer.md, "Documented equality"):
 //! - every field of the current state, and each aggregate's version, is what the services
@@ -9,11 +9,12 @@
 //!   leaves the timeline empty and `as_of` null rather than invent them;
 //! - `incomplete` is always false: without the order there is no answer at all (404 or 5xx).
 
-use order_view::{Address, Customer, LineItem, Money, OrderHistory, PaymentSummary, ShipmentSummary};
+use order_view::OrderHistory;
+use order_view::source_merge::document_from_sources;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use order_view::source_api::{AddressRecord, OrderRecord, PaymentRecord, ShipmentRecord};
+use order_view::source_api::{OrderRecord, PaymentRecord, ShipmentRecord};
 
 /// A part of the document that an optional service could not deliver in time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
@@ -41,110 +42,20 @@ pub struct Composed {
 }
 
 /// Builds the document from the services' answers; `None` for a part whose service failed.
-///
-/// Payments and shipments of another order are left out: the services filter by order id, so
-/// they can only come from a service breaking its contract, and they must not leak into this
-/// order's document.
 pub fn compose(
     order: OrderRecord,
     payments: Option<Vec<PaymentRecord>>,
     shipments: Option<Vec<ShipmentRecord>>,
 ) -> Composed {
     let mut degraded = Vec::new();
-    let order_id = order.id;
-    let currency = order.currency;
-    let mut payment_summaries: Vec<PaymentSummary> = Vec::new();
-    match payments {
-        Some(payments) => {
-            for payment in payments.into_iter().filter(|payment| payment.order_id == order_id) {
-                payment_summaries.push(payment_summary(payment));
-            }
-        }
-        None => degraded.push(DegradedPart::Payments),
+    if payments.is_none() {
+        degraded.push(DegradedPart::Payments);
     }
-    let mut shipment_summaries: Vec<ShipmentSummary> = Vec::new();
-    match shipments {
-        Some(shipments) => {
-            for shipment in shipments.into_iter().filter(|shipment| shipment.order_id == order_id) {
-                shipment_summaries.push(shipment_summary(shipment));
-            }
-        }
-        None => degraded.push(DegradedPart::Shipments),
+    if shipments.is_none() {
+        degraded.push(DegradedPart::Shipments);
     }
-    // the canonical order of the document, whatever order the services answered in
-    payment_summaries.sort_by_key(|payment| (payment.created_at, payment.payment_id));
-    shipment_summaries.sort_by_key(|shipment| (shipment.created_at, shipment.shipment_id));
-
-    let items = order
-        .items
-        .into_iter()
-        .map(|item| LineItem {
-            sku: item.sku,
-            name: item.name,
-            quantity: item.quantity,
-            unit_price: Money { amount_minor: item.unit_price, currency: currency.clone() },
-        })
-        .collect();
-    let document = OrderHistory {
-        order_id,
-        incomplete: false,
-        status: Some(order.status),
-        customer: Some(Customer {
-            customer_id: order.customer_id,
-            name: order.customer_name,
-            email: order.customer_email,
-        }),
-        items,
-        total: Some(Money { amount_minor: order.total, currency: currency.clone() }),
-        currency: Some(currency),
-        shipping_address: Some(address(order.shipping_address)),
-        placed_at: Some(order.created_at),
-        cancelled_at: order.cancelled_at,
-        cancellation_reason: order.cancellation_reason,
-        payments: payment_summaries,
-        shipments: shipment_summaries,
-        timeline: Vec::new(),
-        order_version: Some(order.version),
-        as_of: None,
-    };
+    let document = document_from_sources(order, payments.unwrap_or_default(), shipments.unwrap_or_default());
     Composed { document, degraded }
-}
-
-fn payment_summary(payment: PaymentRecord) -> PaymentSummary {
-    PaymentSummary {
-        payment_id: payment.id,
-        status: payment.status,
-        method: payment.method,
-        amount: Money { amount_minor: payment.amount, currency: payment.currency },
-        decline_reason: payment.decline_reason,
-        created_at: payment.created_at,
-        updated_at: payment.updated_at,
-        version: payment.version,
-    }
-}
-
-fn shipment_summary(shipment: ShipmentRecord) -> ShipmentSummary {
-    ShipmentSummary {
-        shipment_id: shipment.id,
-        carrier: shipment.carrier,
-        tracking_number: shipment.tracking_number,
-        status: shipment.status,
-        last_location: shipment.last_location,
-        address: address(shipment.address),
-        created_at: shipment.created_at,
-        updated_at: shipment.updated_at,
-        version: shipment.version,
-    }
-}
-
-fn address(record: AddressRecord) -> Address {
-    Address {
-        line1: record.line1,
-        line2: record.line2,
-        city: record.city,
-        postal_code: record.postal_code,
-        country: record.country,
-    }
 }
 
 #[cfg(test)]
@@ -154,7 +65,8 @@ pub(crate) mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use order_view::source_api::LineItemRecord;
+    use order_view::Money;
+    use order_view::source_api::{AddressRecord, LineItemRecord};
 
     pub fn at(millis: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_795_000_000_000 + millis).expect("in range")

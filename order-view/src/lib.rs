@@ -10,6 +10,7 @@ mod document;
 pub mod equality;
 pub mod search;
 pub mod source_api;
+pub mod source_merge;
 pub mod stats;
 
 pub use apply::{Applied, SourceEvent};
