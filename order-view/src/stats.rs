@@ -43,13 +43,19 @@ pub enum Granularity {
 }
 
 impl Granularity {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "hour" => Some(Granularity::Hour),
-            "day" => Some(Granularity::Day),
-            "month" => Some(Granularity::Month),
-            _ => None,
+    const ALL: [Granularity; 3] = [Granularity::Hour, Granularity::Day, Granularity::Month];
+
+    /// The name `GET /stats` takes and answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+            Granularity::Month => "month",
         }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Granularity::ALL.into_iter().find(|granularity| granularity.name() == raw)
     }
 
     /// The start of the period that holds `at`.

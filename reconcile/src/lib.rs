@@ -17,6 +17,10 @@
 //! drifting are read again, view first, after a grace period (`--settle-ms`); only what still
 //! differs then is reported. [`diff`] has the rules of each category.
 //!
+//! The statistics read model is checked too ([`statistics`]): its `GET /stats` by day for the
+//! last `--stats-days` days, once per `group_by`, against a recount of the sources' orders placed
+//! in that period.
+//!
 //! Exit codes: 0 without drift, 1 with drift (after `--repair`: drift that is left), 2 when a
 //! service cannot be read.
 
@@ -24,20 +28,25 @@ pub mod diff;
 pub mod repair_api;
 pub mod report;
 pub mod source;
+pub mod statistics;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use order_view::OrderHistory;
+use order_view::source_merge::document_from_sources;
+use order_view::stats::{Granularity, GroupBy, StatsAnswer, StatsQuery};
 use platform::auth::Secret;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
 use self::diff::{Drift, SourceOrder, compare_order};
 use self::repair_api::{MAX_REPAIR_IDS, RepairState, RepairStatus};
-pub use self::report::{Outcome, Reconciliation, RepairSummary, Report};
+pub use self::report::{Outcome, Reconciliation, RepairSummary, Report, StatisticsCheck};
 use self::source::{Client, Endpoints, SourceError};
+use self::statistics::{compare_answers, recount};
 use platform::endpoints::SourceServiceUrls;
 
 /// The addresses `stack up` serves on (stack/src/config.rs); compose publishes the same ports.
@@ -82,6 +91,10 @@ pub struct ReconcileArgs {
     /// How long `--repair` waits for the repairs to finish, in seconds.
     #[arg(long = "repair-timeout-secs", env = "RECONCILE_REPAIR_TIMEOUT_SECS", default_value_t = 900)]
     pub repair_timeout_secs: u64,
+    /// Check the statistics of the orders placed in the last this many days (whole hours, up to
+    /// now) against a recount of the sources; 0 skips the check.
+    #[arg(long = "stats-days", env = "RECONCILE_STATS_DAYS", default_value_t = 30)]
+    pub stats_days: u32,
 }
 
 impl ReconcileArgs {
@@ -98,6 +111,7 @@ impl ReconcileArgs {
             settle_ms: 2000,
             concurrency: 8,
             repair_timeout_secs: 900,
+            stats_days: 30,
         }
     }
 
@@ -171,7 +185,9 @@ pub async fn reconcile(args: &ReconcileArgs) -> Result<Reconciliation, Reconcile
 }
 
 async fn reconcile_with(client: &Client, args: &ReconcileArgs) -> Result<Reconciliation, ReconcileError> {
-    // the view first: what it holds was then already written to the sources
+    // the view first, statistics included: what it holds was then already written to the sources
+    let stats_queries = stats_queries(args.stats_days, Utc::now());
+    let stats_in_view = view_statistics(client, &stats_queries).await?;
     let documents = client.view_documents().await?;
     let mut orders = client.orders().await?;
     let (documents_in_view, orders_in_source) = (documents.len(), orders.len());
@@ -179,19 +195,36 @@ async fn reconcile_with(client: &Client, args: &ReconcileArgs) -> Result<Reconci
     tracing::debug!(documents_in_view, orders_in_source, order_ids = order_ids.len(), "reconcile read both lists");
     let mut sources = read_payments_and_shipments(client, &order_ids, args.concurrency).await?;
     let mut drifts = Vec::new();
+    let mut source_documents = Vec::new();
     for order_id in &order_ids {
         let mut source = sources.remove(order_id).unwrap_or_default();
         source.order = orders.remove(order_id);
         drifts.extend(compare_order(*order_id, &source, documents.get(order_id)));
+        if let Some(order) = &source.order {
+            source_documents.push(document_from_sources(order.clone(), source.payments, source.shipments));
+        }
     }
+    let mut statistics = check_statistics(&stats_queries, &stats_in_view, &source_documents);
 
     let drifting: BTreeSet<Uuid> = drifts.iter().map(|drift| drift.order_id).collect();
+    let statistics_drift = statistics.as_ref().is_some_and(|check| !check.drifts.is_empty());
     let mut rechecked = 0;
-    if !drifting.is_empty() && args.settle_ms > 0 {
-        tracing::debug!(drifting = drifting.len(), settle_ms = args.settle_ms, "reconcile settling before a re-check");
+    if (!drifting.is_empty() || statistics_drift) && args.settle_ms > 0 {
+        tracing::debug!(
+            drifting = drifting.len(),
+            statistics_drift,
+            settle_ms = args.settle_ms,
+            "reconcile settling before a re-check"
+        );
         tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
         rechecked = drifting.len();
         drifts = recheck(client, &drifting, args.concurrency).await?;
+        if statistics_drift {
+            statistics = recheck_statistics(client, &stats_queries, args.concurrency).await?;
+            if let Some(check) = statistics.as_mut() {
+                check.rechecked = true;
+            }
+        }
     }
     Ok(Reconciliation {
         orders_in_source,
@@ -200,7 +233,83 @@ async fn reconcile_with(client: &Client, args: &ReconcileArgs) -> Result<Reconci
         rechecked,
         settle_ms: args.settle_ms,
         drifts,
+        statistics,
     })
+}
+
+/// One query per `group_by`, by day, over the last `days` days in whole hours up to `now`;
+/// none when `days` is 0.
+fn stats_queries(days: u32, now: DateTime<Utc>) -> Vec<StatsQuery> {
+    if days == 0 {
+        return Vec::new();
+    }
+    let from = now - chrono::Duration::days(i64::from(days));
+    let mut queries = Vec::new();
+    for group_by in GroupBy::ALL {
+        let params = [
+            ("from", from.to_rfc3339()),
+            ("to", now.to_rfc3339()),
+            ("granularity", "day".to_string()),
+            ("group_by", group_by.name().to_string()),
+        ];
+        let params = params.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
+        // from < to and whole days: the parse cannot fail but for a span beyond the day limit
+        match StatsQuery::parse(&params) {
+            Ok(query) => queries.push(query),
+            Err(error) => tracing::warn!(%error, days, "statistics not checked"),
+        }
+    }
+    debug_assert!(queries.iter().all(|query| query.granularity == Granularity::Day));
+    queries
+}
+
+/// order-history's answer to each query, in the same order.
+async fn view_statistics(client: &Client, queries: &[StatsQuery]) -> Result<Vec<StatsAnswer>, SourceError> {
+    let mut answers = Vec::with_capacity(queries.len());
+    for query in queries {
+        answers.push(client.view_statistics(query).await?);
+    }
+    Ok(answers)
+}
+
+/// The view's answers against the recount of `source_documents`; `None` when nothing is checked.
+fn check_statistics(
+    queries: &[StatsQuery],
+    in_view: &[StatsAnswer],
+    source_documents: &[OrderHistory],
+) -> Option<StatisticsCheck> {
+    let first = queries.first()?;
+    let in_period: Vec<&OrderHistory> = source_documents
+        .iter()
+        .filter(|document| document.placed_at.is_some_and(|placed_at| placed_at >= first.from && placed_at < first.to))
+        .collect();
+    let (rollup, orders_counted) = recount(in_period);
+    let mut drifts = Vec::new();
+    for (query, view_answer) in queries.iter().zip(in_view) {
+        drifts.extend(compare_answers(query.dimension(), &rollup.answer(query), view_answer));
+    }
+    Some(StatisticsCheck { from: first.from, to: first.to, orders_counted, rechecked: false, drifts })
+}
+
+/// The statistics check again, reading both sides anew, the view first.
+async fn recheck_statistics(
+    client: &Client,
+    queries: &[StatsQuery],
+    concurrency: usize,
+) -> Result<Option<StatisticsCheck>, SourceError> {
+    let Some(first) = queries.first() else { return Ok(None) };
+    let in_view = view_statistics(client, queries).await?;
+    // only the orders placed in the period count: only theirs are read
+    let mut orders = client.orders().await?;
+    orders.retain(|_, order| order.created_at >= first.from && order.created_at < first.to);
+    let order_ids: BTreeSet<Uuid> = orders.keys().copied().collect();
+    let mut sources = read_payments_and_shipments(client, &order_ids, concurrency).await?;
+    let mut source_documents = Vec::with_capacity(orders.len());
+    for (order_id, order) in orders {
+        let source = sources.remove(&order_id).unwrap_or_default();
+        source_documents.push(document_from_sources(order, source.payments, source.shipments));
+    }
+    Ok(check_statistics(queries, &in_view, &source_documents))
 }
 
 /// The payments and shipments of every order id, `concurrency` orders at a time.

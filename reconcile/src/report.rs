@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::diff::{Category, Drift};
+use super::statistics::StatsDrift;
 use crate::repair_api::RepairStatus;
 
 /// The outcome of one pass over both sides, after the grace period.
@@ -22,11 +24,27 @@ pub struct Reconciliation {
     pub settle_ms: u64,
     /// What still differs.
     pub drifts: Vec<Drift>,
+    /// The statistics against the sources' recount; `None` with `--stats-days 0`.
+    pub statistics: Option<StatisticsCheck>,
+}
+
+/// The statistics of a period against a recount of the sources' orders placed in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatisticsCheck {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The sources' orders placed in the period, recounted.
+    pub orders_counted: usize,
+    /// Whether it differed at first and both sides were read again after the grace period.
+    pub rechecked: bool,
+    /// What still differs, per query (`group_by`) and bucket.
+    pub drifts: Vec<StatsDrift>,
 }
 
 impl Reconciliation {
+    /// Any drift: of the documents, or of the statistics.
     pub fn has_drift(&self) -> bool {
-        !self.drifts.is_empty()
+        !self.drifts.is_empty() || self.statistics.as_ref().is_some_and(|check| !check.drifts.is_empty())
     }
 
     /// The ids of the orders with a drift of `category`.
@@ -75,6 +93,14 @@ impl Reconciliation {
             caught_up_while_settling: self.rechecked.saturating_sub(drifting.len()),
             settle_ms: self.settle_ms,
             categories,
+            statistics: self.statistics.as_ref().map(|check| StatisticsReport {
+                from: check.from,
+                to: check.to,
+                orders_counted: check.orders_counted,
+                rechecked_after_settle: check.rechecked,
+                drift_count: check.drifts.len(),
+                examples: check.drifts.iter().take(examples).cloned().collect(),
+            }),
         }
     }
 }
@@ -94,6 +120,19 @@ pub struct Report {
     pub settle_ms: u64,
     #[serde(flatten)]
     pub categories: BTreeMap<Category, CategoryReport>,
+    pub statistics: Option<StatisticsReport>,
+}
+
+/// The statistics check: the period, what was counted and the first figures that differ.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatisticsReport {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub orders_counted: usize,
+    pub rechecked_after_settle: bool,
+    /// Figures that differ, over every `group_by` and the top products.
+    pub drift_count: usize,
+    pub examples: Vec<StatsDrift>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -188,8 +227,14 @@ fn render(report: &Report) -> String {
             report.rechecked_after_settle, report.settle_ms, report.caught_up_while_settling
         );
     }
+    if let Some(statistics) = &report.statistics {
+        render_statistics(&mut text, statistics);
+    }
     if !report.drift {
         text.push_str("no drift\n");
+        return text;
+    }
+    if report.drifting_orders == 0 {
         return text;
     }
     let _ = writeln!(text, "drift in {} orders:", report.drifting_orders);
@@ -204,6 +249,37 @@ fn render(report: &Report) -> String {
         }
     }
     text
+}
+
+fn render_statistics(text: &mut String, statistics: &StatisticsReport) {
+    let _ = writeln!(
+        text,
+        "statistics from {} to {}: {} orders placed in the sources recounted",
+        statistics.from.to_rfc3339(),
+        statistics.to.to_rfc3339(),
+        statistics.orders_counted
+    );
+    if statistics.drift_count == 0 {
+        text.push_str("statistics agree with the sources\n");
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "statistics drift in {} figures (--repair does not rebuild them: stop order-history, delete its \
+         statistics store and start it again, and it replays the topics):",
+        statistics.drift_count
+    );
+    for drift in &statistics.examples {
+        let period = drift.period.map(|period| period.format("%Y-%m-%d ").to_string()).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "    {} {period}{} {}: sources {}, view {}",
+            drift.group_by, drift.key, drift.figure, drift.in_source, drift.in_view
+        );
+    }
+    if statistics.drift_count > statistics.examples.len() {
+        let _ = writeln!(text, "    … and {} more", statistics.drift_count - statistics.examples.len());
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +298,7 @@ mod tests {
             rechecked: 4,
             settle_ms: 2000,
             drifts,
+            statistics: None,
         }
     }
 

@@ -10,6 +10,7 @@ use order_view::OrderHistory;
 pub use order_view::source_api::{
     AddressRecord, LineItemRecord, OrderPage, OrderRecord, PaymentList, PaymentRecord, ShipmentList, ShipmentRecord,
 };
+use order_view::stats::{StatsAnswer, StatsQuery};
 use platform::auth::Secret;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -146,6 +147,16 @@ impl Client {
     /// One document of the view; `None` when the view has nothing of the order.
     pub async fn view_document(&self, order_id: Uuid) -> Result<Option<OrderHistory>, SourceError> {
         self.get_optional_json(Service::OrderHistory, &format!("/orders/{order_id}"), &[]).await
+    }
+
+    /// order-history's `GET /stats` answer to `query`.
+    pub async fn view_statistics(&self, query: &StatsQuery) -> Result<StatsAnswer, SourceError> {
+        let (from, to) = (query.from.to_rfc3339(), query.to.to_rfc3339());
+        let mut params = vec![("from", from.as_str()), ("to", to.as_str()), ("granularity", query.granularity.name())];
+        if let Some(group_by) = query.group_by {
+            params.push(("group_by", group_by.name()));
+        }
+        self.get_json(Service::OrderHistory, "/stats", &params).await
     }
 
     /// Every order of order-svc, paged through newest first.

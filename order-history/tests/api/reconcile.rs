@@ -216,6 +216,31 @@ async fn wait_until_projected(world: &TestWorld, history: &RunningHistory, writt
         .expect("what was stored became searchable");
 }
 
+/// Waits until the statistics count `orders` orders over the last day and are not stale.
+async fn wait_until_counted(world: &TestWorld, history: &RunningHistory, orders: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let to = chrono::Utc::now() + chrono::Duration::hours(1);
+    let from = to - chrono::Duration::days(1);
+    let path = format!("{}/stats", history.url());
+    let query = [("from", from.to_rfc3339()), ("to", to.to_rfc3339())];
+    // polled: the projection publishes its lag about once a second
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        poll.tick().await;
+        let request = world.client.get(&path).query(&query).bearer_auth(testkit::service_token());
+        let (status, body) = status_and_json(request.send().await.expect("order-history answers")).await;
+        let counted: i64 =
+            body["buckets"].as_array().into_iter().flatten().filter_map(|bucket| bucket["orders"].as_i64()).sum();
+        if status == 200 && body["stale"] == false && counted == orders {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the statistics never counted {orders} orders: {status} {body}"
+        );
+    }
+}
+
 fn reconcile_args(sources: &Sources, history: &RunningHistory) -> ReconcileArgs {
     let mut args = ReconcileArgs::new(
         &history.url(),
@@ -239,11 +264,15 @@ async fn reconcile_finds_each_kind_of_drift_and_repair_removes_it(backend: Backe
     let just_placed = write_order(&sources, "Edsger Dijkstra", false, false, false).await;
     wait_until_projected(&world, &history, &[&paid_and_shipped, &shipped, &cancelled, &just_placed]).await;
 
+    wait_until_counted(&world, &history, 4).await;
+
     let args = reconcile_args(&sources, &history);
     let converged = reconcile::run(&args).await.expect("reconcile reads every service");
     assert_eq!(converged.reconciliation.drifts, Vec::new(), "a converged view has no drift");
     assert_eq!(converged.reconciliation.orders_in_source, 4);
     assert_eq!(converged.reconciliation.documents_in_view, 4);
+    let statistics = converged.reconciliation.statistics.as_ref().expect("the statistics are checked");
+    assert_eq!((statistics.orders_counted, statistics.drifts.len()), (4, 0), "{statistics:#?}");
     assert_eq!(converged.exit_code(), 0);
 
     // without the read token the services refuse, and reconcile says so instead of judging
@@ -297,6 +326,31 @@ async fn reconcile_finds_each_kind_of_drift_and_repair_removes_it(backend: Backe
     assert_eq!(repaired.exit_code(), 0);
     let renamed_back = history.view.index().get(cancelled.order_id).await.expect("get").expect("the document");
     assert_eq!(renamed_back.customer.map(|customer| customer.name), Some("Alan Turing".to_string()));
+
+    // corrupt the statistics as a lost retraction would: the cancelled order counted twice
+    let stats_store = sqlx::SqlitePool::connect(&world.config("main").stats_database_url()).await.expect("stats store");
+    let counted_twice =
+        sqlx::query("update stats_rollup set orders = orders + 1 where dimension = 'status' and key = 'CANCELLED'")
+            .execute(&stats_store)
+            .await
+            .expect("update");
+    assert_eq!(counted_twice.rows_affected(), 1);
+    stats_store.close().await;
+    let statistics_drift = reconcile::run(&args).await.expect("reconcile reads every service");
+    let found = statistics_drift.reconciliation.statistics.as_ref().expect("the statistics are checked");
+    let drifts: Vec<(&str, &str, &str, i64, i64)> = found
+        .drifts
+        .iter()
+        .map(|drift| {
+            (drift.group_by.as_str(), drift.key.as_str(), drift.figure.as_str(), drift.in_source, drift.in_view)
+        })
+        .collect();
+    assert_eq!(drifts, vec![("status", "CANCELLED", "orders", 1, 2)], "{found:#?}");
+    assert!(found.rechecked, "read again after the grace period");
+    assert_eq!(statistics_drift.reconciliation.drifts, Vec::new(), "the documents agree");
+    assert_eq!(statistics_drift.exit_code(), 1);
+    let text = statistics_drift.to_text(5);
+    assert!(text.contains("status") && text.contains("CANCELLED orders: sources 1, view 2"), "{text}");
 
     history.stop().await;
     sources.shutdown().await;
