@@ -90,6 +90,8 @@ pub enum Scenario {
     Capacity,
     GetById,
     Search,
+    /// `GET /stats` for the last 1, 7 and 30 days on both designs.
+    Statistics,
     Freshness,
     SlowDependency,
     DependencyDown,
@@ -98,10 +100,11 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Capacity,
         Scenario::GetById,
         Scenario::Search,
+        Scenario::Statistics,
         Scenario::Freshness,
         Scenario::SlowDependency,
         Scenario::DependencyDown,
@@ -229,6 +232,8 @@ pub struct Plan {
     pub progress: bool,
     /// The slowdowns of shipping-svc in the slow-dependency scenario.
     pub slow_delays_ms: Vec<u64>,
+    /// Requests in a row per window, design and repetition in the statistics scenario.
+    pub statistics_requests: u32,
 }
 
 impl CompareArgs {
@@ -311,6 +316,8 @@ impl CompareArgs {
             progress: !self.no_progress,
             // quick mode keeps the slowdown that shows the effect most clearly
             slow_delays_ms: if self.quick { vec![250] } else { vec![50, 250] },
+            // few: a composer answer reads every order of the window, up to the deadline each
+            statistics_requests: if self.quick { 4 } else { 8 },
         })
     }
 }
@@ -349,6 +356,7 @@ impl Plan {
             ("deadline_ms".into(), self.deadline.as_millis().to_string()),
             ("repeat".into(), self.repeat.to_string()),
             ("slow_delays_ms".into(), format!("{:?}", self.slow_delays_ms)),
+            ("statistics_requests".into(), self.statistics_requests.to_string()),
             ("quick".into(), self.quick.to_string()),
             ("scenarios".into(), scenarios.join(", ")),
         ]

@@ -77,6 +77,9 @@ pub struct Report {
     pub get_by_id: Vec<LoadStep>,
     /// Scenario 2: the customer search both can serve, and the global search only CQRS can.
     pub search: Vec<LoadStep>,
+    /// Scenario 2b: `GET /stats` for the last 1, 7 and 30 days on both designs.
+    #[serde(default)]
+    pub statistics: Option<Statistics>,
     /// Scenario 3, with no other load.
     pub freshness: Option<Freshness>,
     /// Scenario 3 again, while order-history serves GET by id at the scenarios' read rate.
@@ -131,6 +134,7 @@ impl Report {
             seeding: None,
             get_by_id: Vec::new(),
             search: Vec::new(),
+            statistics: None,
             freshness: None,
             freshness_under_load: None,
             slow_dependency: Vec::new(),
@@ -139,6 +143,116 @@ impl Report {
             cqrs_cost: None,
             contract_change: Vec::new(),
         }
+    }
+}
+
+/// The statistics scenario: each design's `GET /stats` for windows ending at the scenario's
+/// start, every window asked with the same parameters of both designs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// The periods asked for: `day`.
+    pub granularity: String,
+    /// The dimension asked for: `status`.
+    pub group_by: String,
+    /// The end of every window (RFC 3339); each window starts its length of days before it.
+    pub to: String,
+    /// Sequential requests per window, design and repetition, each with `--deadline-ms`.
+    pub requests_per_repetition: u32,
+    pub deadline_ms: u64,
+    /// One row per window and design, the windows in ascending length.
+    pub rows: Vec<StatisticsRow>,
+    /// Per window: whether the two designs' answers agree.
+    pub agreement: Vec<StatisticsAgreement>,
+}
+
+/// One design's answers for one window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsRow {
+    pub window_days: u32,
+    pub design: Design,
+    /// Requests sent with the deadline, over every repetition.
+    pub sent: u64,
+    /// Answered within the deadline, whole: composer read every order of the window,
+    /// order-history's rollups were not behind the topics.
+    pub ok: u64,
+    /// Answered within the deadline, not whole: composer's `coverage.complete` false,
+    /// order-history's `stale` true.
+    pub incomplete: u64,
+    /// No answer within the deadline, or not a 2xx.
+    pub errors: u64,
+    /// Errors by kind: `timeout`, `http_5xx`, `http_4xx`, `connect`, `other`.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Latency of the answers within the deadline (whole or not): the median of the
+    /// repetitions' p50 and p99; `None` when no request was answered in time.
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Requests the source services received per request sent (their own counters), the
+    /// median of the repetitions; includes the calls of requests the deadline cut off.
+    pub downstream_calls_per_request: Option<f64>,
+    /// Request and response body bytes of all five services per request sent, median of the
+    /// repetitions.
+    pub bytes_per_request: Option<f64>,
+    /// Each repetition's figures, in the order they ran.
+    pub repetitions: Vec<StatisticsRepetition>,
+    /// One more request after the repetitions, given the client's own limit instead of the
+    /// deadline: what the design answers when it is waited for.
+    pub answer: Option<StatisticsAnswer>,
+}
+
+/// One repetition of one design's requests for one window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsRepetition {
+    pub sent: u64,
+    pub errors: u64,
+    /// Percentiles of the answers within the deadline; of N requests, the p99 is the slowest.
+    pub latency_ms: Percentiles,
+    pub downstream_calls_per_request: Option<f64>,
+    pub bytes_per_request: Option<f64>,
+}
+
+/// One answer to `GET /stats`, read whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsAnswer {
+    /// HTTP status; the fields below are empty unless it is 2xx.
+    pub status: u16,
+    pub latency_ms: f64,
+    /// The response body's length.
+    pub response_bytes: u64,
+    /// Buckets answered, and the orders and revenue they hold.
+    pub buckets: u64,
+    pub orders: i64,
+    /// Revenue per currency, in minor units, summed over the buckets.
+    pub revenue_minor: BTreeMap<String, i64>,
+    /// composer: `coverage.complete`; order-history: not `stale`.
+    pub complete: bool,
+    /// composer only: what it read (`coverage`) and its own count of downstream requests.
+    pub orders_read: Option<u64>,
+    pub orders_listed: Option<u64>,
+    pub pages_listed: Option<u64>,
+    pub downstream_calls: Option<u64>,
+    pub missing: Vec<String>,
+}
+
+/// Whether order-history's and composer's answers for one window hold the same numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsAgreement {
+    pub window_days: u32,
+    /// Compared only when both answered and composer read every order of the window; an
+    /// incomplete answer may undercount and says so.
+    pub compared: bool,
+    /// Buckets (period and key) compared: the union of both answers'.
+    pub buckets_compared: u64,
+    /// Buckets whose orders or revenue differ.
+    pub buckets_differing: u64,
+    /// The buckets whose orders or revenue differ, in words; empty when they agree.
+    pub differences: Vec<String>,
+    /// Why the answers were not compared.
+    pub not_compared_because: Option<String>,
+}
+
+impl StatisticsAgreement {
+    pub fn agrees(&self) -> bool {
+        self.compared && self.buckets_differing == 0
     }
 }
 

@@ -7,6 +7,7 @@ pub mod coupling;
 pub mod faults;
 pub mod freshness;
 pub mod reads;
+pub mod statistics;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
