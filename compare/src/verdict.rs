@@ -15,7 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::model::{Condition, LoadStep, Repetition, Report, Verdict};
+use crate::report::model::{
+    Condition, Design, LoadStep, Repetition, Report, Statistics, StatisticsRepetition, StatisticsRow, Verdict,
+};
 use crate::report::{format_percent, pair_steps};
 
 /// Bootstrap resamples per interval: enough that the 2.5th and 97.5th percentiles are stable
@@ -183,17 +185,112 @@ pub fn report_verdicts(report: &Report) -> Vec<Verdict> {
             }
         }
     }
+    if let Some(statistics) = &report.statistics {
+        verdicts.extend(statistics_verdicts(statistics));
+    }
     verdicts
+}
+
+/// A figure of the statistics scenario, read from one repetition.
+struct StatisticsFigure {
+    name: &'static str,
+    read: fn(&StatisticsRepetition) -> Option<f64>,
+}
+
+const STATISTICS_FIGURES: [StatisticsFigure; 4] = [
+    StatisticsFigure { name: "p50_ms", read: |repetition| answered(repetition).then_some(repetition.latency_ms.p50) },
+    StatisticsFigure { name: "p99_ms", read: |repetition| answered(repetition).then_some(repetition.latency_ms.p99) },
+    StatisticsFigure {
+        name: "downstream_calls_per_request",
+        read: |repetition| repetition.downstream_calls_per_request,
+    },
+    StatisticsFigure { name: "bytes_per_request", read: |repetition| repetition.bytes_per_request },
+];
+
+/// Whether a repetition had any answer in time: one without has no latency to compare.
+fn answered(repetition: &StatisticsRepetition) -> bool {
+    repetition.errors < repetition.sent
+}
+
+/// The verdicts of the statistics scenario: per window, each figure, by the same rules as the
+/// load steps' (a winner only when the interval excludes 1; invalid above 1% errors).
+pub fn statistics_verdicts(statistics: &Statistics) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for window_days in crate::scenarios::statistics::WINDOWS_DAYS {
+        let row =
+            |design: Design| statistics.rows.iter().find(|row| row.window_days == window_days && row.design == design);
+        let (Some(order_history), Some(composer)) = (row(Design::OrderHistory), row(Design::Composer)) else {
+            continue;
+        };
+        if order_history.sent == 0 || composer.sent == 0 {
+            continue;
+        }
+        let invalid = failing_designs(&[
+            (Design::OrderHistory, order_history.errors, order_history.sent),
+            (Design::Composer, composer.errors, composer.sent),
+        ]);
+        for figure in &STATISTICS_FIGURES {
+            let read_all = |row: &StatisticsRow| -> Option<Vec<f64>> {
+                let values: Option<Vec<f64>> = row.repetitions.iter().map(figure.read).collect();
+                values.filter(|values| !values.is_empty())
+            };
+            let (order_history_values, composer_values) = (read_all(order_history), read_all(composer));
+            let mut verdict = Verdict {
+                question: statistics_question(window_days),
+                figure: figure.name.to_string(),
+                scenario: "statistics".to_string(),
+                endpoint: crate::scenarios::statistics::STATS_ENDPOINT.to_string(),
+                condition: Condition::Healthy,
+                target_rps: 0.0,
+                ratio: None,
+                ci_low: None,
+                ci_high: None,
+                winner: Winner::None,
+                invalid: invalid.clone(),
+            };
+            if verdict.invalid.is_none() {
+                let interval = order_history_values
+                    .zip(composer_values)
+                    .and_then(|(order_history, composer)| ratio_interval(&order_history, &composer));
+                match interval {
+                    Some(interval) => {
+                        verdict.ratio = Some(interval.ratio);
+                        verdict.ci_low = Some(interval.ci_low);
+                        verdict.ci_high = Some(interval.ci_high);
+                        verdict.winner = interval.winner();
+                    }
+                    None => verdict.invalid = Some("no ratio: composer's figure is not above 0".to_string()),
+                }
+            }
+            verdicts.push(verdict);
+        }
+    }
+    verdicts
+}
+
+/// The question of a statistics verdict: `statistics, last 7 days`.
+pub fn statistics_question(window_days: u32) -> String {
+    let days = if window_days == 1 { "day".to_string() } else { format!("{window_days} days") };
+    format!("statistics, last {days}")
 }
 
 /// Why a step's figures cannot be compared: the designs that failed more than
 /// [`INVALID_ABOVE_ERROR_RATE`] of their requests.
 fn invalid_reason(order_history: &LoadStep, composer: &LoadStep) -> Option<String> {
+    failing_designs(&[
+        (order_history.design, order_history.errors, order_history.sent),
+        (composer.design, composer.errors, composer.sent),
+    ])
+}
+
+/// The designs of `(design, errors, sent)` that failed more than [`INVALID_ABOVE_ERROR_RATE`]
+/// of their requests, in words; `None` when none did.
+fn failing_designs(designs: &[(Design, u64, u64)]) -> Option<String> {
     let mut failing = Vec::new();
-    for step in [order_history, composer] {
-        let error_rate = step.errors as f64 / step.sent.max(1) as f64;
+    for &(design, errors, sent) in designs {
+        let error_rate = errors as f64 / sent.max(1) as f64;
         if error_rate > INVALID_ABOVE_ERROR_RATE {
-            failing.push(format!("{} failed {}", step.design.name(), format_percent(error_rate)));
+            failing.push(format!("{} failed {}", design.name(), format_percent(error_rate)));
         }
     }
     if failing.is_empty() {
@@ -280,6 +377,40 @@ mod tests {
         // the other rate is still compared: 4 ms against 13.6 ms in every repetition
         let other = verdicts.iter().find(|verdict| verdict.question == "get 1,000/s" && verdict.figure == "p99_ms");
         assert_eq!(other.unwrap().winner, Winner::OrderHistory);
+    }
+
+    #[test]
+    fn statistics_verdicts_follow_the_same_rules_as_the_load_steps() {
+        let report = crate::report::tests::full_report();
+        let statistics = statistics_verdicts(report.statistics.as_ref().unwrap());
+        // four figures for each of the three windows
+        assert_eq!(statistics.len(), 12);
+        for verdict in &statistics {
+            assert_eq!(verdict.winner, Winner::OrderHistory, "{verdict:?}");
+            assert!(verdict.ci_low <= verdict.ratio && verdict.ratio <= verdict.ci_high, "{verdict:?}");
+        }
+        assert!(report.verdicts.iter().any(|verdict| verdict.question == "statistics, last 30 days"));
+    }
+
+    #[test]
+    fn one_statistics_repetition_names_no_winner_and_timeouts_are_not_compared() {
+        let mut statistics = crate::report::tests::statistics_fixture();
+        for row in &mut statistics.rows {
+            row.repetitions.truncate(1);
+        }
+        assert!(statistics_verdicts(&statistics).iter().all(|verdict| verdict.winner == Winner::None));
+
+        let mut statistics = crate::report::tests::statistics_fixture();
+        let composer = statistics.rows.iter_mut().find(|row| row.design == Design::Composer).unwrap();
+        composer.errors = composer.sent;
+        let verdicts = statistics_verdicts(&statistics);
+        let first_window: Vec<&Verdict> =
+            verdicts.iter().filter(|verdict| verdict.question == "statistics, last day").collect();
+        assert_eq!(first_window.len(), 4);
+        for verdict in first_window {
+            assert_eq!(verdict.invalid.as_deref(), Some("composer failed 100%"));
+            assert_eq!((verdict.ratio, verdict.winner), (None, Winner::None));
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn render(report: &Report, charts: &[&str]) -> String {
     render_summary(&mut out, report, charts);
     render_get_by_id(&mut out, report);
     render_search(&mut out, report);
+    super::statistics::render_statistics(&mut out, report);
     render_freshness(&mut out, report, charts);
     render_slow_dependency(&mut out, report, charts);
     render_dependency_down(&mut out, report, charts);
@@ -176,7 +177,7 @@ fn format_ratio_figure(ratio: f64) -> String {
 /// A verdict in a few words: the winner and by how much, or no measurable difference, with the
 /// ratio order-history ÷ composer and its 95% interval either way. `lower_is` names the
 /// winner's advantage: `faster`, `fewer calls`.
-fn verdict_words(verdict: &Verdict, lower_is: &str) -> String {
+pub(super) fn verdict_words(verdict: &Verdict, lower_is: &str) -> String {
     if let Some(reason) = &verdict.invalid {
         return format!("not compared: {reason}");
     }

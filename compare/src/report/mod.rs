@@ -5,6 +5,7 @@ mod capacity_cost;
 pub mod charts;
 pub mod markdown;
 pub mod model;
+mod statistics;
 
 use std::path::{Path, PathBuf};
 
@@ -543,9 +544,75 @@ pub(crate) mod tests {
             events_applied_per_second: 480.0,
             order_history_rss_mib: Some(120.0),
         });
+        report.statistics = Some(statistics_fixture());
         report.runs = 3;
         report.verdicts = crate::verdict::report_verdicts(&report);
         report
+    }
+
+    /// Three repetitions of four answers each, around `latency_ms` (±5%).
+    fn statistics_batches(latency_ms: f64, downstream_calls: f64) -> Vec<crate::scenarios::statistics::TimedBatch> {
+        use crate::scenarios::statistics::{TimedBatch, TimedOutcome};
+        [0.95, 1.0, 1.05]
+            .into_iter()
+            .map(|jitter| TimedBatch {
+                outcomes: [1.0, 1.1, 1.2, 1.5].map(|spread| TimedOutcome::Whole(latency_ms * jitter * spread)).into(),
+                downstream_calls: Some(downstream_calls * 4.0),
+                // the same in every repetition: ratios of jittered floats do not survive report.json's
+                // round trip to the last bit
+                bytes: Some(if downstream_calls > 0.0 { 90_000.0 } else { 2_000.0 }),
+            })
+            .collect()
+    }
+
+    /// The statistics of 10,000 orders all placed on one day: composer reads them all for every
+    /// window, order-history answers from its rollups; both agree.
+    pub(crate) fn statistics_fixture() -> Statistics {
+        use crate::scenarios::statistics::statistics_row;
+        let mut rows = Vec::new();
+        let mut agreement = Vec::new();
+        for window_days in [1, 7, 30] {
+            let answer = |design: Design| StatisticsAnswer {
+                status: 200,
+                latency_ms: if design == Design::Composer { 600.0 } else { 3.0 },
+                response_bytes: 420,
+                buckets: 2,
+                orders: 10_000,
+                revenue_minor: BTreeMap::from([("EUR".to_string(), 12_345_600)]),
+                complete: true,
+                orders_read: (design == Design::Composer).then_some(10_000),
+                orders_listed: (design == Design::Composer).then_some(10_000),
+                pages_listed: (design == Design::Composer).then_some(100),
+                downstream_calls: (design == Design::Composer).then_some(20_100),
+                missing: Vec::new(),
+            };
+            let order_history = statistics_batches(3.0, 0.0);
+            rows.push(statistics_row(
+                window_days,
+                Design::OrderHistory,
+                &order_history,
+                Some(answer(Design::OrderHistory)),
+            ));
+            let composer = statistics_batches(500.0, 20_100.0);
+            rows.push(statistics_row(window_days, Design::Composer, &composer, Some(answer(Design::Composer))));
+            agreement.push(StatisticsAgreement {
+                window_days,
+                compared: true,
+                buckets_compared: 2,
+                buckets_differing: 0,
+                differences: Vec::new(),
+                not_compared_because: None,
+            });
+        }
+        Statistics {
+            granularity: "day".to_string(),
+            group_by: "status".to_string(),
+            to: "2025-01-01T10:00:00Z".to_string(),
+            requests_per_repetition: 4,
+            deadline_ms: 1000,
+            rows,
+            agreement,
+        }
     }
 
     #[test]
@@ -626,6 +693,22 @@ pub(crate) mod tests {
         assert!(first["ci_low"].as_f64().unwrap() <= first["ratio"].as_f64().unwrap());
         let markdown = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
         assert!(markdown.contains("![latency percentiles by scenario](latency.svg)"));
+    }
+
+    #[test]
+    fn a_report_json_without_statistics_still_loads() {
+        let mut value = serde_json::to_value(full_report()).unwrap();
+        value.as_object_mut().unwrap().remove("statistics");
+        let parsed: Report = serde_json::from_value(value).unwrap();
+        assert_eq!(parsed.statistics, None);
+        assert_eq!(parsed.get_by_id.len(), 4);
+    }
+
+    #[test]
+    fn the_statistics_travel_in_report_json() {
+        let json = serde_json::to_string(&full_report()).unwrap();
+        let parsed: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed.statistics, Some(statistics_fixture()));
     }
 
     #[test]
