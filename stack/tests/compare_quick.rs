@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use compare::config::CompareArgs;
-use compare::report::model::{Condition, Design, LoadStep, Percentiles, Report};
+use compare::report::model::{Condition, Design, LoadStep, Percentiles, Report, StatisticsRow};
 use compare::target::Counters;
 use compare::verdict::Winner;
 use stack::config::UpArgs;
@@ -48,6 +48,10 @@ fn compare_args(up: &UpArgs, out: &Path) -> CompareArgs {
 async fn composer_requests(url: &str) -> f64 {
     let text = reqwest::get(format!("{url}/metrics")).await.expect("scrape").text().await.expect("metrics text");
     Counters::parse(&text).sum("http_server_requests_total", &[])
+}
+
+fn composer_statistics_rows(report: &Report) -> impl Iterator<Item = &StatisticsRow> {
+    report.statistics.iter().flat_map(|statistics| &statistics.rows).filter(|row| row.design == Design::Composer)
 }
 
 fn all_steps(report: &Report) -> Vec<&LoadStep> {
@@ -172,6 +176,48 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
         assert_eq!(verdict.winner, Winner::None, "{question}: one run names no winner");
     }
 
+    // statistics: both designs for every window; composer read the orders and called the
+    // sources, order-history called nobody; where composer read everything, they agree
+    let statistics = written.statistics.as_ref().expect("statistics in report.json");
+    let mut windows_compared = 0;
+    for window_days in [1, 7, 30] {
+        let row = |design: Design| {
+            statistics
+                .rows
+                .iter()
+                .find(|row| row.window_days == window_days && row.design == design)
+                .unwrap_or_else(|| panic!("no statistics row for {} over {window_days} days", design.name()))
+        };
+        let (cqrs, composition) = (row(Design::OrderHistory), row(Design::Composer));
+        assert!(cqrs.sent > 0 && composition.sent > 0, "{window_days} days");
+        assert_eq!(cqrs.errors, 0, "{cqrs:?}");
+        assert_eq!(cqrs.downstream_calls_per_request, Some(0.0), "{cqrs:?}");
+        assert!(composition.downstream_calls_per_request.is_some_and(|calls| calls > 0.0), "{composition:?}");
+        // the windows run before freshness writes any order: they hold the seeded orders
+        let cqrs_answer = cqrs.answer.as_ref().expect("order-history's answer");
+        assert_eq!((cqrs_answer.status, cqrs_answer.orders), (200, 300), "{cqrs_answer:?}");
+        assert_eq!(cqrs_answer.downstream_calls, None);
+        let composer_answer = composition.answer.as_ref().expect("composer's answer");
+        assert_eq!(composer_answer.status, 200, "{composer_answer:?}");
+        assert!(composer_answer.downstream_calls.is_some_and(|calls| calls > 0), "{composer_answer:?}");
+        assert!(composer_answer.orders_read.is_some_and(|read| read > 0), "{composer_answer:?}");
+        let agreement = statistics
+            .agreement
+            .iter()
+            .find(|agreement| agreement.window_days == window_days)
+            .expect("an agreement per window");
+        if composer_answer.complete {
+            assert_eq!(composer_answer.orders_read, Some(300), "{composer_answer:?}");
+            assert!(agreement.compared, "{agreement:?}");
+            assert_eq!(agreement.buckets_differing, 0, "{:?}", agreement.differences);
+            assert!(agreement.buckets_compared > 0, "{agreement:?}");
+            windows_compared += 1;
+        }
+    }
+    assert!(windows_compared > 0, "composer's answer was complete for no window: {statistics:?}");
+    let markdown = std::fs::read_to_string(out.path().join("report.md")).expect("report.md");
+    assert!(markdown.contains("## Statistics"));
+
     // composer itself counted the requests the report says it sent: every step's requests and
     // its one probe, every capacity probe's, the freshness reads, and a few probes that wait for
     // its breakers to close
@@ -193,7 +239,8 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
             .iter()
             .chain(&report.freshness_under_load)
             .map(|f| f.composer_reads + f.composer_unanswered_reads)
-            .sum::<u64>();
+            .sum::<u64>()
+        + composer_statistics_rows(&report).map(|row| row.sent + u64::from(row.answer.is_some())).sum::<u64>();
     let composer_counted = (composer_after - composer_before) as u64;
     // a capacity probe above composer's capacity gives up on requests at the deadline; the
     // server drops those unanswered and never counts them
@@ -203,7 +250,10 @@ async fn a_quick_comparison_reports_real_measurements_of_both_designs() {
         .filter(|row| row.design == Design::Composer)
         .flat_map(|row| &row.probes)
         .map(|probe| (probe.bad_rate * probe.sent as f64).round() as u64)
-        .sum();
+        .sum::<u64>()
+        + composer_statistics_rows(&report)
+            .map(|row| row.error_kinds.get("timeout").copied().unwrap_or(0))
+            .sum::<u64>();
     assert!(
         composer_counted + cut_off >= composer_sent && composer_counted <= composer_sent + 200,
         "composer counted {composer_counted} requests, the report accounts for {composer_sent}"
