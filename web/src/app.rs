@@ -40,6 +40,7 @@ impl Application {
         let api = Router::new()
             .route("/api/{design}/orders", get(reads::search_orders))
             .route("/api/{design}/orders/{id}", get(reads::get_order))
+            .route("/api/{design}/stats", get(reads::stats))
             .route("/api/breakers", get(reads::breakers))
             .route("/api/faults", get(faults::fault_controls))
             .route("/api/faults/{service}", get(faults::get_faults).put(faults::put_faults))

@@ -1,6 +1,7 @@
-//! `GET /api/{design}/orders` and `GET /api/{design}/orders/{id}`: the read API of order-history
-//! or composer, forwarded unchanged, so that the pages show exactly what a client of each design
-//! gets: its status, its error message, its `degraded` parts and its headers.
+//! `GET /api/{design}/orders`, `GET /api/{design}/orders/{id}` and `GET /api/{design}/stats`: the
+//! read API of order-history or composer, forwarded unchanged, so that the pages show exactly
+//! what a client of each design gets: its status, its error message, its `degraded` parts or
+//! `coverage`, and its headers.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -70,6 +71,20 @@ pub async fn get_order(
     }
     match Design::parse(&design) {
         Some(design) => read(&state, design, &["orders", &id], query.as_deref(), &headers).await,
+        None => unknown_design(&design),
+    }
+}
+
+/// The period statistics (`GET /stats`), with the browser's query string as it came: the design
+/// checks the parameters and names a bad one in its 400.
+pub async fn stats(
+    State(state): State<AppState>,
+    Path(design): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match Design::parse(&design) {
+        Some(design) => read(&state, design, &["stats"], query.as_deref(), &headers).await,
         None => unknown_design(&design),
     }
 }
