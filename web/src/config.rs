@@ -9,7 +9,8 @@ use clap::Parser;
 use platform::auth::Secret;
 use platform::endpoints::SourceServiceUrls;
 
-/// The web pages: order-history search, and the live comparison of the two designs.
+/// The web pages: order-history search, the live comparison of the two designs, and the order
+/// statistics.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "web", version)]
 pub struct Config {

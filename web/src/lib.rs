@@ -1,7 +1,9 @@
-//! The two pages people look at, served on one origin with the small API they call:
+//! The three pages people look at, served on one origin with the small API they call:
 //!
 //! - `/`: order-history search, for people looking for their orders (`pages`);
-//! - `/compare`: one request sent to both designs, side by side, with fault controls.
+//! - `/compare`: one request sent to both designs, side by side, with fault controls;
+//! - `/stats`: revenue per day, the status mix and the top products, from either design,
+//!   refreshed while it is open.
 //!
 //! The browser never talks to the services directly. `reads` forwards the read API of
 //! order-history and composer unchanged, with a read token the browser never sees; `faults`

@@ -16,13 +16,15 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-static ASSETS: [Asset; 6] = [
+static ASSETS: [Asset; 8] = [
     Asset { path: "/", content_type: HTML, body: include_str!("../assets/search.html") },
     Asset { path: "/compare", content_type: HTML, body: include_str!("../assets/compare.html") },
+    Asset { path: "/stats", content_type: HTML, body: include_str!("../assets/stats.html") },
     Asset { path: "/assets/style.css", content_type: CSS, body: include_str!("../assets/style.css") },
     Asset { path: "/assets/common.js", content_type: JS, body: include_str!("../assets/common.js") },
     Asset { path: "/assets/search.js", content_type: JS, body: include_str!("../assets/search.js") },
     Asset { path: "/assets/compare.js", content_type: JS, body: include_str!("../assets/compare.js") },
+    Asset { path: "/assets/stats.js", content_type: JS, body: include_str!("../assets/stats.js") },
 ];
 
 /// Only this origin's scripts, styles and API; no inline script, no framing.

@@ -4,13 +4,15 @@ use testkit_http::status_and_json;
 use crate::helpers::{config, spawn_web};
 
 #[tokio::test]
-async fn both_pages_and_their_assets_are_served_from_the_binary_with_a_strict_policy() {
+async fn every_page_and_its_assets_are_served_from_the_binary_with_a_strict_policy() {
     let web = spawn_web(config()).await;
     for (path, content_type, marker) in [
         ("/", "text/html", "Search orders"),
         ("/compare", "text/html", "One request, two designs"),
+        ("/stats", "text/html", "Order statistics"),
         ("/assets/search.js", "text/javascript", "order-history"),
         ("/assets/compare.js", "text/javascript", "/api/faults"),
+        ("/assets/stats.js", "text/javascript", "/stats?"),
         ("/assets/common.js", "text/javascript", "export async function callApi"),
         ("/assets/style.css", "text/css", ":root"),
     ] {
@@ -29,7 +31,16 @@ async fn both_pages_and_their_assets_are_served_from_the_binary_with_a_strict_po
 #[tokio::test]
 async fn nothing_is_fetched_from_another_origin() {
     let web = spawn_web(config()).await;
-    for path in ["/", "/compare", "/assets/search.js", "/assets/compare.js", "/assets/common.js", "/assets/style.css"] {
+    for path in [
+        "/",
+        "/compare",
+        "/stats",
+        "/assets/search.js",
+        "/assets/compare.js",
+        "/assets/stats.js",
+        "/assets/common.js",
+        "/assets/style.css",
+    ] {
         let body = web.client.get(web.url(path)).send().await.expect("web answers").text().await.expect("text");
         for line in body.lines() {
             let external = ["src=\"http", "href=\"http", "url(http", "import \"http", "from \"http", "fetch(\"http"];
