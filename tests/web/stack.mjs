@@ -306,14 +306,15 @@ export const address = (city = 'Utrecht') => ({
 export const unique = () => randomUUID().slice(0, 8);
 
 /**
- * Places an order for the customer and, when asked, a payment (captured or not) and a shipment
- * moved through `shipmentStatuses` (each reported at `location`), or cancels it.
+ * Places an order for the customer in `currency` and, when asked, a payment (captured or not) and
+ * a shipment moved through `shipmentStatuses` (each reported at `location`), or cancels it.
  * Returns { order, payment, shipment }, each as its service answered it last.
  */
 export async function seedOrder(stack, {
   customerId,
   customerName,
   customerEmail,
+  currency = 'EUR',
   items = [{ sku: 'SKU-TEA-001', name: 'Darjeeling first flush tea', quantity: 2, unit_price: 1499 }],
   payment = null, // null, or { capture: true|false, method: 'CARD' }
   shipmentStatuses = null, // null, or e.g. ['DISPATCHED']
@@ -326,7 +327,7 @@ export async function seedOrder(stack, {
       customer_id: customerId,
       customer_name: customerName,
       customer_email: customerEmail,
-      currency: 'EUR',
+      currency,
       items,
       shipping_address: address(),
     },
@@ -335,7 +336,7 @@ export async function seedOrder(stack, {
   if (payment) {
     const amount = items.reduce((sum, item) => sum + item.quantity * item.unit_price, 0);
     paymentBody = await call('POST', `${urls['payment-svc']}/payments`, {
-      body: { order_id: order.id, amount, currency: 'EUR', method: payment.method ?? 'CARD' },
+      body: { order_id: order.id, amount, currency, method: payment.method ?? 'CARD' },
     });
     if (payment.capture) {
       paymentBody = await call('POST', `${urls['payment-svc']}/payments/${paymentBody.id}/capture`);
@@ -450,6 +451,11 @@ export const SOURCES = ['order-svc', 'payment-svc', 'shipping-svc'];
 /** The service's current fault settings, { delay_ms, error_rate }. */
 export async function readFaults(stack, service) {
   return call('GET', `${stack.urls[service]}/admin/faults`, { token: ADMIN_TOKEN, expect: [200] });
+}
+
+/** Sets a source service's fault injection, e.g. { delay_ms: 0, error_rate: 1 } to fail every read. */
+export async function setFaults(stack, service, settings) {
+  return call('PUT', `${stack.urls[service]}/admin/faults`, { token: ADMIN_TOKEN, body: settings, expect: [200] });
 }
 
 /** Turns fault injection off on every source service (a safety net behind the page's "Heal all"). */

@@ -1,5 +1,6 @@
-// Browser end-to-end tests of the web crate's two pages (search at `/`, comparison at
-// `/compare`) against a whole local stack, in Debian's Chromium driven by playwright-core.
+// Browser end-to-end tests of the web crate's three pages (search at `/`, comparison at
+// `/compare`, statistics at `/stats`) against a whole local stack, in Debian's Chromium driven
+// by playwright-core.
 //
 //   node --test tests/web/
 //
@@ -21,7 +22,9 @@ import {
   launchChromium,
   outputDir,
   readFaults,
+  readHistory,
   seedOrder,
+  setFaults,
   startStack,
   unique,
   waitIndexed,
@@ -30,7 +33,7 @@ import {
 
 const TEST_TIMEOUT_MS = 60_000;
 const UI_TIMEOUT_MS = 15_000;
-const TESTS = 6;
+const TESTS = 8;
 
 let stack;
 let browser;
@@ -524,4 +527,213 @@ test('accessibility: every control is labelled, text contrast is at least 4.5:1,
   assert.deepEqual(await accessibilityProblems(page), [], 'comparison page');
   noPageErrors(page);
   passed.add('accessibility');
+});
+
+// ---------------------------------------------------------------------------------------------
+// the statistics page
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** The range the statistics page asks for "the last `count` days": UTC days, today included, to the end of this hour. */
+function lastDays(count, now = Date.now()) {
+  const from = new Date(Math.floor(now / DAY_MS) * DAY_MS - (count - 1) * DAY_MS);
+  const to = new Date(Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS);
+  return new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity: 'day', group_by: 'status' });
+}
+
+/** Orders per status and revenue in `currency` (minor units), summed over the answer's buckets. */
+function statsTotals(answer, currency) {
+  const statuses = {};
+  let revenue = 0;
+  for (const bucket of answer.buckets) {
+    statuses[bucket.key] = (statuses[bucket.key] ?? 0) + bucket.orders;
+    for (const part of bucket.revenue) if (part.currency === currency) revenue += part.amount_minor;
+  }
+  return { statuses, revenue };
+}
+
+/** What the statistics page shows now: its design and state, the orders per status and the revenue in `currency`. */
+function shownStats(page, currency) {
+  return page.evaluate((wanted) => {
+    const state = document.querySelector('#stats-state');
+    const statuses = {};
+    for (const row of document.querySelectorAll('#status-table tr[data-status]')) {
+      statuses[row.dataset.status] = Number(row.querySelector('[data-field="orders"]').textContent);
+    }
+    const total = document.querySelector(`#revenue-table tfoot td[data-currency="${wanted}"]`);
+    const today = new Date().toISOString().slice(0, 10);
+    const todayCell = document.querySelector(`#revenue-table tbody tr[data-day="${today}"] td[data-currency="${wanted}"]`);
+    return {
+      design: state.dataset.design,
+      state: state.dataset.state,
+      refreshes: Number(state.dataset.refreshes || 0),
+      statuses,
+      revenue: total ? Number(total.dataset.amountMinor) : null,
+      revenueToday: todayCell ? Number(todayCell.dataset.amountMinor) : null,
+      orders: Number(document.querySelector('#stats-summary').dataset.orders ?? -1),
+    };
+  }, currency);
+}
+
+/** Waits until the statistics page shows `design`'s answer with the given totals; returns what it shows. */
+async function waitShownStats(page, currency, design, expected, ms = UI_TIMEOUT_MS * 2) {
+  let last;
+  const same = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  try {
+    return await eventually(`the statistics page showing ${design}'s numbers`, async () => {
+      last = await shownStats(page, currency);
+      return last.design === design && last.state === 'done' && last.revenue === expected.revenue
+        && last.revenueToday === expected.revenue && same(last.statuses, expected.statuses) ? last : false;
+    }, ms, 200);
+  } catch (error) {
+    throw new Error(`${error.message.split(' (last')[0]}: expected ${JSON.stringify(expected)}, the page shows ${JSON.stringify(last)}`);
+  }
+}
+
+test('statistics: revenue per day and the status mix follow new orders live, and composer answers with its coverage', { timeout: 120_000 }, async (t) => {
+  // a currency no other test uses, so the revenue shown is this test's alone
+  const currency = 'SEK';
+  const id = unique();
+  const sku = `SKU-BOARD-${id}`;
+  const customer = {
+    customerId: `cust-lindqvist-${id}`,
+    customerName: 'Astrid Lindqvist',
+    customerEmail: `astrid.${id}@example.se`,
+    currency,
+    items: [{ sku, name: 'Birch serving board', quantity: 3, unit_price: 2500 }],
+  };
+  // captured: 7,500 each, the cancelled order's too (revenue is what is captured, docs/statistics.md);
+  // the authorized one counts zero
+  const seeded = [
+    await seedOrder(stack, { ...customer, payment: { capture: true } }),
+    await seedOrder(stack, { ...customer, payment: { capture: true }, cancelReason: 'ordered twice' }),
+    await seedOrder(stack, { ...customer, payment: { capture: false } }),
+  ];
+  for (const one of seeded) await waitIndexed(stack, one);
+  // the statistics projection is a read model of its own: wait until it holds every event so far
+  const before = await eventually('order-history statistics holding the seeded orders', async () => {
+    const answer = await readHistory(stack, `/stats?${lastDays(7)}`);
+    const totals = statsTotals(answer, currency);
+    return !answer.stale && totals.revenue === 15_000 ? totals : false;
+  });
+  assert.ok(before.statuses.PLACED >= 2 && before.statuses.CANCELLED >= 1, JSON.stringify(before));
+
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/stats`);
+  assert.equal(await page.getByLabel('Period', { exact: true }).inputValue(), '7', 'the last 7 days at first');
+  assert.ok(await page.getByRole('radio', { name: /^order-history/ }).isChecked(), 'order-history at first');
+  const shown = await waitShownStats(page, currency, 'order-history', before);
+  assert.equal(shown.orders, Object.values(before.statuses).reduce((sum, n) => sum + n, 0));
+  // the chart of revenue per day in SEK, named by a title with its numbers; the table has them too
+  const chart = page.locator(`#revenue-charts svg[data-currency="${currency}"]`);
+  assert.equal(await chart.getAttribute('role'), 'img');
+  const today = new Date().toISOString().slice(0, 10);
+  const chartName = await textOf(chart.locator('title').first());
+  assert.match(chartName, new RegExp(`Revenue per day in ${currency}.*${today} [^;]*150[.,]00`), chartName);
+  assert.equal(await page.locator(`#revenue-table tbody tr`).count(), 7, 'one row per day, empty days included');
+  assert.match(await textOf(page.locator('#status-chart title')), /PLACED \d+ \(\d+%\)/);
+  await waitText(page.locator(`#top-products-list li[data-sku="${sku}"]`), '6 units');
+  await waitText(field(page, '#stats-state', 'stale'), /^current\b/);
+  assert.match(await textOf(field(page, '#stats-state', 'as-of')), /ago\)$/);
+  assert.match(await textOf(field(page, '#stats-state', 'coverage')), /^not applicable/);
+  await shot(page, 'stats.png');
+
+  // an order written while the page is open shows up without a reload
+  await page.evaluate(() => { window.stillTheSamePage = true; });
+  const refreshesBefore = shown.refreshes;
+  const another = await seedOrder(stack, { ...customer, items: [{ sku, name: 'Birch serving board', quantity: 1, unit_price: 1000 }], payment: { capture: true } });
+  await waitIndexed(stack, another);
+  const after = { revenue: 16_000, statuses: { ...before.statuses, PLACED: before.statuses.PLACED + 1 } };
+  const live = await waitShownStats(page, currency, 'order-history', after);
+  assert.ok(live.refreshes > refreshesBefore, `the page asked again (${refreshesBefore} → ${live.refreshes})`);
+  assert.equal(await page.evaluate(() => window.stillTheSamePage), true, 'the page was not reloaded');
+  await waitText(page.locator(`#top-products-list li[data-sku="${sku}"]`), '7 units');
+
+  // composer, chosen with the keyboard: the same numbers, composed now, and its coverage
+  await page.getByRole('radio', { name: /^order-history/ }).focus();
+  await page.keyboard.press('ArrowDown');
+  assert.ok(await page.getByRole('radio', { name: /^composer/ }).isChecked(), 'the arrow key chose composer');
+  await waitShownStats(page, currency, 'composer', after);
+  await waitUrl(page, 'keeps design=composer', (url) => url.searchParams.get('design') === 'composer');
+  const coverage = field(page, '#stats-state', 'coverage');
+  await waitText(coverage, /^complete: \d+ orders of the range read, \d+ listed from order-svc/);
+  assert.equal(await coverage.getAttribute('data-complete'), 'true');
+  const calls = Number(await textOf(field(page, '#stats-state', 'downstream-calls')));
+  assert.ok(calls >= 1, `composer called the source services: ${calls}`);
+  await shot(page, 'stats-composer.png');
+
+  // with order-svc failing, composer's answer is partial, and the page says so plainly
+  try {
+    await setFaults(stack, 'order-svc', { delay_ms: 0, error_rate: 1 });
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await waitText(coverage, /^partial: the numbers below may undercount\..*order-svc unavailable/, UI_TIMEOUT_MS * 2);
+    assert.equal(await coverage.getAttribute('data-complete'), 'false');
+    await waitText(field(page, '#stats-state', 'stale'), /^incomplete\b/);
+    await shot(page, 'stats-composer-partial.png');
+  } finally {
+    await healFaults(stack);
+  }
+  await waitShownStats(page, currency, 'composer', after);
+  await waitText(coverage, /^complete: /);
+  noPageErrors(page);
+  passed.add('statistics');
+});
+
+test('statistics accessibility: landmarks, labels, contrast, charts with text, keyboard and visible focus, narrow screens', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const page = await openPage(t);
+  await page.goto(`${stack.urls.web}/stats?design=order-history&days=30`);
+  await page.locator('#stats-state[data-state="done"]').waitFor();
+  assert.equal(await page.getByLabel('Period', { exact: true }).inputValue(), '30', 'the period comes from the URL');
+  assert.equal(await page.locator('#revenue-table tbody tr').count(), 30);
+  assert.deepEqual(await accessibilityProblems(page), [], 'statistics page');
+  for (const role of ['banner', 'main']) assert.equal(await page.getByRole(role).count(), 1, `one ${role} landmark`);
+  assert.equal(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Statistics' }).getAttribute('aria-current'), 'page');
+  // every chart is an image named by text that carries its numbers, and a table with a caption holds them too
+  const charts = page.locator('svg.stats-chart');
+  assert.ok((await charts.count()) >= 2, 'a revenue chart and the status mix');
+  for (const chart of await charts.all()) {
+    assert.equal(await chart.getAttribute('role'), 'img');
+    const name = await chart.evaluate((node) => document.getElementById(node.getAttribute('aria-labelledby'))?.textContent ?? '');
+    assert.match(name, /\d/, `the chart's name has its numbers: ${name}`);
+  }
+  for (const table of ['#revenue-table', '#status-table']) {
+    assert.ok((await textOf(page.locator(`${table} caption`))).length > 0, `${table} has a caption`);
+  }
+  // the other pages link here
+  for (const path of ['/', '/compare']) {
+    const other = await openPage(t);
+    await other.goto(`${stack.urls.web}${path}`);
+    await other.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Statistics' }).waitFor();
+  }
+
+  // the keyboard alone: Tab from the period reaches "Refresh now", focus is visible, Enter refreshes
+  await page.getByLabel('Period', { exact: true }).focus();
+  const refreshNow = page.getByRole('button', { name: 'Refresh now' });
+  let reached = false;
+  for (let step = 0; step < 10 && !reached; step += 1) {
+    await page.keyboard.press('Tab');
+    reached = await refreshNow.evaluate((node) => node === document.activeElement);
+  }
+  assert.ok(reached, 'Tab reaches "Refresh now"');
+  const outline = await refreshNow.evaluate((node) => getComputedStyle(node).outlineStyle);
+  assert.notEqual(outline, 'none', 'keyboard focus is visible');
+  const refreshes = Number(await page.locator('#stats-state').getAttribute('data-refreshes'));
+  await page.keyboard.press('Enter');
+  await eventually('Enter refreshes', async () => Number(await page.locator('#stats-state').getAttribute('data-refreshes')) > refreshes, UI_TIMEOUT_MS, 100);
+  // the period by keyboard: the select changes and the table follows
+  await page.getByLabel('Period', { exact: true }).focus();
+  await page.keyboard.press('ArrowUp');
+  await eventually('7 days by keyboard', async () => (await page.locator('#revenue-table tbody tr').count()) === 7, UI_TIMEOUT_MS, 100);
+  noPageErrors(page);
+
+  const narrow = await openPage(t, { width: 390, height: 844 });
+  await narrow.goto(`${stack.urls.web}/stats`);
+  await narrow.locator('#stats-state[data-state="done"]').waitFor();
+  const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `no horizontal scrolling at 390 px (the page is ${overflow} px wider)`);
+  assert.deepEqual(await accessibilityProblems(narrow), [], 'statistics page, narrow');
+  await shot(narrow, 'stats-narrow.png');
+  noPageErrors(narrow);
+  passed.add('statistics accessibility');
 });
