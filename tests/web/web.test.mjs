@@ -632,7 +632,7 @@ test('statistics: revenue per day and the status mix follow new orders live, and
   const chartName = await textOf(chart.locator('title').first());
   assert.match(chartName, new RegExp(`Revenue per day in ${currency}.*${today} [^;]*150[.,]00`), chartName);
   assert.equal(await page.locator(`#revenue-table tbody tr`).count(), 7, 'one row per day, empty days included');
-  assert.match(await textOf(page.locator('#status-chart title')), /PLACED \d+ \(\d+%\)/);
+  assert.match(await textOf(page.locator('#status-chart-title')), /PLACED \d+ \(\d+%\)/);
   await waitText(page.locator(`#top-products-list li[data-sku="${sku}"]`), '6 units');
   await waitText(field(page, '#stats-state', 'stale'), /^current\b/);
   assert.match(await textOf(field(page, '#stats-state', 'as-of')), /ago\)$/);
