@@ -317,10 +317,9 @@ function renderStatusMix(summary) {
 }
 
 function renderTopProducts(products) {
-  $("#top-products-list").replaceChildren(...(products.length
-    ? products.map((product) => el("li", { "data-sku": product.sku },
-      el("code", {}, product.sku), ` ${product.quantity} ${product.quantity === 1 ? "unit" : "units"}`))
-    : [el("li", { class: "hint" }, "No products ordered in this period.")]));
+  $("#top-products-empty").hidden = products.length > 0;
+  $("#top-products-list").replaceChildren(...products.map((product) => el("li", { "data-sku": product.sku },
+    el("code", {}, product.sku), ` ${product.quantity} ${product.quantity === 1 ? "unit" : "units"}`)));
 }
 
 function niceCeiling(value) {
