@@ -74,7 +74,8 @@ pub struct UpArgs {
     /// composer's listener.
     #[arg(long, env = "STACK_COMPOSER_LISTEN", default_value_t = Service::Composer.default_listen())]
     pub composer_listen: SocketAddr,
-    /// The web pages' listener: order-history search at `/`, the live comparison at `/compare`.
+    /// The web pages' listener: order-history search at `/`, the live comparison at `/compare`,
+    /// the order statistics at `/stats`.
     #[arg(long, env = "STACK_WEB_LISTEN", default_value_t = Service::Web.default_listen())]
     pub web_listen: SocketAddr,
     /// Where the web pages look for the latest `compare` report (`stack demo` sets its `--out`).

@@ -86,7 +86,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     }
     let web = args.up.web_listen;
     println!(
-        "the system stays up for exploring: search at http://{web}/, both designs side by side at http://{web}/compare"
+        "the system stays up for exploring: search at http://{web}/, both designs side by side at \
+         http://{web}/compare, statistics at http://{web}/stats"
     );
     println!("(README.md, \"Try it\", has more)");
     stack.serve_until_stopped().await

@@ -263,7 +263,8 @@ fn print_summary(args: &UpArgs, data_dir: &Path) {
     let backend = if args.elasticsearch_url.is_some() { "elasticsearch" } else { "tantivy" };
     println!("  order-history    http://{} ({backend})", args.order_history_listen);
     println!("  composer         http://{}", args.composer_listen);
-    println!("  web pages        http://{}/ (search), http://{}/compare", args.web_listen, args.web_listen);
+    let web = args.web_listen;
+    println!("  web pages        http://{web}/ (search), http://{web}/compare, http://{web}/stats");
     println!("  data             {}", data_dir.display());
     println!("  logs             {}", logs.display());
 }
