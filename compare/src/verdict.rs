@@ -86,6 +86,19 @@ pub fn median(values: &[f64]) -> Option<f64> {
 ///
 /// `None` when either side is empty or not finite, or a composer median (of the figures or of
 /// a resample) is not above 0, so that no ratio exists.
+/// Puts `interval` into `verdict`: its ratio, bounds and winner, or why there is no ratio.
+fn judge(verdict: &mut Verdict, interval: Option<RatioInterval>) {
+    match interval {
+        Some(interval) => {
+            verdict.ratio = Some(interval.ratio);
+            verdict.ci_low = Some(interval.ci_low);
+            verdict.ci_high = Some(interval.ci_high);
+            verdict.winner = interval.winner();
+        }
+        None => verdict.invalid = Some("no ratio: composer's figure is not above 0".to_string()),
+    }
+}
+
 pub fn ratio_interval(order_history: &[f64], composer: &[f64]) -> Option<RatioInterval> {
     let ratio = median(order_history)? / positive(median(composer)?)?;
     let mut rng = fastrand::Rng::with_seed(BOOTSTRAP_SEED);
@@ -171,15 +184,7 @@ pub fn report_verdicts(report: &Report) -> Vec<Verdict> {
                     invalid: invalid.clone(),
                 };
                 if invalid.is_none() {
-                    match ratio_interval(&order_history_values, &composer_values) {
-                        Some(interval) => {
-                            verdict.ratio = Some(interval.ratio);
-                            verdict.ci_low = Some(interval.ci_low);
-                            verdict.ci_high = Some(interval.ci_high);
-                            verdict.winner = interval.winner();
-                        }
-                        None => verdict.invalid = Some("no ratio: composer's figure is not above 0".to_string()),
-                    }
+                    judge(&mut verdict, ratio_interval(&order_history_values, &composer_values));
                 }
                 verdicts.push(verdict);
             }
@@ -252,15 +257,7 @@ pub fn statistics_verdicts(statistics: &Statistics) -> Vec<Verdict> {
                 let interval = order_history_values
                     .zip(composer_values)
                     .and_then(|(order_history, composer)| ratio_interval(&order_history, &composer));
-                match interval {
-                    Some(interval) => {
-                        verdict.ratio = Some(interval.ratio);
-                        verdict.ci_low = Some(interval.ci_low);
-                        verdict.ci_high = Some(interval.ci_high);
-                        verdict.winner = interval.winner();
-                    }
-                    None => verdict.invalid = Some("no ratio: composer's figure is not above 0".to_string()),
-                }
+                judge(&mut verdict, interval);
             }
             verdicts.push(verdict);
         }
