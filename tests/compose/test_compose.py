@@ -56,7 +56,9 @@ REQUIRED_ENV = {
 }
 # variables a library of the binary reads, not its own sources: sqlx-postgres 0.8 takes the
 # password from PGPASSWORD when the DATABASE_URL has none (PgConnectOptions::new_without_pgpass)
-LIBRARY_ENV = {"order-svc": {"PGPASSWORD"}, "payment-svc": {"PGPASSWORD"}, "shipping-svc": {"PGPASSWORD"}}
+# sqlx's PostgreSQL driver reads PGPASSWORD when the url has no password: the source services'
+# stores, and order-history's statistics store
+LIBRARY_ENV = {name: {"PGPASSWORD"} for name in ["order-svc", "payment-svc", "shipping-svc", "order-history"]}
 SOURCE_SERVICES = ["order-svc", "payment-svc", "shipping-svc"]
 # compose is not the local profile: it has no credentials of its own, the operator sets them
 CREDENTIALS = {"WRITE_TOKEN": "compose-test-write-token", "ADMIN_TOKEN": "compose-test-admin-token",
