@@ -4,7 +4,7 @@
 use super::charts::CAPACITY_CHART;
 use super::markdown::{format_optional, push_chart, push_line, push_table, push_verdicts};
 use super::model::{Capacity, Design, Report};
-use super::{endpoint_kind, format_count, format_ms, format_percent, format_rate, format_ratio};
+use super::{endpoint_kind, format_count, format_ms, format_rate, format_ratio};
 use crate::capacity::Bound;
 
 /// The capacity of `design` for `kind`, as a cell.
@@ -179,10 +179,10 @@ pub(super) fn render_costs(out: &mut String, report: &Report) {
                 && composition > 0.0
             {
                 verdicts.push(format!(
-                    "{} at {}: CQRS costs {} of composition's CPU per request, writes included at {} per read",
+                    "{} at {}: CQRS costs {} composition's CPU per request, writes included at {} per read",
                     endpoint_kind(&row.endpoint),
                     format_rate(row.target_rps),
-                    format_percent(cqrs / composition),
+                    format_ratio(cqrs / composition),
                     costs.write_read_ratio
                 ));
             }
