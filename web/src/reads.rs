@@ -52,10 +52,7 @@ pub async fn search_orders(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match Design::parse(&design) {
-        Some(design) => read(&state, design, &["orders"], query.as_deref(), &headers).await,
-        None => unknown_design(&design),
-    }
+    read_from(&state, &design, &["orders"], query.as_deref(), &headers).await
 }
 
 pub async fn get_order(
@@ -69,10 +66,7 @@ pub async fn get_order(
     if Uuid::parse_str(&id).is_err() {
         return json_error(StatusCode::BAD_REQUEST, &format!("{id:?} is not an order id (a uuid)"), Some("id"));
     }
-    match Design::parse(&design) {
-        Some(design) => read(&state, design, &["orders", &id], query.as_deref(), &headers).await,
-        None => unknown_design(&design),
-    }
+    read_from(&state, &design, &["orders", &id], query.as_deref(), &headers).await
 }
 
 /// The period statistics (`GET /stats`), with the browser's query string as it came: the design
@@ -83,9 +77,20 @@ pub async fn stats(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match Design::parse(&design) {
-        Some(design) => read(&state, design, &["stats"], query.as_deref(), &headers).await,
-        None => unknown_design(&design),
+    read_from(&state, &design, &["stats"], query.as_deref(), &headers).await
+}
+
+/// [`read`] from the design named `design`, or a 404 naming it when there is none.
+async fn read_from(
+    state: &AppState,
+    design: &str,
+    path: &[&str],
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Response {
+    match Design::parse(design) {
+        Some(design) => read(state, design, path, query, headers).await,
+        None => unknown_design(design),
     }
 }
 
