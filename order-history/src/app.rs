@@ -17,7 +17,7 @@ use crate::index::elasticsearch::{ElasticsearchCatalog, ElasticsearchConfig};
 use crate::index::tantivy::TantivyCatalog;
 use crate::projection::{self, Assignment, LiveView, ProjectionSetup};
 use crate::rebuild::{RebuildSetup, RebuildTracker};
-use crate::snapshot::{OrderViewSnapshots, SnapshotStore, SnapshottableReadModel, schedule};
+use crate::snapshot::{OrderViewSnapshots, SnapshotStore, SnapshottableReadModel, StatisticsSnapshots, schedule};
 use crate::stats::{StatsSetup, StatsStatus, StatsStore};
 
 /// The view catalog the configuration names: Elasticsearch when a URL is given, else tantivy.
@@ -45,7 +45,7 @@ pub fn codec(config: &Config) -> anyhow::Result<Arc<EventCodec>> {
 /// On first start (no live view yet), makes the newest valid snapshot at `source` the live view,
 /// so projection resumes from the offsets it covers instead of offset 0. A data dir that has a
 /// view already is left alone; when every snapshot is refused, the view starts empty (logged).
-async fn bootstrap(catalog: Arc<dyn ViewCatalog>, source: &std::path::Path) -> anyhow::Result<()> {
+async fn bootstrap_order_view(catalog: Arc<dyn ViewCatalog>, source: &std::path::Path) -> anyhow::Result<()> {
     let model = OrderViewSnapshots::new(catalog.clone());
     // the live generation is only known to the tantivy catalog; elasticsearch has no bootstrap
     model.schema_fingerprint().map_err(anyhow::Error::new).context("cannot bootstrap from a snapshot")?;
@@ -73,6 +73,30 @@ async fn bootstrap(catalog: Arc<dyn ViewCatalog>, source: &std::path::Path) -> a
     Ok(())
 }
 
+/// On first start (the statistics store covers nothing yet), loads the newest valid statistics
+/// snapshot at `source` into it, so the statistics projection resumes from its offsets. When
+/// every snapshot is refused, or `source` has none, the statistics start from offset 0 (logged).
+async fn bootstrap_statistics(model: &StatisticsSnapshots, source: &std::path::Path) -> anyhow::Result<()> {
+    if model.covered().await.map_err(anyhow::Error::new)?.is_some() {
+        tracing::info!(source = %source.display(), "the statistics store has data already; bootstrap skipped");
+        return Ok(());
+    }
+    let store = SnapshotStore::new(source, 1);
+    let target = crate::rebuild::new_generation();
+    let (restored, refused) = store.restore_latest(model, &target).await.context("cannot bootstrap the statistics")?;
+    let Some(restored) = restored else {
+        tracing::error!(source = %source.display(), refused = refused.len(), "no valid statistics snapshot to bootstrap from; starting from offset 0");
+        return Ok(());
+    };
+    tracing::info!(
+        snapshot = restored.manifest.name,
+        orders = restored.copy.orders,
+        source = %source.display(),
+        "statistics bootstrapped from a snapshot"
+    );
+    Ok(())
+}
+
 /// A running order-history: the projection task and what the HTTP API serves from.
 pub struct Application {
     pub state: ApiState,
@@ -86,8 +110,14 @@ impl Application {
         let catalog = catalog(config)?;
         let codec = codec(config)?;
         let snapshots = Arc::new(SnapshotStore::new(&config.snapshot_dir(), config.snapshot_keep));
+        let stats_store = StatsStore::connect(&config.stats_database_url()).await?;
+        let statistics_snapshots = StatisticsSnapshots::new(stats_store.clone(), &config.data_dir);
         if let Some(bootstrap_from) = &config.bootstrap_from {
-            bootstrap(catalog.clone(), bootstrap_from).await?;
+            // elasticsearch keeps no order view here to bootstrap: only the statistics then
+            if catalog.schema_fingerprint().is_some() {
+                bootstrap_order_view(catalog.clone(), bootstrap_from).await?;
+            }
+            bootstrap_statistics(&statistics_snapshots, bootstrap_from).await?;
         }
         let live_index = catalog.open_live().await.context("cannot open the live view")?;
         // a tantivy replica resumes from the checkpoint kept with its view; with
@@ -107,10 +137,7 @@ impl Application {
             commit_interval: config.commit_interval(),
         };
         let projection = tokio::spawn(projection::run(setup, view.clone(), shutdown.clone()));
-        let stats = StatsState {
-            store: StatsStore::connect(&config.stats_database_url()).await?,
-            status: StatsStatus::default(),
-        };
+        let stats = StatsState { store: stats_store, status: StatsStatus::default(), snapshots: statistics_snapshots };
         let stats_setup = StatsSetup {
             consumer: config.kafka.consumer_config("order-history-stats", &config.stats_group_id),
             codec: codec.clone(),
@@ -121,12 +148,17 @@ impl Application {
         if catalog.schema_fingerprint().is_some() {
             tokio::spawn(schedule::run(
                 snapshots.clone(),
-                OrderViewSnapshots::new(catalog.clone()),
-                view.clone(),
+                OrderViewSnapshots::following(catalog.clone(), view.clone()),
                 config.snapshot_schedule(),
                 shutdown.clone(),
             ));
         }
+        tokio::spawn(schedule::run(
+            snapshots.clone(),
+            stats.snapshots.clone(),
+            config.snapshot_schedule(),
+            shutdown.clone(),
+        ));
         let state = ApiState {
             view,
             rebuild: Arc::new(RebuildSetup {

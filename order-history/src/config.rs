@@ -33,8 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Project the topics and serve the HTTP API (the default).
     Serve,
-    /// Replay every topic from offset 0 into a fresh view, then swap it in. With tantivy, run
-    /// it while the server is stopped (or use `POST /admin/rebuild` on the running server).
+    /// Replay every topic from offset 0 into a fresh order view and swap it in, and rebuild the
+    /// statistics store in place. Run it while the server is stopped (the running server
+    /// rebuilds its order view on `POST /admin/rebuild`).
     Rebuild(RebuildArgs),
     /// Compare the running order-history's view with the source services over HTTP and report
     /// drift (exit 0: none, 1: drift, 2: a service cannot be read); `--repair` re-projects the
@@ -48,6 +49,24 @@ pub struct RebuildArgs {
     /// after it; from offset 0 when no snapshot is valid (each refusal is logged with why).
     #[arg(long = "from-snapshot")]
     pub from_snapshot: bool,
+    /// Rebuild only this read model; both when absent.
+    #[arg(long = "only", value_enum)]
+    pub only: Option<ReadModel>,
+}
+
+/// The read models order-history keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadModel {
+    /// The search view, one document per order.
+    OrderView,
+    /// The statistics rollups.
+    Statistics,
+}
+
+impl RebuildArgs {
+    pub fn includes(&self, read_model: ReadModel) -> bool {
+        self.only.is_none_or(|only| only == read_model)
+    }
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -189,9 +208,13 @@ mod tests {
         assert_eq!(cli.config.elasticsearch_url, None);
         assert_eq!(cli.config.group_id, DEFAULT_GROUP_ID);
         let rebuild = Cli::try_parse_from(["order-history", "--group-id", "replica-2", "rebuild"]).expect("parses");
-        assert!(matches!(rebuild.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: false }))));
+        assert!(matches!(rebuild.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: false, only: None }))));
         let from_snapshot = Cli::try_parse_from(["order-history", "rebuild", "--from-snapshot"]).expect("parses");
-        assert!(matches!(from_snapshot.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: true }))));
+        assert!(matches!(from_snapshot.command, Some(Command::Rebuild(RebuildArgs { from_snapshot: true, .. }))));
+        let statistics = Cli::try_parse_from(["order-history", "rebuild", "--only", "statistics"]).expect("parses");
+        let Some(Command::Rebuild(statistics)) = statistics.command else { panic!("a rebuild") };
+        assert!(statistics.includes(ReadModel::Statistics) && !statistics.includes(ReadModel::OrderView));
+        assert!(RebuildArgs::default().includes(ReadModel::OrderView), "both by default");
         assert_eq!(cli.config.snapshot_dir(), cli.config.data_dir.join("snapshots"));
         assert_eq!(
             cli.config.snapshot_schedule(),

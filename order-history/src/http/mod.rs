@@ -30,6 +30,8 @@ pub use stats::StatsResponse;
 pub struct StatsState {
     pub store: crate::stats::StatsStore,
     pub status: crate::stats::StatsStatus,
+    /// The same store as a snapshottable read model.
+    pub snapshots: crate::snapshot::StatisticsSnapshots,
 }
 
 #[derive(Clone)]
@@ -83,6 +85,8 @@ pub struct ApiState {
         crate::snapshot::ManifestFile,
         snapshot::ListedSnapshot,
         snapshot::SnapshotList,
+        snapshot::SnapshotsTaken,
+        snapshot::NotTaken,
         platform::json::ErrorBody
     ))
 )]

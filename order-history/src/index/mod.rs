@@ -67,6 +67,18 @@ impl Checkpoint {
         self.offsets.get(topic).and_then(|partitions| partitions.get(&partition)).copied()
     }
 
+    /// Whether this position is at or past `ends` in every partition `ends` names.
+    pub fn covers(&self, ends: &Checkpoint) -> bool {
+        for (topic, partitions) in &ends.offsets {
+            for (partition, end) in partitions {
+                if *end > 0 && self.next_offset(topic, *partition).is_none_or(|next| next < *end) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     pub fn merge(&mut self, other: &Checkpoint) {
         for (topic, partitions) in &other.offsets {
             for (partition, offset) in partitions {

@@ -19,6 +19,7 @@
 
 mod orders;
 pub mod schedule;
+mod statistics;
 mod store;
 pub mod telemetry;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use utoipa::ToSchema;
 use crate::index::Checkpoint;
 
 pub use orders::{ORDER_VIEW, OrderViewSnapshots};
+pub use statistics::{STATISTICS, StatisticsSnapshots};
 pub use store::{Restored, SnapshotStore};
 
 /// The manifest layout this build writes and reads.
@@ -47,12 +49,16 @@ pub trait SnapshottableReadModel: Send + Sync {
     /// What a restore yields: the read model's handle on the restored copy.
     type Restored: Send;
 
-    /// Names the read model in manifests and in the snapshot dir: `order-view`.
+    /// Names the read model in manifests and in the snapshot dir: `order-view`, `statistics`.
     fn read_model(&self) -> &'static str;
 
     /// A fingerprint of the on-disk schema this build writes and reads; a snapshot with
     /// another is refused.
     fn schema_fingerprint(&self) -> Result<String, SnapshotError>;
+
+    /// The positions the live read model covers now, for the snapshot schedule; `None` when
+    /// it has none yet (or no live copy to look at).
+    async fn covered(&self) -> Result<Option<Checkpoint>, SnapshotError>;
 
     /// Places the files of the last commit in a directory of their own, named after `name`,
     /// holding writes only while that commit is picked. The store removes the directory once
@@ -81,7 +87,7 @@ pub struct Captured {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Manifest {
     pub format: u32,
-    /// The read model: `order-view`.
+    /// The read model: `order-view` or `statistics`.
     pub read_model: String,
     pub name: String,
     pub schema_fingerprint: String,
@@ -145,8 +151,8 @@ pub enum SnapshotError {
     /// The backend keeps no files to copy (Elasticsearch; see docs/snapshots.md).
     #[error("{0}")]
     Unsupported(String),
-    #[error("a snapshot is being taken already")]
-    Busy,
+    #[error("a snapshot of {0} is being taken already")]
+    Busy(&'static str),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Captured, SnapshotError, SnapshottableReadModel};
-use crate::index::{HistoryIndex, ViewCatalog};
+use crate::index::{Checkpoint, HistoryIndex, ViewCatalog};
+use crate::projection::LiveView;
 
 pub const ORDER_VIEW: &str = "order-view";
 
@@ -15,11 +16,18 @@ pub const ORDER_VIEW: &str = "order-view";
 #[derive(Clone)]
 pub struct OrderViewSnapshots {
     catalog: Arc<dyn ViewCatalog>,
+    /// The view projection writes, when there is one: what the schedule watches.
+    live: Option<LiveView>,
 }
 
 impl OrderViewSnapshots {
     pub fn new(catalog: Arc<dyn ViewCatalog>) -> Self {
-        OrderViewSnapshots { catalog }
+        OrderViewSnapshots { catalog, live: None }
+    }
+
+    /// The same, watching the live view's checkpoint for the snapshot schedule.
+    pub fn following(catalog: Arc<dyn ViewCatalog>, live: LiveView) -> Self {
+        OrderViewSnapshots { catalog, live: Some(live) }
     }
 }
 
@@ -33,6 +41,11 @@ impl SnapshottableReadModel for OrderViewSnapshots {
 
     fn schema_fingerprint(&self) -> Result<String, SnapshotError> {
         self.catalog.schema_fingerprint().ok_or_else(|| unsupported(self.catalog.as_ref()))
+    }
+
+    async fn covered(&self) -> Result<Option<Checkpoint>, SnapshotError> {
+        let Some(live) = &self.live else { return Ok(None) };
+        Ok(live.index().checkpoint().await.map_err(anyhow::Error::new)?)
     }
 
     async fn capture(&self, name: &str) -> Result<Captured, SnapshotError> {

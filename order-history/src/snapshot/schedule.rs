@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{SnapshotError, SnapshotStore, SnapshottableReadModel};
-use crate::projection::LiveView;
 
 /// How often the schedule looks at the view's checkpoint. Taking a snapshot is a few
 /// milliseconds of held writes and a copy off the runtime, so a few seconds late is fine.
@@ -37,12 +36,11 @@ impl SnapshotSchedule {
     }
 }
 
-/// Takes snapshots of `model` on `schedule` until `shutdown`. Failures are logged and tried
+/// Takes snapshots of `model` on `schedule` until `shutdown`, watching what it covers. Failures are logged and tried
 /// again at the next trigger: a snapshot is an optimisation, never a reason to stop serving.
 pub async fn run<M: SnapshottableReadModel>(
     store: Arc<SnapshotStore>,
     model: M,
-    view: LiveView,
     schedule: SnapshotSchedule,
     shutdown: CancellationToken,
 ) {
@@ -65,11 +63,12 @@ pub async fn run<M: SnapshottableReadModel>(
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let records = match view.index().checkpoint().await {
+        let records = match model.covered().await {
             Ok(Some(checkpoint)) => checkpoint.records(),
-            Ok(None) => return,
+            // nothing read yet (or a backend without a checkpoint of its own)
+            Ok(None) => continue,
             Err(error) => {
-                tracing::warn!(%error, "cannot read the view's checkpoint for the snapshot schedule");
+                tracing::warn!(%error, read_model = model.read_model(), "cannot read the checkpoint for the snapshot schedule");
                 continue;
             }
         };
@@ -83,7 +82,7 @@ pub async fn run<M: SnapshottableReadModel>(
                 last_at = Instant::now();
             }
             // `POST /admin/snapshot` is taking one: it counts as this one
-            Err(SnapshotError::Busy) => last_at = Instant::now(),
+            Err(SnapshotError::Busy(_)) => last_at = Instant::now(),
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), read_model = model.read_model(), "periodic snapshot failed");
                 last_at = Instant::now();

@@ -1,6 +1,7 @@
 //! The snapshot directory: writing a snapshot, listing, pruning, and restoring the newest one
 //! that passes every check.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
 
 use super::{
     Captured, FILES_DIR, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile, SnapshotError, SnapshotRefused,
@@ -22,8 +22,28 @@ const COPY_BUFFER_BYTES: usize = 1024 * 1024;
 pub struct SnapshotStore {
     root: PathBuf,
     keep: usize,
-    /// One snapshot at a time: the periodic one and `POST /admin/snapshot` never overlap.
-    taking: Mutex<()>,
+    /// The read models a snapshot is being taken of: one at a time per read model, so the
+    /// periodic one and `POST /admin/snapshot` never overlap.
+    taking: std::sync::Mutex<BTreeSet<&'static str>>,
+}
+
+/// Marks a read model's snapshot as under way until dropped.
+struct Taking<'a> {
+    taking: &'a std::sync::Mutex<BTreeSet<&'static str>>,
+    read_model: &'static str,
+}
+
+impl<'a> Taking<'a> {
+    fn start(taking: &'a std::sync::Mutex<BTreeSet<&'static str>>, read_model: &'static str) -> Option<Self> {
+        let inserted = taking.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(read_model);
+        inserted.then_some(Taking { taking, read_model })
+    }
+}
+
+impl Drop for Taking<'_> {
+    fn drop(&mut self) {
+        self.taking.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(self.read_model);
+    }
 }
 
 /// A snapshot restored into a fresh copy of its read model.
@@ -43,7 +63,7 @@ impl SnapshotStore {
     /// The store under `root`, which may also be one snapshot's own directory (with a
     /// manifest) or a read model's directory of snapshots: what `--bootstrap-from` accepts.
     pub fn new(root: &Path, keep: usize) -> SnapshotStore {
-        SnapshotStore { root: root.to_path_buf(), keep: keep.max(1), taking: Mutex::new(()) }
+        SnapshotStore { root: root.to_path_buf(), keep: keep.max(1), taking: std::sync::Mutex::default() }
     }
 
     pub fn root(&self) -> &Path {
@@ -54,7 +74,9 @@ impl SnapshotStore {
     /// oldest beyond `keep`. The read model holds writes only while it picks the commit; the
     /// copy and the checksums run on the blocking pool.
     pub async fn take<M: SnapshottableReadModel>(&self, model: &M) -> Result<Manifest, SnapshotError> {
-        let Ok(_taking) = self.taking.try_lock() else { return Err(SnapshotError::Busy) };
+        let Some(_taking) = Taking::start(&self.taking, model.read_model()) else {
+            return Err(SnapshotError::Busy(model.read_model()));
+        };
         let schema_fingerprint = model.schema_fingerprint()?;
         let name = new_snapshot_name();
         let started = std::time::Instant::now();

@@ -12,6 +12,8 @@
 //! projection sends them to the dead-letter topic, and sending them twice would double the
 //! dead letters.
 
+mod dump;
+pub mod rebuild;
 pub mod store;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::index::Checkpoint;
 use crate::projection::decode::{Decoded, Decoder};
 use crate::projection::source::Source;
 use crate::projection::{Assignment, BatchLimits};
+pub use dump::{Exported, schema_fingerprint};
 pub use store::{ApplyOutcome, PositionedEvent, StatsStore, StatsStoreError};
 
 /// The statistics projection's consumer group, unless configured otherwise.
@@ -84,15 +87,42 @@ pub async fn run(
     status: StatsStatus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    project(setup, &store, &status, None, &shutdown).await.map(|_| ())
+}
+
+/// Reads from the store's checkpoint until it covers `ends` (every partition's end offset,
+/// measured by the caller), then stops: a rebuild, or a restore's tail. The records it read.
+pub async fn catch_up(
+    setup: StatsSetup,
+    store: &StatsStore,
+    ends: &Checkpoint,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<u64> {
+    project(setup, store, &StatsStatus::default(), Some(ends), shutdown).await
+}
+
+/// The statistics projection, following the topics (`until: None`) or stopping once its
+/// checkpoint covers `until`. The records it read.
+async fn project(
+    setup: StatsSetup,
+    store: &StatsStore,
+    status: &StatsStatus,
+    until: Option<&Checkpoint>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<u64> {
     let mut covered = store.checkpoint().await?;
-    let Some(source) = start_source(&setup, &covered, &shutdown).await else {
-        return Ok(());
+    let mut records_read = 0u64;
+    if until.is_some_and(|ends| covered.covers(ends)) {
+        return Ok(records_read);
+    }
+    let Some(source) = start_source(&setup, &covered, shutdown).await else {
+        return Ok(records_read);
     };
     let mut decoder = Decoder::new(setup.codec);
-    tracing::info!("statistics projection started");
+    tracing::info!(until = ?until.map(Checkpoint::records), "statistics projection started");
     let mut last_measured: Option<Instant> = None;
     let mut applied_since_measured = true;
-    while let Some(batch) = source.next_batch_within(&shutdown, Some(IDLE_POLL)).await? {
+    while let Some(batch) = source.next_batch_within(shutdown, Some(IDLE_POLL)).await? {
         // when the records stop, at once; while they flow, or while idle, once per interval
         let caught_up_maybe = batch.records.is_empty() && applied_since_measured;
         if caught_up_maybe || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL) {
@@ -109,8 +139,8 @@ pub async fn run(
         let mut rejected = 0;
         for record in batch.records {
             let (topic, partition, offset) = (record.topic.clone(), record.partition, record.offset);
-            match decoder.decode(record, &shutdown).await {
-                None => return Ok(()),
+            match decoder.decode(record, shutdown).await {
+                None => return Ok(records_read),
                 Some(Decoded::Event(event)) => events.push(PositionedEvent { topic, partition, offset, event }),
                 Some(Decoded::Rejected(letter)) => {
                     rejected += 1;
@@ -119,10 +149,11 @@ pub async fn run(
             }
         }
         let started = Instant::now();
-        let Some(outcome) = apply_with_retry(&store, &events, &batch.checkpoint, &shutdown).await? else {
-            return Ok(());
+        let Some(outcome) = apply_with_retry(store, &events, &batch.checkpoint, shutdown).await? else {
+            return Ok(records_read);
         };
         covered.merge(&batch.checkpoint);
+        records_read += records as u64;
         source.commit(&batch.checkpoint);
         metrics::counter!("order_history_stats_events_applied_total").increment(outcome.applied as u64);
         metrics::counter!("order_history_stats_events_stale_total").increment(outcome.stale as u64);
@@ -136,9 +167,12 @@ pub async fn run(
             apply_ms = started.elapsed().as_millis(),
             "statistics batch applied"
         );
+        if until.is_some_and(|ends| covered.covers(ends)) {
+            break;
+        }
     }
-    tracing::info!("statistics projection stopped");
-    Ok(())
+    tracing::info!(records_read, "statistics projection stopped");
+    Ok(records_read)
 }
 
 /// Starts the source, retrying while the topics or the broker are not there yet (the order

@@ -60,7 +60,9 @@ impl From<sqlx::Error> for StatsStoreError {
 /// A connection to the statistics store.
 #[derive(Clone, Debug)]
 pub struct StatsStore {
-    store: Store,
+    pub(super) store: Store,
+    /// For the connection a snapshot's consistent read gets of its own (`dump`).
+    pub(super) url: String,
 }
 
 impl StatsStore {
@@ -68,7 +70,7 @@ impl StatsStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let store = Store::connect(url).await.context("cannot open the statistics store")?;
         store.migrate(sqlx::migrate!("./stats-migrations")).await.context("statistics migrations failed")?;
-        Ok(StatsStore { store })
+        Ok(StatsStore { store, url: url.to_string() })
     }
 
     pub async fn ping(&self) -> Result<(), String> {
@@ -249,7 +251,7 @@ impl StatsStore {
 }
 
 /// The stored positions, from the pool or inside a transaction.
-async fn read_checkpoint<'e, E>(executor: E) -> anyhow::Result<Checkpoint>
+pub(super) async fn read_checkpoint<'e, E>(executor: E) -> anyhow::Result<Checkpoint>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {

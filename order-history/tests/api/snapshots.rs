@@ -1,10 +1,18 @@
-//! Snapshots of the tantivy view on the real broker and registry: taken, restored with only the
-//! tail replayed, used to bootstrap a new replica, and refused when damaged.
+//! Snapshots of the tantivy view and of the statistics store on the real broker and registry:
+//! taken, restored with only the tail replayed, used to bootstrap a new replica, and refused
+//! when damaged.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use order_history::rebuild::RebuildFrom;
+use order_history::snapshot::{SnapshotStore, StatisticsSnapshots};
+use order_history::stats::rebuild::StatisticsRebuilt;
+use order_history::stats::{StatsSetup, StatsStore};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, TestWorld};
 use crate::projection::{is_fully_projected, publish_orders};
@@ -23,11 +31,19 @@ async fn admin_get(world: &TestWorld, app: &TestApp, path: &str) -> (reqwest::St
     testkit::status_and_json(request.send().await.expect("request")).await
 }
 
-/// Takes a snapshot through the API; its manifest.
+/// Takes a snapshot of every read model through the API; the manifest of `read_model`'s.
+async fn take_snapshot_of(world: &TestWorld, app: &TestApp, read_model: &str) -> Value {
+    let (status, taken) = admin_post(world, app, "/admin/snapshot").await;
+    assert_eq!(status, 201, "{taken}");
+    assert_eq!(taken["not_taken"], serde_json::json!([]), "{taken}");
+    let snapshots = taken["snapshots"].as_array().expect("snapshots");
+    let manifest = snapshots.iter().find(|manifest| manifest["read_model"] == read_model);
+    manifest.unwrap_or_else(|| panic!("no snapshot of {read_model}: {taken}")).clone()
+}
+
+/// Takes a snapshot of every read model; the order view's manifest.
 async fn take_snapshot(world: &TestWorld, app: &TestApp) -> Value {
-    let (status, manifest) = admin_post(world, app, "/admin/snapshot").await;
-    assert_eq!(status, 201, "{manifest}");
-    manifest
+    take_snapshot_of(world, app, "order-view").await
 }
 
 /// Starts a rebuild through the API and polls it until it is done; its final status.
@@ -189,11 +205,134 @@ async fn a_new_replica_bootstraps_from_a_snapshot_and_reads_on_from_its_offsets(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn snapshots_are_refused_with_501_on_elasticsearch() {
+async fn on_elasticsearch_only_the_statistics_are_snapshotted_and_the_view_is_named_as_left_out() {
     let world = TestWorld::start(Backend::Elasticsearch).await;
     let app = world.spawn_app().await;
     let (status, body) = admin_post(&world, &app, "/admin/snapshot").await;
-    assert_eq!(status, 501, "{body}");
-    assert!(body["error"].as_str().is_some_and(|error| error.contains("elasticsearch")), "{body}");
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["snapshots"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(body["snapshots"][0]["read_model"], "statistics", "{body}");
+    assert_eq!(body["not_taken"][0]["read_model"], "order-view", "{body}");
+    let reason = body["not_taken"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("elasticsearch") && reason.contains("docs/snapshots.md"), "{body}");
     app.stop().await;
+}
+
+/// Polls `GET /stats` over the months around the stories' placement time (January 2026) until
+/// it counts `orders` orders and is fresh, or fails after 60 s.
+async fn wait_for_stats_orders(world: &TestWorld, app: &TestApp, orders: i64) {
+    let path = "/stats?from=2025-06-01T00:00:00Z&to=2026-06-01T00:00:00Z&granularity=month";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        poll.tick().await;
+        let (status, body) = world.get(app, path).await;
+        let counted: i64 = body["buckets"]
+            .as_array()
+            .map(|buckets| buckets.iter().filter_map(|bucket| bucket["orders"].as_i64()).sum())
+            .unwrap_or_default();
+        if status == 200 && body["stale"] == false && counted == orders {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the statistics never counted {orders}: {status} {body}");
+    }
+}
+
+/// A statistics store of its own under the test's directory.
+async fn statistics_of(world: &TestWorld, name: &str) -> StatisticsSnapshots {
+    let data_dir = world.infra.dir.path().join(format!("statistics-{name}"));
+    let url = format!("sqlite://{}", data_dir.join("stats.sqlite").display());
+    let store = StatsStore::connect(&url).await.expect("statistics store");
+    StatisticsSnapshots::new(store, &data_dir)
+}
+
+async fn rebuild_statistics(
+    world: &TestWorld,
+    model: &StatisticsSnapshots,
+    snapshots: &SnapshotStore,
+    from: RebuildFrom,
+) -> StatisticsRebuilt {
+    let config = world.config("main");
+    let setup = StatsSetup {
+        consumer: config.kafka.consumer_config("statistics-rebuild-test", &format!("stats-rebuild-{}", Uuid::new_v4())),
+        codec: order_history::app::codec(&config).expect("codec"),
+        limits: config.batch_limits(),
+    };
+    let shutdown = CancellationToken::new();
+    order_history::stats::rebuild::rebuild(setup, model, snapshots, &config.kafka, from, &shutdown)
+        .await
+        .expect("the statistics rebuild")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statistics_restored_from_a_snapshot_plus_the_tail_equal_a_full_rebuild() {
+    let world = TestWorld::start(Backend::Tantivy).await;
+    let app = world.spawn_app().await;
+    project(&world, &app, 10).await;
+    wait_for_stats_orders(&world, &app, 10).await;
+    let manifest = take_snapshot_of(&world, &app, "statistics").await;
+    assert_eq!(manifest["documents"], 10, "{manifest}");
+    let records_covered: i64 = manifest["checkpoint"]["offsets"]
+        .as_object()
+        .expect("offsets")
+        .values()
+        .flat_map(|partitions| partitions.as_object().expect("partitions").values())
+        .filter_map(Value::as_i64)
+        .sum();
+    assert_eq!(records_covered, 10 * EVENTS_PER_ORDER as i64, "{manifest}");
+    project(&world, &app, 4).await;
+    wait_for_stats_orders(&world, &app, 14).await;
+    app.stop().await;
+    let main = world.config("main");
+    let live = StatsStore::connect(&main.stats_database_url()).await.expect("the live store").rollup().await;
+    let snapshots = SnapshotStore::new(&main.snapshot_dir(), 3);
+
+    let full = statistics_of(&world, "full").await;
+    let rebuilt = rebuild_statistics(&world, &full, &snapshots, RebuildFrom::Beginning).await;
+    assert_eq!((rebuilt.restored_snapshot.as_deref(), rebuilt.records_read), (None, 14 * EVENTS_PER_ORDER));
+
+    let restored = statistics_of(&world, "restored").await;
+    let rebuilt = rebuild_statistics(&world, &restored, &snapshots, RebuildFrom::LatestSnapshot).await;
+    assert_eq!(rebuilt.restored_snapshot.as_deref(), manifest["name"].as_str(), "{rebuilt:?}");
+    assert_eq!(rebuilt.records_read, 4 * EVENTS_PER_ORDER, "only the tail is read: {rebuilt:?}");
+
+    let full_rollup = full.store().rollup().await.expect("rollup");
+    assert!(!full_rollup.cells.is_empty());
+    assert_eq!(restored.store().rollup().await.expect("rollup"), full_rollup, "restore + tail equals a full rebuild");
+    assert_eq!(live.expect("rollup"), full_rollup, "and the live projection");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statistics_snapshot_that_does_not_load_is_refused_and_the_rebuild_starts_from_offset_zero() {
+    let world = TestWorld::start(Backend::Tantivy).await;
+    let app = world.spawn_app().await;
+    project(&world, &app, 3).await;
+    wait_for_stats_orders(&world, &app, 3).await;
+    let manifest = take_snapshot_of(&world, &app, "statistics").await;
+    app.stop().await;
+    let main = world.config("main");
+    let snapshot = main.snapshot_dir().join("statistics").join(manifest["name"].as_str().expect("name"));
+    // a row of the wrong shape, with a manifest that vouches for it: only loading finds it
+    let garbage = b"[\"not an hour\", \"status\"]\n";
+    std::fs::write(snapshot.join("files").join("rollup.jsonl"), garbage).expect("write");
+    let mut vouching = manifest.clone();
+    for file in vouching["files"].as_array_mut().expect("files") {
+        if file["path"] == "rollup.jsonl" {
+            file["bytes"] = garbage.len().into();
+            file["sha256"] = format!("{:x}", Sha256::digest(garbage)).into();
+        }
+    }
+    std::fs::write(snapshot.join("manifest.json"), serde_json::to_vec(&vouching).expect("json")).expect("write");
+
+    let target = statistics_of(&world, "target").await;
+    let rebuilt =
+        rebuild_statistics(&world, &target, &SnapshotStore::new(&main.snapshot_dir(), 3), RebuildFrom::LatestSnapshot)
+            .await;
+    assert_eq!(rebuilt.restored_snapshot, None, "{rebuilt:?}");
+    assert_eq!(rebuilt.refused_snapshots.len(), 1, "{rebuilt:?}");
+    let refusal = &rebuilt.refused_snapshots[0];
+    assert!(refusal.contains("cannot be opened") && refusal.contains("rollup.jsonl line 1"), "names why: {refusal}");
+    assert_eq!(rebuilt.records_read, 3 * EVENTS_PER_ORDER, "read from offset 0: {rebuilt:?}");
+    let live = StatsStore::connect(&main.stats_database_url()).await.expect("the live store");
+    assert_eq!(target.store().rollup().await.expect("rollup"), live.rollup().await.expect("rollup"));
 }
