@@ -36,10 +36,23 @@ use order_view::OrderHistory;
 use uuid::Uuid;
 
 pub use self::catalog::TantivyCatalog;
+
 use self::schema::Fields;
 use crate::index::{
     Checkpoint, DocumentJson, HistoryIndex, IndexError, SearchQuery, SearchResults, StoreOutcome, Versioned, WriteToken,
 };
+
+/// What reading a committed view with tantivy's own collectors needs (the aggregation bench):
+/// the names of the fast fields and of the stored document, and how their values are encoded.
+pub mod fast_fields {
+    pub use super::schema::{DOCUMENT, PLACED_AT, STATUS_BITS, TOTAL, sortable_u64};
+    use super::schema::{FacetKind, status_bit};
+
+    /// The bit of [`STATUS_BITS`] set in the documents of orders whose status is `status`.
+    pub fn order_status_bit(status: order_view::OrderStatus) -> u64 {
+        status_bit(FacetKind::Status, status.symbol())
+    }
+}
 
 /// Memory the writer buffers documents in before it writes a segment. Rebuilds write hundreds
 /// of thousands of documents between commits; more memory means fewer, larger segments.
@@ -112,6 +125,11 @@ impl TantivyIndex {
                 remove_when_dropped: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// A searcher of the last commit, for tantivy's own collectors (see [`fast_fields`]).
+    pub fn searcher(&self) -> Searcher {
+        self.view.reader.searcher()
     }
 
     /// Runs `work` on the blocking pool.

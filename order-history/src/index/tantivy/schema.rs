@@ -34,18 +34,18 @@ pub(super) const ORDER_ID: &str = "order_id";
 /// backend sorts on, so both break ties the same way.
 pub(super) const ORDER_KEY_HIGH: &str = "order_key_high";
 pub(super) const ORDER_KEY_LOW: &str = "order_key_low";
-pub(super) const DOCUMENT: &str = "document";
+pub const DOCUMENT: &str = "document";
 pub(super) const CUSTOMER_ID: &str = "customer_id";
 /// Every status symbol of the document, and whether it is incomplete, as one bit set: the
 /// status filters and the facets cost one dense fast-field read per matching document, where
 /// term filters would intersect posting lists as long as the index (`incomplete=false`
 /// matches nearly everything) and facets would read three string columns, two multi-valued.
-pub(super) const STATUS_BITS: &str = "status_bits";
+pub const STATUS_BITS: &str = "status_bits";
 /// Epoch millis; dense, with [`MISSING_VALUE`] where the order is not known yet. Stored as
 /// [`sortable_u64`]: a `u64` column is read without the mapping layer an `i64` column adds.
-pub(super) const PLACED_AT: &str = "placed_at_ms";
+pub const PLACED_AT: &str = "placed_at_ms";
 /// Minor units; dense and stored like [`PLACED_AT`].
-pub(super) const TOTAL: &str = "total_minor";
+pub const TOTAL: &str = "total_minor";
 
 /// The value of [`PLACED_AT`] and [`TOTAL`] in a document that has none (an incomplete one):
 /// dense columns read faster than optional ones, this value sorts such documents last in
@@ -89,7 +89,7 @@ pub(super) fn status_bit(kind: FacetKind, symbol: &str) -> u64 {
 }
 
 /// `value` as a `u64` in the same order; [`from_sortable_u64`] undoes it.
-pub(super) fn sortable_u64(value: i64) -> u64 {
+pub fn sortable_u64(value: i64) -> u64 {
     ::tantivy::i64_to_u64(value)
 }
 
