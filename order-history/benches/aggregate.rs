@@ -4,10 +4,13 @@
 //! 1. generate `--orders` orders (default 333,334) placed over the last `--days` days (default
 //!    60), each with its whole life: captured, refunded, declined and never-paid payments,
 //!    cancellations, shipments at every step, ten countries and five currencies;
-//! 2. write them, untimed, into a tantivy view as projection does (`fold_into`, `commit`) and
-//!    into a fresh SQLite statistics store in batches (`StatsStore::apply`); no broker;
+//! 2. write them into a tantivy view as projection does (`fold_into`, `commit`) and into a
+//!    fresh SQLite statistics store in batches (`StatsStore::apply`), timed only to be printed;
+//!    no broker;
 //! 3. for the last 1, 7 and 30 days, orders per day by status, answered three ways:
-//!    - **rollup**: `StatsStore::answer`, the hourly rollups summed into days;
+//!    - **rollup**: `StatsStore::answer`, the hourly rollups summed into days, with the top
+//!      products; and timed apart, its buckets alone (its first query), the part the
+//!      aggregation also answers;
 //!    - **aggregation**: one tantivy search: a range query on `placed_at`, an `AggregationCollector`
 //!      with a day histogram on `placed_at`, terms on `status_bits` under it and the sum of
 //!      `total` under those;
