@@ -18,6 +18,7 @@
 //! ([`SnapshotRefused`]).
 
 mod orders;
+pub mod remote;
 pub mod schedule;
 mod statistics;
 mod store;
