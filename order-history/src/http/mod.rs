@@ -6,6 +6,7 @@ mod error;
 mod orders;
 mod repair;
 mod snapshot;
+mod snapshot_files;
 mod stats;
 
 use std::sync::Arc;
@@ -66,7 +67,9 @@ pub struct ApiState {
         repair::repair_status,
         stats::get_stats,
         snapshot::take_snapshot,
-        snapshot::list_snapshots
+        snapshot::list_snapshots,
+        snapshot_files::get_snapshot_manifest,
+        snapshot_files::get_snapshot_file
     ),
     components(schemas(
         order_view::OrderHistory,
@@ -130,6 +133,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/admin/repair", post(repair::start_repair).get(repair::repair_status))
         .route("/admin/snapshot", post(snapshot::take_snapshot))
         .route("/admin/snapshots", get(snapshot::list_snapshots))
+        // what a new replica started with `--bootstrap-from <url>` downloads
+        .route("/admin/snapshots/{read_model}/{name}/manifest.json", get(snapshot_files::get_snapshot_manifest))
+        .route("/admin/snapshots/{read_model}/{name}/files/{file}", get(snapshot_files::get_snapshot_file))
         .route_layer(from_fn_with_state(state.admin_token.clone(), require_token));
     let api = Router::new()
         .merge(reads)

@@ -70,6 +70,12 @@ impl SnapshotStore {
         &self.root
     }
 
+    /// Where the snapshot `name` of `read_model` is kept, in a store laid out as
+    /// `--snapshot-dir` is (not one given as a single snapshot's directory).
+    pub fn snapshot_dir_of(&self, read_model: &str, name: &str) -> PathBuf {
+        self.root.join(read_model).join(name)
+    }
+
     /// Captures the read model's last commit and writes it as a new snapshot, then prunes the
     /// oldest beyond `keep`. The read model holds writes only while it picks the commit; the
     /// copy and the checksums run on the blocking pool.
