@@ -10,14 +10,17 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{BootstrapSource, Config};
 use crate::http::{ApiState, StatsState, router};
 use crate::index::ViewCatalog;
 use crate::index::elasticsearch::{ElasticsearchCatalog, ElasticsearchConfig};
 use crate::index::tantivy::TantivyCatalog;
 use crate::projection::{self, Assignment, LiveView, ProjectionSetup};
 use crate::rebuild::{RebuildSetup, RebuildTracker};
-use crate::snapshot::{OrderViewSnapshots, SnapshotStore, SnapshottableReadModel, StatisticsSnapshots, schedule};
+use crate::snapshot::{
+    ORDER_VIEW, OrderViewSnapshots, STATISTICS, SnapshotStore, SnapshottableReadModel, StatisticsSnapshots, remote,
+    schedule,
+};
 use crate::stats::{StatsSetup, StatsStatus, StatsStore};
 
 /// The view catalog the configuration names: Elasticsearch when a URL is given, else tantivy.
@@ -113,11 +116,25 @@ impl Application {
         let stats_store = StatsStore::connect(&config.stats_database_url()).await?;
         let statistics_snapshots = StatisticsSnapshots::new(stats_store.clone(), &config.data_dir);
         if let Some(bootstrap_from) = &config.bootstrap_from {
+            let source_dir = match bootstrap_from {
+                BootstrapSource::Dir(dir) => dir.clone(),
+                BootstrapSource::Url(url) => {
+                    let token = config.bootstrap_token()?;
+                    let into = config.data_dir.join("bootstrap");
+                    // bootstrap leaves read models with data alone: download on first start only
+                    let view_empty = catalog.schema_fingerprint().is_some() && !catalog.has_live().await?;
+                    let statistics_empty = statistics_snapshots.covered().await?.is_none();
+                    if view_empty || statistics_empty {
+                        remote::fetch_latest(url, token, &[ORDER_VIEW, STATISTICS], &into).await?;
+                    }
+                    into
+                }
+            };
             // elasticsearch keeps no order view here to bootstrap: only the statistics then
             if catalog.schema_fingerprint().is_some() {
-                bootstrap_order_view(catalog.clone(), bootstrap_from).await?;
+                bootstrap_order_view(catalog.clone(), &source_dir).await?;
             }
-            bootstrap_statistics(&statistics_snapshots, bootstrap_from).await?;
+            bootstrap_statistics(&statistics_snapshots, &source_dir).await?;
         }
         let live_index = catalog.open_live().await.context("cannot open the live view")?;
         // a tantivy replica resumes from the checkpoint kept with its view; with

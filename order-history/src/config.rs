@@ -132,9 +132,38 @@ pub struct Config {
     #[arg(long = "snapshot-keep", env = "SNAPSHOT_KEEP", default_value_t = DEFAULT_SNAPSHOT_KEEP)]
     pub snapshot_keep: usize,
     /// On first start (no view in the data dir yet), restore this snapshot (or the newest
-    /// valid one in this snapshot dir) and replay only the events after it.
-    #[arg(long = "bootstrap-from", env = "BOOTSTRAP_FROM")]
-    pub bootstrap_from: Option<PathBuf>,
+    /// valid one in this snapshot dir) and replay only the events after it. An `http://` or
+    /// `https://` URL names a running order-history instead, whose newest snapshot is
+    /// downloaded first (needs `--bootstrap-token`).
+    #[arg(long = "bootstrap-from", env = "BOOTSTRAP_FROM", value_parser = BootstrapSource::parse)]
+    pub bootstrap_from: Option<BootstrapSource>,
+    /// The admin token of the order-history that `--bootstrap-from` names by URL.
+    #[arg(long = "bootstrap-token", env = "BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<Secret>,
+}
+
+/// Where `--bootstrap-from` restores a snapshot from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BootstrapSource {
+    /// A snapshot dir, a read model's directory in one, or one snapshot's directory.
+    Dir(PathBuf),
+    /// A running order-history, which serves its snapshots under `/admin/snapshots`.
+    Url(reqwest::Url),
+}
+
+impl BootstrapSource {
+    /// An `http://` or `https://` URL, else a local path.
+    pub fn parse(source: &str) -> Result<BootstrapSource, String> {
+        if source.is_empty() {
+            return Err("the bootstrap source is empty; give a snapshot dir or an order-history url".to_string());
+        }
+        let scheme = source.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("http" | "https")) {
+            return Ok(BootstrapSource::Dir(PathBuf::from(source)));
+        }
+        let url = reqwest::Url::parse(source).map_err(|error| format!("cannot parse the url {source:?}: {error}"))?;
+        Ok(BootstrapSource::Url(url))
+    }
 }
 
 pub const DEFAULT_SNAPSHOT_EVERY_EVENTS: u64 = 1_000_000;
@@ -179,6 +208,17 @@ impl Config {
 
     pub fn snapshot_dir(&self) -> PathBuf {
         self.snapshot_dir.clone().unwrap_or_else(|| self.data_dir.join("snapshots"))
+    }
+
+    /// The admin token of the instance `--bootstrap-from` names by URL; an error naming the
+    /// flag when it is not given.
+    pub fn bootstrap_token(&self) -> anyhow::Result<&str> {
+        match &self.bootstrap_token {
+            Some(token) => Ok(token.expose()),
+            None => anyhow::bail!(
+                "--bootstrap-from names a url: --bootstrap-token (BOOTSTRAP_TOKEN), the admin token of that instance, is required"
+            ),
+        }
     }
 
     pub fn snapshot_schedule(&self) -> SnapshotSchedule {
@@ -227,6 +267,41 @@ mod tests {
             Cli::try_parse_from(["order-history", "--snapshot-every-events", "0", "--snapshot-every-minutes", "0"])
                 .expect("parses");
         assert!(off.config.snapshot_schedule().is_off());
+    }
+
+    #[test]
+    fn a_bootstrap_source_is_a_url_for_http_and_https_and_a_dir_otherwise() {
+        let url = |source: &str| BootstrapSource::Url(reqwest::Url::parse(source).expect("a url"));
+        let dir = |source: &str| BootstrapSource::Dir(PathBuf::from(source));
+        assert_eq!(BootstrapSource::parse("http://order-history:8010"), Ok(url("http://order-history:8010/")));
+        assert_eq!(BootstrapSource::parse("https://10.0.0.5/prefix/"), Ok(url("https://10.0.0.5/prefix/")));
+        assert_eq!(BootstrapSource::parse("HTTP://order-history"), Ok(url("http://order-history/")));
+        assert_eq!(BootstrapSource::parse(".data/order-history/snapshots"), Ok(dir(".data/order-history/snapshots")));
+        assert_eq!(BootstrapSource::parse("/mnt/snapshots/order-view"), Ok(dir("/mnt/snapshots/order-view")));
+        // only http and https are fetched; any other scheme is not taken for a url
+        assert_eq!(BootstrapSource::parse("s3://bucket/snapshots"), Ok(dir("s3://bucket/snapshots")));
+        assert_eq!(BootstrapSource::parse("httpdir"), Ok(dir("httpdir")));
+        let unparsable = BootstrapSource::parse("http://").expect_err("no host");
+        assert!(unparsable.contains("cannot parse the url"), "{unparsable}");
+        assert!(BootstrapSource::parse("").is_err());
+    }
+
+    #[test]
+    fn a_bootstrap_url_comes_with_the_flag_and_the_token() {
+        let cli = Cli::try_parse_from([
+            "order-history",
+            "--bootstrap-from",
+            "http://order-history-1:8010",
+            "--bootstrap-token",
+            "the-admin-token-of-instance-1",
+        ])
+        .expect("parses");
+        assert!(matches!(cli.config.bootstrap_from, Some(BootstrapSource::Url(_))));
+        assert_eq!(cli.config.bootstrap_token().expect("given"), "the-admin-token-of-instance-1");
+        let without_token =
+            Cli::try_parse_from(["order-history", "--bootstrap-from", "http://order-history-1:8010"]).expect("parses");
+        let missing = without_token.config.bootstrap_token().expect_err("required").to_string();
+        assert!(missing.contains("--bootstrap-token"), "{missing}");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use order_history::app::Application;
+use order_history::config::BootstrapSource;
 use order_history::rebuild::RebuildFrom;
 use order_history::snapshot::{SnapshotStore, StatisticsSnapshots};
 use order_history::stats::rebuild::StatisticsRebuilt;
@@ -170,7 +172,7 @@ async fn a_new_replica_bootstraps_from_a_snapshot_and_reads_on_from_its_offsets(
     stories.extend(tail);
 
     let mut config = world.config("replica");
-    config.bootstrap_from = Some(snapshot_dir(&world, "main", &manifest));
+    config.bootstrap_from = Some(BootstrapSource::Dir(snapshot_dir(&world, "main", &manifest)));
     let replica = world.spawn_with(config.clone()).await;
     // the replica starts at the snapshot's checkpoint, not at offset 0
     let checkpoint = replica.view.index().checkpoint().await.expect("checkpoint").expect("tantivy keeps one");
@@ -194,13 +196,158 @@ async fn a_new_replica_bootstraps_from_a_snapshot_and_reads_on_from_its_offsets(
     // a damaged snapshot is refused at bootstrap, and the replica starts from offset 0
     damage_largest_file(&snapshot_dir(&world, "main", &manifest), &manifest);
     let mut config = world.config("second-replica");
-    config.bootstrap_from = Some(snapshot_dir(&world, "main", &manifest));
+    config.bootstrap_from = Some(BootstrapSource::Dir(snapshot_dir(&world, "main", &manifest)));
     let second = world.spawn_with(config).await;
     for story in &stories {
         world.wait_for_order(&second, story.order_id, is_fully_projected).await;
     }
     assert_eq!(documents(&world, &second, &stories).await, documents(&world, &app, &stories).await);
     second.stop().await;
+    app.stop().await;
+}
+
+/// `--bootstrap-from` naming `app` by its URL.
+fn bootstrap_url(app: &TestApp) -> BootstrapSource {
+    BootstrapSource::Url(format!("http://{}", app.address).parse().expect("a url"))
+}
+
+/// The generation the `LIVE` file of the instance with `config` names.
+async fn live_generation(config: &order_history::config::Config) -> String {
+    let catalog = order_history::index::tantivy::TantivyCatalog::open(&config.data_dir).expect("catalog");
+    catalog.live_generation().await.expect("live").expect("a live view")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_replica_bootstraps_over_http_from_a_running_instance() {
+    let world = TestWorld::start(Backend::Tantivy).await;
+    let app = world.spawn_app().await;
+    let mut stories = project(&world, &app, 8).await;
+    let manifest = take_snapshot(&world, &app).await;
+    let tail = publish_orders(&world, 3).await;
+    stories.extend(tail);
+
+    let mut config = world.config("replica");
+    config.bootstrap_from = Some(bootstrap_url(&app));
+    config.bootstrap_token = Some(ADMIN_TOKEN.into());
+    let replica = world.spawn_with(config.clone()).await;
+    // the snapshot was downloaded as it was taken, and restored as the live view
+    let name = manifest["name"].as_str().expect("name");
+    let downloaded = config.data_dir.join("bootstrap").join("order-view").join(name).join("manifest.json");
+    let downloaded: Value = serde_json::from_slice(&std::fs::read(&downloaded).expect("downloaded")).expect("json");
+    assert_eq!(downloaded, manifest);
+    assert_ne!(live_generation(&config).await, "initial", "the live view is the restored snapshot");
+    // the replica starts at the snapshot's checkpoint, not at offset 0
+    let checkpoint = replica.view.index().checkpoint().await.expect("checkpoint").expect("tantivy keeps one");
+    for (topic, partitions) in manifest["checkpoint"]["offsets"].as_object().expect("offsets") {
+        for (partition, offset) in partitions.as_object().expect("partitions") {
+            let partition: i32 = partition.parse().expect("partition");
+            let at = checkpoint.next_offset(topic, partition).expect("the partition is in the checkpoint");
+            assert!(at >= offset.as_i64().expect("offset"), "{topic}/{partition} at {at}, snapshot {offset}");
+        }
+    }
+    for story in &stories {
+        world.wait_for_order(&replica, story.order_id, is_fully_projected).await;
+        world.wait_for_order(&app, story.order_id, is_fully_projected).await;
+    }
+    let served_by_source = documents(&world, &app, &stories).await;
+    assert_eq!(documents(&world, &replica, &stories).await, served_by_source);
+    replica.stop().await;
+    app.stop().await;
+
+    // a restart finds its view and downloads nothing: the source is gone, and it starts
+    let restarted = world.spawn_with(config).await;
+    assert_eq!(documents(&world, &restarted, &stories).await, served_by_source);
+    restarted.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrapping_over_http_needs_the_source_admin_token_and_skips_a_source_without_snapshots() {
+    let world = TestWorld::start(Backend::Tantivy).await;
+    let app = world.spawn_app().await;
+    let mut config = world.config("replica");
+    config.bootstrap_from = Some(bootstrap_url(&app));
+
+    config.bootstrap_token = Some("not-the-admin-token-of-main".into());
+    let Err(error) = Application::start(&config).await else { panic!("a wrong token fails the start") };
+    let message = format!("{error:#}");
+    assert!(message.contains("the snapshot source answered 401: check --bootstrap-token"), "{message}");
+    assert!(message.contains(&app.address.to_string()), "names the url: {message}");
+
+    config.bootstrap_token = None;
+    let Err(error) = Application::start(&config).await else { panic!("a url without a token fails the start") };
+    let message = format!("{error:#}");
+    assert!(message.contains("--bootstrap-token"), "{message}");
+
+    // the source has no snapshot yet: the replica starts with an empty view from offset 0
+    config.bootstrap_token = Some(ADMIN_TOKEN.into());
+    let replica = world.spawn_with(config.clone()).await;
+    assert_eq!(live_generation(&config).await, "initial");
+    let stories = project(&world, &replica, 2).await;
+    assert_eq!(documents(&world, &replica, &stories).await.len(), 2);
+    replica.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_files_are_served_as_their_manifest_lists_them_and_nothing_else() {
+    let world = TestWorld::start(Backend::Tantivy).await;
+    let app = world.spawn_app().await;
+    let (status, body) = admin_get(&world, &app, "/admin/snapshots/order-view/latest/manifest.json").await;
+    assert_eq!((status.as_u16(), &body["error"]), (404, &Value::from("no snapshot of order-view")), "{body}");
+
+    project(&world, &app, 3).await;
+    let manifest = take_snapshot(&world, &app).await;
+    let name = manifest["name"].as_str().expect("name");
+    for which in ["latest", name] {
+        let (status, served) =
+            admin_get(&world, &app, &format!("/admin/snapshots/order-view/{which}/manifest.json")).await;
+        assert_eq!((status.as_u16(), &served), (200, &manifest), "{which}");
+    }
+    let files = manifest["files"].as_array().expect("files");
+    assert!(!files.is_empty(), "{manifest}");
+    for file in files {
+        let path = file["path"].as_str().expect("path");
+        let url = format!("http://{}/admin/snapshots/order-view/{name}/files/{path}", app.address);
+        let response = world.client.get(url).bearer_auth(ADMIN_TOKEN).send().await.expect("request");
+        assert_eq!(response.status(), 200, "{path}");
+        let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok());
+        assert_eq!(content_type, Some("application/octet-stream"));
+        assert_eq!(response.content_length(), file["bytes"].as_u64(), "{path}");
+        let bytes = response.bytes().await.expect("body");
+        assert_eq!(Value::from(format!("{:x}", sha2::Sha256::digest(&bytes))), file["sha256"], "{path}");
+    }
+
+    let missing = [
+        (
+            format!("/admin/snapshots/order-view/{name}/files/not-in-the-manifest"),
+            "file",
+            "has no file not-in-the-manifest",
+        ),
+        (
+            "/admin/snapshots/order-view/s19700101000000000000/manifest.json".to_string(),
+            "name",
+            "no snapshot s19700101000000000000 of order-view",
+        ),
+        ("/admin/snapshots/statistics/latest/manifest.json".to_string(), "name", "no snapshot of statistics"),
+    ];
+    for (path, field, error) in missing {
+        let (status, body) = admin_get(&world, &app, &path).await;
+        assert_eq!((status.as_u16(), body["field"].as_str()), (404, Some(field)), "{path}: {body}");
+        assert!(body["error"].as_str().is_some_and(|message| message.contains(error)), "{path}: {body}");
+    }
+    let not_plain = [
+        ("/admin/snapshots/.order-view/latest/manifest.json", "read_model"),
+        ("/admin/snapshots/order-view/..%2F..%2Fviews/manifest.json", "name"),
+        ("/admin/snapshots/order-view/latest/files/.hidden", "file"),
+        ("/admin/snapshots/order-view/latest/files/a%5Cb", "file"),
+        ("/admin/snapshots/order-view/latest/files/..%2Fmanifest.json", "file"),
+    ];
+    for (path, field) in not_plain {
+        let (status, body) = admin_get(&world, &app, path).await;
+        assert_eq!((status.as_u16(), body["field"].as_str()), (400, Some(field)), "{path}: {body}");
+    }
+    let (status, body) = world.get_as(&app, "/admin/snapshots/order-view/latest/manifest.json", None).await;
+    assert_eq!(status, 401, "{body}");
     app.stop().await;
 }
 
