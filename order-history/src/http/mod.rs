@@ -90,6 +90,7 @@ pub struct ApiState {
         snapshot::SnapshotList,
         snapshot::SnapshotsTaken,
         snapshot::NotTaken,
+        snapshot_files::SnapshotFileBytes,
         platform::json::ErrorBody
     ))
 )]

@@ -18,6 +18,9 @@ use super::ApiState;
 use crate::snapshot::remote::{LATEST, is_plain_name};
 use crate::snapshot::{FILES_DIR, MANIFEST_FILE, Manifest};
 
+/// How much of a file one chunk of the response body holds.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotFileError {
     #[error("{field} must be a plain name (not empty, no '/' or '\\', no leading '.'), not {value:?}")]
@@ -78,7 +81,7 @@ pub async fn get_snapshot_manifest(
         ("name" = String, Path, description = "a snapshot name, or `latest` for the newest one whose manifest reads"),
         ("file" = String, Path, description = "a file the snapshot's manifest lists")),
     responses(
-        (status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "the file's bytes, with its content-length"),
+        (status = 200, body = SnapshotFileBytes, content_type = "application/octet-stream", description = "the file's bytes, with its content-length"),
         (status = 400, body = platform::json::ErrorBody, description = "read_model, name or file is not a plain name (named in `field`)"),
         (status = 401, body = platform::json::ErrorBody, description = "missing or wrong admin token"),
         (status = 404, body = platform::json::ErrorBody, description = "no such snapshot, or its manifest lists no such file")))]
@@ -111,8 +114,16 @@ pub async fn get_snapshot_file(
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
         (header::CONTENT_LENGTH, metadata.len().to_string()),
     ];
-    Ok((headers, Body::from_stream(ReaderStream::new(opened))).into_response())
+    let body = Body::from_stream(ReaderStream::with_capacity(opened, READ_BUFFER_BYTES));
+    Ok((headers, body).into_response())
 }
+
+/// The bytes of a snapshot file, as the OpenAPI document describes them: one binary string,
+/// not an array of numbers.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[expect(dead_code, reason = "only the openapi document uses it; the body is streamed")]
+pub struct SnapshotFileBytes(Vec<u8>);
 
 /// A snapshot being served: where it is and its manifest.
 struct ServedSnapshot {
@@ -152,4 +163,33 @@ fn plain(field: &'static str, value: &str) -> Result<(), SnapshotFileError> {
         return Ok(());
     }
     Err(SnapshotFileError::NotPlain { field, value: value.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use utoipa::OpenApi;
+
+    /// The fuzzer checks every answer against the document: a file is one binary string, and
+    /// every refusal the JSON error body.
+    #[test]
+    fn the_openapi_document_declares_a_binary_file_and_json_errors() {
+        let document = serde_json::to_value(super::super::ApiDoc::openapi()).expect("json");
+        let schemas = &document["components"]["schemas"];
+        let file_bytes = &schemas["SnapshotFileBytes"];
+        assert_eq!((&file_bytes["type"], &file_bytes["format"]), (&json!("string"), &json!("binary")), "{file_bytes}");
+        let operations = [
+            ("/admin/snapshots/{read_model}/{name}/manifest.json", "application/json", "Manifest"),
+            ("/admin/snapshots/{read_model}/{name}/files/{file}", "application/octet-stream", "SnapshotFileBytes"),
+        ];
+        for (path, content_type, schema) in operations {
+            let responses = &document["paths"][path]["get"]["responses"];
+            let ok = &responses["200"]["content"][content_type]["schema"]["$ref"];
+            assert_eq!(ok, &Value::from(format!("#/components/schemas/{schema}")), "{path}: {responses}");
+            for status in ["400", "401", "404"] {
+                let error = &responses[status]["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(error, "#/components/schemas/ErrorBody", "{path} {status}: {responses}");
+            }
+        }
+    }
 }
