@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use reqwest::{Client, Response, StatusCode, Url};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::{FILES_DIR, MANIFEST_FILE, Manifest};
 
@@ -32,6 +32,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// A manifest is a few kilobytes: its whole request ends within this.
 const MANIFEST_TIMEOUT: Duration = Duration::from_secs(30);
 const PARTIAL_SUFFIX: &str = ".partial";
+const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 /// How much of an error response's body goes into the error.
 const ERROR_BODY_CHARS: usize = 300;
 
@@ -138,7 +139,10 @@ impl SnapshotSource<'_> {
             .await
             .with_context(|| format!("cannot reach the snapshot source: GET {url}"))?;
         let mut response = successful(response, url).await?;
-        let mut file = tokio::fs::File::create(to).await.with_context(|| format!("cannot create {}", to.display()))?;
+        let file = tokio::fs::File::create(to).await.with_context(|| format!("cannot create {}", to.display()))?;
+        // each write of a tokio file is a trip to the blocking pool: a few per megabyte, not
+        // one per network chunk
+        let mut file = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         while let Some(chunk) = response.chunk().await.with_context(|| format!("cannot download GET {url}"))? {
             file.write_all(&chunk).await.with_context(|| format!("cannot write {}", to.display()))?;
         }
@@ -162,7 +166,7 @@ impl SnapshotSource<'_> {
 
 /// The response when its status is a success; otherwise an error naming the request, the
 /// status and the start of the body (the source's JSON error says what is missing).
-async fn successful(response: Response, url: &Url) -> anyhow::Result<Response> {
+async fn successful(mut response: Response, url: &Url) -> anyhow::Result<Response> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -170,7 +174,6 @@ async fn successful(response: Response, url: &Url) -> anyhow::Result<Response> {
     if status == StatusCode::UNAUTHORIZED {
         bail!("GET {url}: the snapshot source answered 401: check --bootstrap-token");
     }
-    let mut response = response;
     // the first chunk only: an error body is short, and an odd source cannot make this read
     // a large one
     let body = match response.chunk().await {
