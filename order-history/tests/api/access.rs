@@ -75,7 +75,14 @@ async fn a_customer_reads_only_their_own_orders_and_a_service_reads_all() {
         Credential::Admin => Expect::Allowed,
         _ => Expect::Unauthorized,
     };
-    for path in ["/admin/rebuild", "/admin/repair", "/admin/snapshots"] {
+    let admin_reads = [
+        "/admin/rebuild",
+        "/admin/repair",
+        "/admin/snapshots",
+        "/admin/snapshots/order-view/latest/manifest.json",
+        "/admin/snapshots/order-view/latest/files/meta.json",
+    ];
+    for path in admin_reads {
         assert_access(&client, Method::GET, &format!("{base}{path}"), None, admin_only).await;
     }
     // a repair naming no order is refused after the token is checked, so nothing is repaired
