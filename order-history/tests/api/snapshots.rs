@@ -328,7 +328,7 @@ async fn snapshot_files_are_served_as_their_manifest_lists_them_and_nothing_else
             "name",
             "no snapshot s19700101000000000000 of order-view",
         ),
-        ("/admin/snapshots/statistics/latest/manifest.json".to_string(), "name", "no snapshot of statistics"),
+        ("/admin/snapshots/no-such-model/latest/manifest.json".to_string(), "name", "no snapshot of no-such-model"),
     ];
     for (path, field, error) in missing {
         let (status, body) = admin_get(&world, &app, &path).await;
