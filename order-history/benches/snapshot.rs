@@ -7,7 +7,10 @@
 //! 4. a full rebuild from offset 0 (timed);
 //! 5. a rebuild from the snapshot, into another data dir: restore the snapshot, replay the tail
 //!    (timed);
-//! 6. check the two views are equal, document for document, over every order id written.
+//! 6. check the two views are equal, document for document, over every order id written;
+//! 7. the same for the statistics: a store of the first 90% and its snapshot (built after
+//!    step 2), a full rebuild from offset 0 (timed) and a restore plus the tail (timed),
+//!    compared bucket for bucket.
 //!
 //! `cargo bench -p order-history --bench snapshot [-- --orders N --snapshot-at 0.9]`
 //! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
@@ -15,12 +18,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use events::Event;
+use events::{Event, EventCodec};
 use order_history::index::tantivy::TantivyCatalog;
 use order_history::index::{HistoryIndex, ViewCatalog};
 use order_history::projection::source::BatchLimits;
 use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
-use order_history::snapshot::{OrderViewSnapshots, SnapshotStore};
+use order_history::snapshot::{Manifest, OrderViewSnapshots, SnapshotStore, StatisticsSnapshots};
+use order_history::stats::rebuild as stats_rebuild;
+use order_history::stats::{StatsSetup, StatsStore};
 use testkit::TestInfra;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -94,6 +99,8 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
+    let statistics_manifest = statistics_head(&infra, &codec, &snapshots).await;
+
     order_ids.extend(fill(&infra, head_orders..options.orders).await);
 
     let (full_status, full_time) = timed_rebuild(&setup, RebuildFrom::Beginning).await;
@@ -122,6 +129,87 @@ async fn main() {
     let compared = compare(full_view.as_ref(), restored_view.as_ref(), &order_ids).await;
     println!("equal: {compared} of {} orders, document for document", order_ids.len());
     assert_eq!(full_view.count().await.expect("count"), restored_view.count().await.expect("count"));
+
+    statistics(&infra, &codec, &snapshots, &statistics_manifest).await;
+}
+
+fn statistics_setup(infra: &TestInfra, codec: &Arc<EventCodec>, name: &str) -> StatsSetup {
+    StatsSetup {
+        consumer: infra.kafka.consumer_config("bench-statistics", &format!("bench-statistics-{name}")),
+        codec: codec.clone(),
+        limits: BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+    }
+}
+
+/// A statistics store of the first 90% (everything in the topics before the tail is written)
+/// and its snapshot.
+async fn statistics_head(infra: &TestInfra, codec: &Arc<EventCodec>, snapshots: &SnapshotStore) -> Manifest {
+    let head = statistics_store(infra, "statistics-head").await;
+    let rebuilt = stats_rebuild::rebuild(
+        statistics_setup(infra, codec, "head"),
+        &head,
+        snapshots,
+        &infra.kafka,
+        RebuildFrom::Beginning,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the statistics of the head");
+    let started = Instant::now();
+    let manifest = snapshots.take(&head).await.expect("statistics snapshot");
+    println!(
+        "statistics of the first {} events built; snapshot: {} orders, {:.1} MB in {} files, taken in {:.2}s",
+        rebuilt.records_read,
+        manifest.documents,
+        manifest.bytes() as f64 / 1e6,
+        manifest.files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    manifest
+}
+
+/// The statistics after the tail: a full rebuild from offset 0 against a restore of the head's
+/// snapshot plus the tail, both timed, compared bucket for bucket.
+async fn statistics(infra: &TestInfra, codec: &Arc<EventCodec>, snapshots: &SnapshotStore, manifest: &Manifest) {
+    let shutdown = CancellationToken::new();
+    let full = statistics_store(infra, "statistics-full").await;
+    let setup = statistics_setup(infra, codec, "full");
+    let rebuilt = stats_rebuild::rebuild(setup, &full, snapshots, &infra.kafka, RebuildFrom::Beginning, &shutdown)
+        .await
+        .expect("full statistics rebuild");
+    println!(
+        "statistics, full rebuild from offset 0: {} events in {:.1}s ({:.0} events/s)",
+        rebuilt.records_read,
+        rebuilt.elapsed.as_secs_f64(),
+        rebuilt.records_per_second()
+    );
+    let restored = statistics_store(infra, "statistics-restored").await;
+    let setup = statistics_setup(infra, codec, "restored");
+    let from_snapshot =
+        stats_rebuild::rebuild(setup, &restored, snapshots, &infra.kafka, RebuildFrom::LatestSnapshot, &shutdown)
+            .await
+            .expect("statistics restore");
+    assert_eq!(from_snapshot.restored_snapshot.as_deref(), Some(manifest.name.as_str()), "{from_snapshot:?}");
+    println!(
+        "statistics, restore from the snapshot + tail: {} tail events read, {:.1}s in all",
+        from_snapshot.records_read,
+        from_snapshot.elapsed.as_secs_f64()
+    );
+    println!("statistics speedup: {:.1}x", rebuilt.elapsed.as_secs_f64() / from_snapshot.elapsed.as_secs_f64());
+    let full_rollup = full.store().rollup().await.expect("rollup");
+    let restored_rollup = restored.store().rollup().await.expect("rollup");
+    assert_eq!(restored_rollup, full_rollup, "the restored statistics differ from a full rebuild");
+    println!(
+        "statistics equal: {} cells and {} product cells, bucket for bucket",
+        full_rollup.cells.len(),
+        full_rollup.products.len()
+    );
+}
+
+async fn statistics_store(infra: &TestInfra, name: &str) -> StatisticsSnapshots {
+    let data_dir = infra.dir.path().join(name);
+    let url = format!("sqlite://{}", data_dir.join("stats.sqlite").display());
+    StatisticsSnapshots::new(StatsStore::connect(&url).await.expect("statistics store"), &data_dir)
 }
 
 /// Runs a rebuild to the end; its final status and how long it took.
