@@ -12,7 +12,7 @@
 //!    step 2), a full rebuild from offset 0 (timed) and a restore plus the tail (timed),
 //!    compared bucket for bucket.
 //!
-//! `cargo bench -p order-history --bench snapshot [-- --orders N --snapshot-at 0.9]`
+//! `cargo bench -p order-history --bench snapshot [-- --orders N --snapshot-at 0.9 --no-statistics]`
 //! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
 
 use std::sync::Arc;
@@ -43,10 +43,12 @@ const COMPARE_CHUNK: usize = 5_000;
 struct Options {
     orders: u64,
     snapshot_at: f64,
+    /// `--no-statistics` leaves step 7 out: the statistics replay far slower than the view.
+    statistics: bool,
 }
 
 fn options() -> Options {
-    let mut options = Options { orders: 333_334, snapshot_at: 0.9 };
+    let mut options = Options { orders: 333_334, snapshot_at: 0.9, statistics: true };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -54,6 +56,7 @@ fn options() -> Options {
             "--snapshot-at" => {
                 options.snapshot_at = args.next().and_then(|value| value.parse().ok()).unwrap_or(options.snapshot_at)
             }
+            "--no-statistics" => options.statistics = false,
             // cargo bench passes --bench
             _ => {}
         }
@@ -99,7 +102,8 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    let statistics_manifest = statistics_head(&infra, &codec, &snapshots).await;
+    let statistics_manifest =
+        if options.statistics { Some(statistics_head(&infra, &codec, &snapshots).await) } else { None };
 
     order_ids.extend(fill(&infra, head_orders..options.orders).await);
 
@@ -130,7 +134,9 @@ async fn main() {
     println!("equal: {compared} of {} orders, document for document", order_ids.len());
     assert_eq!(full_view.count().await.expect("count"), restored_view.count().await.expect("count"));
 
-    statistics(&infra, &codec, &snapshots, &statistics_manifest).await;
+    if let Some(statistics_manifest) = &statistics_manifest {
+        statistics(&infra, &codec, &snapshots, statistics_manifest).await;
+    }
 }
 
 fn statistics_setup(infra: &TestInfra, codec: &Arc<EventCodec>, name: &str) -> StatsSetup {
