@@ -20,13 +20,11 @@ use sqlx::{Any, AnyConnection, Connection, Executor, Row, Transaction};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 
 use super::StatsStore;
+use super::store::{ROWS_PER_STATEMENT, row_placeholders};
 use crate::index::Checkpoint;
 
 /// The layout of the files below; part of the schema fingerprint.
 const DUMP_FORMAT: u32 = 1;
-/// Rows per `insert` statement when loading: far fewer round trips, and well under SQLite's
-/// limit of bound parameters (6 columns × 200).
-const ROWS_PER_INSERT: usize = 200;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Column {
@@ -203,14 +201,14 @@ enum Bound {
 async fn import_table(tx: &mut Transaction<'_, Any>, table: &Table, path: &Path) -> anyhow::Result<u64> {
     let file = tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", table.file))?;
     let mut lines = BufReader::with_capacity(1024 * 1024, file).lines();
-    let mut pending: Vec<Vec<Bound>> = Vec::with_capacity(ROWS_PER_INSERT);
+    let mut pending: Vec<Vec<Bound>> = Vec::with_capacity(ROWS_PER_STATEMENT);
     let mut line_number = 0u64;
     while let Some(line) = lines.next_line().await.with_context(|| format!("cannot read {}", table.file))? {
         line_number += 1;
         let row = parse_line(&line, table.columns)
             .with_context(|| format!("{} line {line_number} is not a row of {}", table.file, table.name))?;
         pending.push(row);
-        if pending.len() == ROWS_PER_INSERT {
+        if pending.len() == ROWS_PER_STATEMENT {
             insert_rows(tx, table, &pending).await?;
             pending.clear();
         }
@@ -241,22 +239,12 @@ fn parse_line(line: &str, columns: &[Column]) -> anyhow::Result<Vec<Bound>> {
 
 async fn insert_rows(tx: &mut Transaction<'_, Any>, table: &Table, rows: &[Vec<Bound>]) -> anyhow::Result<()> {
     let columns: Vec<&str> = table.columns.iter().map(|column| column.name()).collect();
-    let mut sql = format!("insert into {} ({}) values ", table.name, columns.join(", "));
-    let mut parameter = 0;
-    for (index, _) in rows.iter().enumerate() {
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        let placeholders: Vec<String> = (0..columns.len())
-            .map(|_| {
-                parameter += 1;
-                format!("${parameter}")
-            })
-            .collect();
-        sql.push('(');
-        sql.push_str(&placeholders.join(", "));
-        sql.push(')');
-    }
+    let sql = format!(
+        "insert into {} ({}) values {}",
+        table.name,
+        columns.join(", "),
+        row_placeholders(rows.len(), columns.len())
+    );
     let mut query = sqlx::query(&sql);
     for row in rows {
         for value in row {

@@ -7,7 +7,7 @@
 //! advanced only from the value read (compare-and-set), so two processes feeding one database
 //! cannot count a record twice.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -124,13 +124,14 @@ impl StatsStore {
             newest_ms = Some(newest_ms.map_or(occurred_ms, |newest| newest.max(occurred_ms)));
         }
 
+        // one statement per chunk of orders or cells rather than one per row: with a batch of
+        // thousands of events the round trips, not the rows, were the cost
+        let mut stored_documents = load_documents(&mut tx, &order_ids).await?;
         // the net change of the whole batch, so a cell touched by many orders is written once
         let mut delta = Rollup::default();
+        let mut changed_documents = Vec::with_capacity(order_ids.len());
         for order_id in &order_ids {
-            let (mut document, known) = match load_document(&mut tx, *order_id).await? {
-                Some(document) => (document, true),
-                None => (OrderHistory::empty(*order_id), false),
-            };
+            let mut document = stored_documents.remove(order_id).unwrap_or_else(|| OrderHistory::empty(*order_id));
             let before = Contribution::of(&document);
             let mut changed = false;
             for event in &per_order[order_id] {
@@ -155,14 +156,11 @@ impl StatsStore {
                     delta.apply(after, 1);
                 }
             }
-            store_document(&mut tx, &document, known).await?;
+            changed_documents.push(document);
         }
-        for (at, value) in &delta.cells {
-            add_to_cell(&mut tx, at, *value).await?;
-        }
-        for ((hour_ms, sku), quantity) in &delta.products {
-            add_to_product(&mut tx, *hour_ms, sku, *quantity).await?;
-        }
+        store_documents(&mut tx, &changed_documents).await?;
+        add_to_cells(&mut tx, &delta.cells).await?;
+        add_to_products(&mut tx, &delta.products).await?;
         advance_checkpoint(&mut tx, &stored, covers).await?;
         if let Some(newest_ms) = newest_ms {
             advance_as_of(&mut tx, newest_ms).await?;
@@ -269,67 +267,117 @@ where
     Ok(checkpoint)
 }
 
-async fn load_document(tx: &mut Transaction<'_, Any>, order_id: Uuid) -> Result<Option<OrderHistory>, StatsStoreError> {
-    let row = sqlx::query("select document from stats_orders where order_id = $1")
-        .bind(order_id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let json: String = row.try_get("document")?;
-    let document =
-        serde_json::from_str(&json).with_context(|| format!("stored state of order {order_id} is not a document"))?;
-    Ok(Some(document))
+/// Rows per multi-row statement: a round trip per row to SQLite's worker thread was most of a
+/// replay's time. Not more: sqlx binds each parameter by looking its name up, and SQLite finds
+/// a name by walking the statement's list of them, so binding grows with the square of the
+/// parameters (200 rows of six columns spent more on names than on the rows).
+pub(super) const ROWS_PER_STATEMENT: usize = 64;
+
+/// `$first, …` for `count` parameters.
+fn parameter_list(first: usize, count: usize) -> String {
+    let parameters: Vec<String> = (first..first + count).map(|parameter| format!("${parameter}")).collect();
+    parameters.join(", ")
 }
 
-async fn store_document(
+/// `($1, $2), ($3, $4)` for two rows of two columns: the values of a multi-row statement.
+pub(super) fn row_placeholders(rows: usize, columns: usize) -> String {
+    let rows: Vec<String> = (0..rows).map(|row| format!("({})", parameter_list(row * columns + 1, columns))).collect();
+    rows.join(", ")
+}
+
+/// The stored state of those of `order_ids` the store knows.
+async fn load_documents(
     tx: &mut Transaction<'_, Any>,
-    document: &OrderHistory,
-    known: bool,
-) -> Result<(), StatsStoreError> {
-    let json = serde_json::to_string(document).context("cannot encode an order's state")?;
-    let sql = if known {
-        "update stats_orders set document = $2 where order_id = $1"
-    } else {
-        "insert into stats_orders (order_id, document) values ($1, $2)"
-    };
-    sqlx::query(sql).bind(document.order_id.to_string()).bind(json).execute(&mut **tx).await?;
+    order_ids: &[Uuid],
+) -> Result<HashMap<Uuid, OrderHistory>, StatsStoreError> {
+    let mut documents = HashMap::with_capacity(order_ids.len());
+    for chunk in order_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "select order_id, document from stats_orders where order_id in ({})",
+            parameter_list(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for order_id in chunk {
+            query = query.bind(order_id.to_string());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let stored_id: String = row.try_get("order_id")?;
+            let order_id: Uuid =
+                stored_id.parse().with_context(|| format!("stored order id {stored_id:?} is not a uuid"))?;
+            let json: String = row.try_get("document")?;
+            let document = serde_json::from_str(&json)
+                .with_context(|| format!("stored state of order {order_id} is not a document"))?;
+            documents.insert(order_id, document);
+        }
+    }
+    Ok(documents)
+}
+
+/// Inserts or replaces the state of every order in `documents`.
+async fn store_documents(tx: &mut Transaction<'_, Any>, documents: &[OrderHistory]) -> Result<(), StatsStoreError> {
+    for chunk in documents.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "insert into stats_orders (order_id, document) values {} \
+             on conflict (order_id) do update set document = excluded.document",
+            row_placeholders(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for document in chunk {
+            let json = serde_json::to_string(document).context("cannot encode an order's state")?;
+            query = query.bind(document.order_id.to_string()).bind(json);
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-async fn add_to_cell(tx: &mut Transaction<'_, Any>, at: &CellKey, value: CellValue) -> Result<(), StatsStoreError> {
-    sqlx::query(
-        "insert into stats_rollup (hour_ms, dimension, key, currency, orders, revenue_minor) \
-         values ($1, $2, $3, $4, $5, $6) \
-         on conflict (hour_ms, dimension, key, currency) do update set \
-         orders = stats_rollup.orders + excluded.orders, \
-         revenue_minor = stats_rollup.revenue_minor + excluded.revenue_minor",
-    )
-    .bind(at.hour_ms)
-    .bind(at.dimension.name())
-    .bind(at.key.as_str())
-    .bind(at.currency.as_str())
-    .bind(value.orders)
-    .bind(value.revenue_minor)
-    .execute(&mut **tx)
-    .await?;
+/// Adds each change to its rollup cell, creating the cells not yet there.
+async fn add_to_cells(
+    tx: &mut Transaction<'_, Any>,
+    changes: &BTreeMap<CellKey, CellValue>,
+) -> Result<(), StatsStoreError> {
+    let changes: Vec<(&CellKey, &CellValue)> = changes.iter().collect();
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "insert into stats_rollup (hour_ms, dimension, key, currency, orders, revenue_minor) values {} \
+             on conflict (hour_ms, dimension, key, currency) do update set \
+             orders = stats_rollup.orders + excluded.orders, \
+             revenue_minor = stats_rollup.revenue_minor + excluded.revenue_minor",
+            row_placeholders(chunk.len(), 6)
+        );
+        let mut query = sqlx::query(&sql);
+        for (at, value) in chunk {
+            query = query
+                .bind(at.hour_ms)
+                .bind(at.dimension.name())
+                .bind(at.key.as_str())
+                .bind(at.currency.as_str())
+                .bind(value.orders)
+                .bind(value.revenue_minor);
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-async fn add_to_product(
+/// Adds each change to its product count, creating the counts not yet there.
+async fn add_to_products(
     tx: &mut Transaction<'_, Any>,
-    hour_ms: i64,
-    sku: &str,
-    quantity: i64,
+    changes: &BTreeMap<(i64, String), i64>,
 ) -> Result<(), StatsStoreError> {
-    sqlx::query(
-        "insert into stats_products (hour_ms, sku, quantity) values ($1, $2, $3) \
-         on conflict (hour_ms, sku) do update set quantity = stats_products.quantity + excluded.quantity",
-    )
-    .bind(hour_ms)
-    .bind(sku)
-    .bind(quantity)
-    .execute(&mut **tx)
-    .await?;
+    let changes: Vec<(&(i64, String), &i64)> = changes.iter().collect();
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "insert into stats_products (hour_ms, sku, quantity) values {} \
+             on conflict (hour_ms, sku) do update set quantity = stats_products.quantity + excluded.quantity",
+            row_placeholders(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((hour_ms, sku), quantity) in chunk {
+            query = query.bind(*hour_ms).bind(sku.as_str()).bind(**quantity);
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -391,4 +439,16 @@ async fn advance_as_of(tx: &mut Transaction<'_, Any>, newest_ms: i64) -> Result<
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_the_parameters_row_by_row() {
+        assert_eq!(parameter_list(3, 2), "$3, $4");
+        assert_eq!(row_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(row_placeholders(1, 1), "($1)");
+    }
 }
