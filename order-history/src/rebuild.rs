@@ -169,7 +169,7 @@ pub fn new_generation() -> String {
 /// 50,000 gained nothing more and held more memory.
 const REPLAY_BATCH_RECORDS: usize = 20_000;
 
-fn replay_limits(live: BatchLimits) -> BatchLimits {
+pub(crate) fn replay_limits(live: BatchLimits) -> BatchLimits {
     BatchLimits { max_records: live.max_records.max(REPLAY_BATCH_RECORDS), ..live }
 }
 

@@ -98,6 +98,9 @@ pub async fn catch_up(
     ends: &Checkpoint,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<u64> {
+    // a backlog fills batches at once: larger ones fold more of an order's events into one
+    // load and store of its state, as the order view's replay does
+    let setup = StatsSetup { limits: crate::rebuild::replay_limits(setup.limits), ..setup };
     project(setup, store, &StatsStatus::default(), Some(ends), shutdown).await
 }
 
@@ -120,20 +123,17 @@ async fn project(
     };
     let mut decoder = Decoder::new(setup.codec);
     tracing::info!(until = ?until.map(Checkpoint::records), "statistics projection started");
-    let mut last_measured: Option<Instant> = None;
-    let mut applied_since_measured = true;
+    let mut lag = LagMeasurement::default();
     while let Some(batch) = source.next_batch_within(shutdown, Some(IDLE_POLL)).await? {
-        // when the records stop, at once; while they flow, or while idle, once per interval
-        let caught_up_maybe = batch.records.is_empty() && applied_since_measured;
-        if caught_up_maybe || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL) {
-            status.measured(records_behind(&source, &covered).await);
-            last_measured = Some(Instant::now());
-            applied_since_measured = false;
+        // a catch-up stops at the ends it was given; nobody reads its lag
+        if until.is_none() {
+            lag.collect(status).await;
+            lag.start_when_due(&source, &covered, batch.records.is_empty());
         }
         if batch.records.is_empty() {
             continue;
         }
-        applied_since_measured = true;
+        lag.applied_since_measured = true;
         let records = batch.records.len();
         let mut events = Vec::with_capacity(records);
         let mut rejected = 0;
@@ -225,10 +225,51 @@ async fn apply_with_retry(
     }
 }
 
+/// The lag of the statistics, measured in a task of its own: the broker answers one round trip
+/// per partition, seconds in all on the local broker, and the batches must not wait for that.
+#[derive(Default)]
+struct LagMeasurement {
+    in_flight: Option<tokio::task::JoinHandle<Option<i64>>>,
+    last_started: Option<Instant>,
+    applied_since_measured: bool,
+}
+
+impl LagMeasurement {
+    /// Publishes the result of a measurement that has finished.
+    async fn collect(&mut self, status: &StatsStatus) {
+        let Some(measurement) = self.in_flight.take_if(|measurement| measurement.is_finished()) else { return };
+        match measurement.await {
+            Ok(behind) => status.measured(behind),
+            Err(error) => tracing::warn!(%error, "statistics lag measurement failed"),
+        }
+    }
+
+    /// Starts a measurement when none is running and one is due: as soon as the records stop
+    /// after some were applied, and otherwise once per [`LAG_INTERVAL`], whether records flow
+    /// or not. It compares the partitions' ends with `covered` as it is now, so a result can
+    /// only overstate the lag, never hide records.
+    fn start_when_due(&mut self, source: &Source, covered: &Checkpoint, no_records: bool) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let caught_up_maybe = no_records && self.applied_since_measured;
+        let interval_passed = self.last_started.is_none_or(|at| at.elapsed() >= LAG_INTERVAL);
+        if !caught_up_maybe && !interval_passed {
+            return;
+        }
+        self.in_flight = Some(tokio::spawn(records_behind(source.high_watermarks(), covered.clone())));
+        self.last_started = Some(Instant::now());
+        self.applied_since_measured = false;
+    }
+}
+
 /// Records in the assigned partitions beyond what the rollups cover; `None` when the broker
 /// cannot say.
-async fn records_behind(source: &Source, covered: &Checkpoint) -> Option<i64> {
-    let highs = match source.high_watermarks().await.context("cannot measure the statistics lag") {
+async fn records_behind(
+    high_watermarks: impl Future<Output = anyhow::Result<Checkpoint>>,
+    covered: Checkpoint,
+) -> Option<i64> {
+    let highs = match high_watermarks.await.context("cannot measure the statistics lag") {
         Ok(highs) => highs,
         Err(error) => {
             tracing::warn!(error = format!("{error:#}"), "statistics lag unknown");

@@ -18,6 +18,8 @@ pub struct StatisticsRebuilt {
     pub restored_snapshot: Option<String>,
     /// Snapshots refused on the way, each with why.
     pub refused_snapshots: Vec<String>,
+    /// How long loading the snapshot took, within `elapsed`.
+    pub restore_elapsed: Duration,
     /// Records read after the snapshot (or from offset 0).
     pub records_read: u64,
     pub elapsed: Duration,
@@ -44,6 +46,7 @@ pub async fn rebuild(
     let mut rebuilt = StatisticsRebuilt {
         restored_snapshot: None,
         refused_snapshots: Vec::new(),
+        restore_elapsed: Duration::ZERO,
         records_read: 0,
         elapsed: Duration::ZERO,
     };
@@ -51,6 +54,7 @@ pub async fn rebuild(
         let (restored, refused) = snapshots.restore_latest(model, &new_generation()).await?;
         rebuilt.refused_snapshots = refused.iter().map(ToString::to_string).collect();
         rebuilt.restored_snapshot = restored.map(|restored| restored.manifest.name);
+        rebuilt.restore_elapsed = started.elapsed();
     }
     if rebuilt.restored_snapshot.is_none() {
         if from == RebuildFrom::LatestSnapshot {
