@@ -43,7 +43,7 @@ const COMPARE_CHUNK: usize = 5_000;
 struct Options {
     orders: u64,
     snapshot_at: f64,
-    /// `--no-statistics` leaves step 7 out: the statistics replay far slower than the view.
+    /// `--no-statistics` leaves step 7 out: the view alone.
     statistics: bool,
 }
 
