@@ -158,12 +158,11 @@ impl Source {
     }
 
     /// The high watermark (the offset after the last record) of every assigned partition: with
-    /// the positions a view covers, how far behind the view is. The future owns what it needs,
-    /// so it can run in a task of its own while the source goes on reading.
-    pub fn high_watermarks(&self) -> impl Future<Output = anyhow::Result<Checkpoint>> + Send + 'static {
+    /// the positions a view covers, how far behind the view is.
+    pub async fn high_watermarks(&self) -> anyhow::Result<Checkpoint> {
         let consumer = self.consumer.clone();
-        // librdkafka's watermark query blocks on a broker round trip per partition
-        let query = tokio::task::spawn_blocking(move || -> anyhow::Result<Checkpoint> {
+        // librdkafka's watermark query blocks on a broker round trip
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Checkpoint> {
             let assignment = consumer.assignment().context("cannot read the assignment")?;
             let mut highs = Checkpoint::default();
             for element in assignment.elements() {
@@ -175,8 +174,9 @@ impl Source {
                 highs.advance(element.topic(), element.partition(), high);
             }
             Ok(highs)
-        });
-        async move { query.await.context("watermark query panicked")? }
+        })
+        .await
+        .context("watermark query panicked")?
     }
 
     /// Commits the group's offsets up to `checkpoint`. Call only once the data it covers is

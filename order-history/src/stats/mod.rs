@@ -80,12 +80,6 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// While records keep coming, the lag is measured at most this often.
 const LAG_INTERVAL: Duration = Duration::from_secs(1);
 
-/// How long a live batch stays open after its first record, at least. Each batch is one
-/// transaction of about eight statements, each a round trip to SQLite's worker thread; with the
-/// order view's 10 ms window at 200 events/s that fixed cost was most of the process's CPU per
-/// event. Period statistics need no 10 ms freshness.
-const LIVE_BATCH_WINDOW: Duration = Duration::from_millis(200);
-
 /// Runs until `shutdown`; returns an error only for failures retrying cannot fix.
 pub async fn run(
     setup: StatsSetup,
@@ -93,8 +87,6 @@ pub async fn run(
     status: StatsStatus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let limits = BatchLimits { max_wait: setup.limits.max_wait.max(LIVE_BATCH_WINDOW), ..setup.limits };
-    let setup = StatsSetup { limits, ..setup };
     project(setup, &store, &status, None, &shutdown).await.map(|_| ())
 }
 
@@ -131,17 +123,24 @@ async fn project(
     };
     let mut decoder = Decoder::new(setup.codec);
     tracing::info!(until = ?until.map(Checkpoint::records), "statistics projection started");
-    let mut lag = LagMeasurement::default();
+    let mut last_measured: Option<Instant> = None;
+    let mut applied_since_measured = true;
     while let Some(batch) = source.next_batch_within(shutdown, Some(IDLE_POLL)).await? {
-        // a catch-up stops at the ends it was given; nobody reads its lag
-        if until.is_none() {
-            lag.collect(status).await;
-            lag.start_when_due(&source, &covered, batch.records.is_empty());
+        // a catch-up stops at the ends it was given and nobody reads its lag: measuring it
+        // (a broker round trip per partition, seconds in all on the local broker) held up
+        // every replay; following the topics, when the records stop at once, else once per
+        // interval
+        let caught_up_maybe = batch.records.is_empty() && applied_since_measured;
+        let measurement_due = caught_up_maybe || last_measured.is_none_or(|at| at.elapsed() >= LAG_INTERVAL);
+        if until.is_none() && measurement_due {
+            status.measured(records_behind(&source, &covered).await);
+            last_measured = Some(Instant::now());
+            applied_since_measured = false;
         }
         if batch.records.is_empty() {
             continue;
         }
-        lag.applied_since_measured = true;
+        applied_since_measured = true;
         let records = batch.records.len();
         let mut events = Vec::with_capacity(records);
         let mut rejected = 0;
@@ -233,51 +232,10 @@ async fn apply_with_retry(
     }
 }
 
-/// The lag of the statistics, measured in a task of its own: the broker answers one round trip
-/// per partition, seconds in all on the local broker, and the batches must not wait for that.
-#[derive(Default)]
-struct LagMeasurement {
-    in_flight: Option<tokio::task::JoinHandle<Option<i64>>>,
-    last_started: Option<Instant>,
-    applied_since_measured: bool,
-}
-
-impl LagMeasurement {
-    /// Publishes the result of a measurement that has finished.
-    async fn collect(&mut self, status: &StatsStatus) {
-        let Some(measurement) = self.in_flight.take_if(|measurement| measurement.is_finished()) else { return };
-        match measurement.await {
-            Ok(behind) => status.measured(behind),
-            Err(error) => tracing::warn!(%error, "statistics lag measurement failed"),
-        }
-    }
-
-    /// Starts a measurement when none is running and one is due: as soon as the records stop
-    /// after some were applied, and otherwise once per [`LAG_INTERVAL`], whether records flow
-    /// or not. It compares the partitions' ends with `covered` as it is now, so a result can
-    /// only overstate the lag, never hide records.
-    fn start_when_due(&mut self, source: &Source, covered: &Checkpoint, no_records: bool) {
-        if self.in_flight.is_some() {
-            return;
-        }
-        let caught_up_maybe = no_records && self.applied_since_measured;
-        let interval_passed = self.last_started.is_none_or(|at| at.elapsed() >= LAG_INTERVAL);
-        if !caught_up_maybe && !interval_passed {
-            return;
-        }
-        self.in_flight = Some(tokio::spawn(records_behind(source.high_watermarks(), covered.clone())));
-        self.last_started = Some(Instant::now());
-        self.applied_since_measured = false;
-    }
-}
-
 /// Records in the assigned partitions beyond what the rollups cover; `None` when the broker
 /// cannot say.
-async fn records_behind(
-    high_watermarks: impl Future<Output = anyhow::Result<Checkpoint>>,
-    covered: Checkpoint,
-) -> Option<i64> {
-    let highs = match high_watermarks.await.context("cannot measure the statistics lag") {
+async fn records_behind(source: &Source, covered: &Checkpoint) -> Option<i64> {
+    let highs = match source.high_watermarks().await.context("cannot measure the statistics lag") {
         Ok(highs) => highs,
         Err(error) => {
             tracing::warn!(error = format!("{error:#}"), "statistics lag unknown");
