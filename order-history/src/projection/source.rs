@@ -228,7 +228,10 @@ async fn all_partitions(
     .await??;
     let mut assignment = TopicPartitionList::new();
     for (topic, partition) in partitions {
-        let offset = resume_from.next_offset(&topic, partition).map_or(Offset::Stored, Offset::Offset);
+        // the checkpoint is the truth: a partition it does not name was never read into this
+        // read model, whatever the group committed (a new replica or an emptied store shares
+        // the group of an instance that read on)
+        let offset = resume_from.next_offset(&topic, partition).map_or(Offset::Beginning, Offset::Offset);
         assignment.add_partition_offset(&topic, partition, offset)?;
     }
     Ok(assignment)

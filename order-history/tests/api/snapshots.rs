@@ -286,6 +286,14 @@ async fn bootstrapping_over_http_needs_the_source_admin_token_and_skips_a_source
     assert_eq!(documents(&world, &replica, &stories).await.len(), 2);
     replica.stop().await;
     app.stop().await;
+
+    // a restart with its view but empty statistics tries the source again; the source is
+    // gone, so it starts and the statistics read from offset 0
+    StatsStore::connect(&config.stats_database_url()).await.expect("statistics").clear().await.expect("cleared");
+    let restarted = world.spawn_with(config).await;
+    wait_for_stats_orders(&world, &restarted, 2).await;
+    assert_eq!(documents(&world, &restarted, &stories).await.len(), 2);
+    restarted.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
