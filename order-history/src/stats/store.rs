@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use order_view::stats::{
-    Cell, CellKey, CellValue, Contribution, GroupBy, ProductCell, Rollup, StatsAnswer, StatsQuery,
+    Cell, CellKey, CellValue, Contribution, GroupBy, ProductCell, Rollup, StatsAnswer, StatsQuery, trim_for_statistics,
 };
 use order_view::{Applied, OrderHistory, SourceEvent};
 use sql_store::Store;
@@ -156,6 +156,7 @@ impl StatsStore {
                     delta.apply(after, 1);
                 }
             }
+            trim_for_statistics(&mut document);
             changed_documents.push(document);
         }
         store_documents(&mut tx, &changed_documents).await?;
