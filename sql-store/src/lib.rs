@@ -107,7 +107,8 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<AnyPool> {
         .context("cannot open sqlite database")
 }
 
-fn sqlite_file_path(url: &str) -> Option<String> {
+/// The file of a `sqlite:` url; `None` for an in-memory database.
+pub fn sqlite_file_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())

@@ -1,5 +1,6 @@
-//! The statistics store (SQLite or PostgreSQL) as a snapshottable read model: a logical copy of
-//! its tables, read in one consistent transaction with the checkpoint they cover.
+//! The statistics store (SQLite or PostgreSQL) as a snapshottable read model: a copy of its
+//! tables, the checkpoint among them, as one SQLite file read from one committed state
+//! (`stats::dump`). Restoring it into a SQLite store puts the file in the store's place.
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@
 //! cannot count a record twice.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -15,8 +16,8 @@ use order_view::stats::{
     Cell, CellKey, CellValue, Contribution, GroupBy, ProductCell, Rollup, StatsAnswer, StatsQuery, trim_for_statistics,
 };
 use order_view::{Applied, OrderHistory, SourceEvent};
-use sql_store::Store;
-use sqlx::{Any, Row, Transaction};
+use sql_store::{Backend, Store};
+use sqlx::{Any, AnyPool, Row, Transaction};
 use uuid::Uuid;
 
 use crate::index::Checkpoint;
@@ -57,10 +58,12 @@ impl From<sqlx::Error> for StatsStoreError {
     }
 }
 
-/// A connection to the statistics store.
+/// A connection to the statistics store. Clones share it, and see the same store again after
+/// a snapshot's file replaced the SQLite file under it (`dump`).
 #[derive(Clone, Debug)]
 pub struct StatsStore {
-    pub(super) store: Store,
+    store: Arc<RwLock<Store>>,
+    pub(super) backend: Backend,
     /// For the connection a snapshot's consistent read gets of its own (`dump`).
     pub(super) url: String,
 }
@@ -68,24 +71,43 @@ pub struct StatsStore {
 impl StatsStore {
     /// Connects to `url` and creates the statistics tables when missing.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let store = Store::connect(url).await.context("cannot open the statistics store")?;
-        store.migrate(sqlx::migrate!("./stats-migrations")).await.context("statistics migrations failed")?;
-        Ok(StatsStore { store, url: url.to_string() })
+        let store = open(url).await?;
+        Ok(StatsStore { backend: store.backend, store: Arc::new(RwLock::new(store)), url: url.to_string() })
+    }
+
+    /// The pool of the store as it is now.
+    pub(super) fn pool(&self) -> AnyPool {
+        self.store.read().unwrap_or_else(PoisonError::into_inner).pool.clone()
+    }
+
+    /// Closes the store, lets `replace` change its files, and opens it again; every clone then
+    /// uses the store opened again. Only while no projection writes to it.
+    pub(super) async fn reopen_after<F>(&self, replace: F) -> anyhow::Result<()>
+    where
+        F: AsyncFnOnce() -> anyhow::Result<()>,
+    {
+        self.pool().close().await;
+        let replaced = replace().await;
+        // opened again even when the replacement failed, so the store stays usable
+        let reopened = open(&self.url).await?;
+        *self.store.write().unwrap_or_else(PoisonError::into_inner) = reopened;
+        replaced
     }
 
     pub async fn ping(&self) -> Result<(), String> {
-        self.store.ping().await
+        let store = self.store.read().unwrap_or_else(PoisonError::into_inner).clone();
+        store.ping().await
     }
 
     /// The positions the rollups cover.
     pub async fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
-        read_checkpoint(&self.store.pool).await
+        read_checkpoint(&self.pool()).await
     }
 
     /// The newest event time the rollups cover.
     pub async fn as_of(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
         let row = sqlx::query("select as_of_ms from stats_meta where id = 1")
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&self.pool())
             .await
             .context("cannot read the statistics freshness")?;
         let Some(row) = row else { return Ok(None) };
@@ -100,7 +122,7 @@ impl StatsStore {
         events: &[PositionedEvent],
         covers: &Checkpoint,
     ) -> Result<ApplyOutcome, StatsStoreError> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         let stored = read_checkpoint(&mut *tx).await?;
         let mut outcome = ApplyOutcome::default();
         let mut per_order: HashMap<Uuid, Vec<&SourceEvent>> = HashMap::new();
@@ -180,7 +202,7 @@ impl StatsStore {
         .bind(dimension.name())
         .bind(query.from_ms())
         .bind(query.to_ms())
-        .fetch_all(&self.store.pool)
+        .fetch_all(&self.pool())
         .await
         .context("cannot read the rollups")?;
         let mut cells = Vec::with_capacity(rows.len());
@@ -201,7 +223,7 @@ impl StatsStore {
         )
         .bind(query.from_ms())
         .bind(query.to_ms())
-        .fetch_all(&self.store.pool)
+        .fetch_all(&self.pool())
         .await
         .context("cannot read the product rollups")?;
         let mut products = Vec::with_capacity(rows.len());
@@ -219,7 +241,7 @@ impl StatsStore {
     pub async fn rollup(&self) -> anyhow::Result<Rollup> {
         let mut rollup = Rollup::default();
         let rows = sqlx::query("select hour_ms, dimension, key, currency, orders, revenue_minor from stats_rollup")
-            .fetch_all(&self.store.pool)
+            .fetch_all(&self.pool())
             .await?;
         for row in rows {
             let dimension_name: String = row.try_get("dimension")?;
@@ -238,7 +260,7 @@ impl StatsStore {
             };
             rollup.cells.insert(at, value);
         }
-        let rows = sqlx::query("select hour_ms, sku, quantity from stats_products").fetch_all(&self.store.pool).await?;
+        let rows = sqlx::query("select hour_ms, sku, quantity from stats_products").fetch_all(&self.pool()).await?;
         for row in rows {
             let quantity: i64 = row.try_get("quantity")?;
             if quantity != 0 {
@@ -247,6 +269,12 @@ impl StatsStore {
         }
         Ok(rollup)
     }
+}
+
+async fn open(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await.context("cannot open the statistics store")?;
+    store.migrate(sqlx::migrate!("./stats-migrations")).await.context("statistics migrations failed")?;
+    Ok(store)
 }
 
 /// The stored positions, from the pool or inside a transaction.

@@ -397,7 +397,13 @@ async fn wait_for_stats_orders(world: &TestWorld, app: &TestApp, orders: i64) {
 async fn statistics_of(world: &TestWorld, name: &str) -> StatisticsSnapshots {
     let data_dir = world.infra.dir.path().join(format!("statistics-{name}"));
     let url = format!("sqlite://{}", data_dir.join("stats.sqlite").display());
-    let store = StatsStore::connect(&url).await.expect("statistics store");
+    statistics_at(world, name, &url).await
+}
+
+/// A statistics store at `url`, staging its snapshots under the test's directory.
+async fn statistics_at(world: &TestWorld, name: &str, url: &str) -> StatisticsSnapshots {
+    let data_dir = world.infra.dir.path().join(format!("statistics-{name}"));
+    let store = StatsStore::connect(url).await.expect("statistics store");
     StatisticsSnapshots::new(store, &data_dir)
 }
 
@@ -455,6 +461,19 @@ async fn statistics_restored_from_a_snapshot_plus_the_tail_equal_a_full_rebuild(
     assert!(!full_rollup.cells.is_empty());
     assert_eq!(restored.store().rollup().await.expect("rollup"), full_rollup, "restore + tail equals a full rebuild");
     assert_eq!(live.expect("rollup"), full_rollup, "and the live projection");
+
+    // the same snapshot restores into PostgreSQL, and a snapshot of that back into SQLite
+    let postgres = statistics_at(&world, "postgres", &testkit::fresh_postgres_url().await).await;
+    let rebuilt = rebuild_statistics(&world, &postgres, &snapshots, RebuildFrom::LatestSnapshot).await;
+    assert_eq!(rebuilt.records_read, 4 * EVENTS_PER_ORDER, "only the tail is read: {rebuilt:?}");
+    assert_eq!(postgres.store().rollup().await.expect("rollup"), full_rollup, "restored into postgresql");
+    let postgres_snapshots = SnapshotStore::new(&world.infra.dir.path().join("postgres-snapshots"), 1);
+    let manifest = postgres_snapshots.take(&postgres).await.expect("a snapshot of the postgresql store");
+    assert_eq!(manifest.documents, 14, "{manifest:?}");
+    let back = statistics_of(&world, "back").await;
+    let rebuilt = rebuild_statistics(&world, &back, &postgres_snapshots, RebuildFrom::LatestSnapshot).await;
+    assert_eq!((rebuilt.restored_snapshot, rebuilt.records_read), (Some(manifest.name), 0), "it covers every record");
+    assert_eq!(back.store().rollup().await.expect("rollup"), full_rollup, "and back into sqlite");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -467,12 +486,12 @@ async fn a_statistics_snapshot_that_does_not_load_is_refused_and_the_rebuild_sta
     app.stop().await;
     let main = world.config("main");
     let snapshot = main.snapshot_dir().join("statistics").join(manifest["name"].as_str().expect("name"));
-    // a row of the wrong shape, with a manifest that vouches for it: only loading finds it
-    let garbage = b"[\"not an hour\", \"status\"]\n";
-    std::fs::write(snapshot.join("files").join("rollup.jsonl"), garbage).expect("write");
+    // not a database, with a manifest that vouches for it: only opening it finds out
+    let garbage = b"not a statistics store\n";
+    std::fs::write(snapshot.join("files").join("statistics.sqlite"), garbage).expect("write");
     let mut vouching = manifest.clone();
     for file in vouching["files"].as_array_mut().expect("files") {
-        if file["path"] == "rollup.jsonl" {
+        if file["path"] == "statistics.sqlite" {
             file["bytes"] = garbage.len().into();
             file["sha256"] = format!("{:x}", Sha256::digest(garbage)).into();
         }
@@ -486,7 +505,7 @@ async fn a_statistics_snapshot_that_does_not_load_is_refused_and_the_rebuild_sta
     assert_eq!(rebuilt.restored_snapshot, None, "{rebuilt:?}");
     assert_eq!(rebuilt.refused_snapshots.len(), 1, "{rebuilt:?}");
     let refusal = &rebuilt.refused_snapshots[0];
-    assert!(refusal.contains("cannot be opened") && refusal.contains("rollup.jsonl line 1"), "names why: {refusal}");
+    assert!(refusal.contains("cannot be opened") && refusal.contains("statistics.sqlite"), "names why: {refusal}");
     assert_eq!(rebuilt.records_read, 3 * EVENTS_PER_ORDER, "read from offset 0: {rebuilt:?}");
     let live = StatsStore::connect(&main.stats_database_url()).await.expect("the live store");
     assert_eq!(target.store().rollup().await.expect("rollup"), live.rollup().await.expect("rollup"));
