@@ -159,19 +159,29 @@ impl Source {
 
     /// The high watermark (the offset after the last record) of every assigned partition: with
     /// the positions a view covers, how far behind the view is.
+    ///
+    /// As of the consumer's last fetch response for the partition, which carries the partition's
+    /// high watermark, so it lags the broker by at most one fetch wait. Only a partition with no
+    /// fetch response yet is asked of the broker: a query per partition, once a second while
+    /// records flowed, took seconds in all on the local broker and held up the other fetches.
     pub async fn high_watermarks(&self) -> anyhow::Result<Checkpoint> {
         let consumer = self.consumer.clone();
-        // librdkafka's watermark query blocks on a broker round trip
+        // the broker query for a partition not fetched yet blocks on a round trip
         tokio::task::spawn_blocking(move || -> anyhow::Result<Checkpoint> {
             let assignment = consumer.assignment().context("cannot read the assignment")?;
             let mut highs = Checkpoint::default();
             for element in assignment.elements() {
-                let (_, high) = consumer
-                    .fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(5))
-                    .with_context(|| {
-                        format!("cannot read the watermarks of {}/{}", element.topic(), element.partition())
-                    })?;
-                highs.advance(element.topic(), element.partition(), high);
+                let (topic, partition) = (element.topic(), element.partition());
+                let high = match last_fetched_high_watermark(&consumer, topic, partition) {
+                    Some(high) => high,
+                    None => {
+                        consumer
+                            .fetch_watermarks(topic, partition, Duration::from_secs(5))
+                            .with_context(|| format!("cannot read the watermarks of {topic}/{partition}"))?
+                            .1
+                    }
+                };
+                highs.advance(topic, partition, high);
             }
             Ok(highs)
         })
@@ -203,6 +213,23 @@ impl Source {
 
 /// Every partition of `topics`, each starting at the checkpoint when it has one, else at the
 /// group's committed offset (the beginning for a new group).
+/// The high watermark librdkafka took from its last fetch response for the partition; `None`
+/// before it has one. The rust client does not wrap this call (only the broker query).
+fn last_fetched_high_watermark(consumer: &ProjectionConsumer, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::bindings::{rd_kafka_get_watermark_offsets, rd_kafka_resp_err_t};
+
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1_i64, -1_i64);
+    // SAFETY: the client handle lives as long as `consumer`, which is borrowed for the call;
+    // librdkafka only reads the NUL-terminated topic name and writes the two offsets, under its
+    // own lock, without blocking
+    let error = unsafe {
+        rd_kafka_get_watermark_offsets(consumer.client().native_ptr(), topic.as_ptr(), partition, &mut low, &mut high)
+    };
+    // an offset below zero (RD_KAFKA_OFFSET_INVALID) until a fetch response carried one
+    (error == rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
+}
+
 async fn all_partitions(
     consumer: Arc<ProjectionConsumer>,
     topics: &[&str],
