@@ -124,17 +124,19 @@ impl Application {
                     // bootstrap leaves read models with data alone: download on first start only
                     let view_empty = catalog.schema_fingerprint().is_some() && !catalog.has_live().await?;
                     let statistics_empty = statistics_snapshots.covered().await?.is_none();
-                    if view_empty && statistics_empty {
-                        remote::fetch_latest(url, token, &[ORDER_VIEW, STATISTICS], &into).await?;
-                    } else if view_empty || statistics_empty {
-                        // a restart of a replica that has one read model already: one still
-                        // empty (its source had no snapshot of it then) tries again, and
-                        // reads from offset 0 if the source is gone, rather than not starting
-                        if let Err(error) = remote::fetch_latest(url, token, &[ORDER_VIEW, STATISTICS], &into).await {
-                            tracing::warn!(
+                    if view_empty || statistics_empty {
+                        let fetched = remote::fetch_latest(url, token, &[ORDER_VIEW, STATISTICS], &into).await;
+                        match fetched {
+                            // a restart of a replica that has one read model already: the one
+                            // still empty (its source had no snapshot of it then) reads from
+                            // offset 0 if the source is gone, rather than the start failing
+                            Err(error) if !(view_empty && statistics_empty) => tracing::warn!(
                                 error = format!("{error:#}"),
                                 "cannot download snapshots again; the empty read model reads from offset 0"
-                            );
+                            ),
+                            fetched => {
+                                fetched?;
+                            }
                         }
                     }
                     into
