@@ -98,7 +98,7 @@ impl StatsStore {
         let copy = dir.join(COPY_FILE);
         let mut connection =
             AnyConnection::connect(&self.url).await.context("cannot open a connection for the statistics copy")?;
-        match self.backend {
+        match self.backend() {
             Backend::Sqlite => {
                 // a connection of its own: the pool's one connection keeps serving the projection
                 sqlx::query("vacuum into $1")
@@ -130,7 +130,7 @@ impl StatsStore {
     pub async fn import(&self, dir: &Path) -> anyhow::Result<Exported> {
         let copy = dir.join(COPY_FILE);
         let exported = summarize_copy(&copy).await?;
-        match (self.backend, sql_store::sqlite_file_path(&self.url)) {
+        match (self.backend(), sql_store::sqlite_file_path(&self.url)) {
             (Backend::Sqlite, Some(store_file)) => {
                 let store_file = PathBuf::from(store_file);
                 self.reopen_after(async || replace_file(&copy, &store_file).await).await?;
@@ -164,7 +164,8 @@ fn path_text(path: &Path) -> anyhow::Result<&str> {
     path.to_str().with_context(|| format!("{} is not a utf-8 path", path.display()))
 }
 
-/// A new, empty copy with the statistics tables.
+/// A new, empty copy with the statistics tables. Not `StatsStore::connect`: that puts the file
+/// in write-ahead-log mode, and a copy made so did not open again with `immutable` (tried).
 async fn create_copy(copy: &Path) -> anyhow::Result<AnyPool> {
     let pool = AnyPoolOptions::new()
         .max_connections(1)

@@ -63,7 +63,6 @@ impl From<sqlx::Error> for StatsStoreError {
 #[derive(Clone, Debug)]
 pub struct StatsStore {
     store: Arc<RwLock<Store>>,
-    pub(super) backend: Backend,
     /// For the connection a snapshot's consistent read gets of its own (`dump`).
     pub(super) url: String,
 }
@@ -72,7 +71,12 @@ impl StatsStore {
     /// Connects to `url` and creates the statistics tables when missing.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let store = open(url).await?;
-        Ok(StatsStore { backend: store.backend, store: Arc::new(RwLock::new(store)), url: url.to_string() })
+        Ok(StatsStore { store: Arc::new(RwLock::new(store)), url: url.to_string() })
+    }
+
+    /// SQLite or PostgreSQL: the url's, which reopening keeps.
+    pub(super) fn backend(&self) -> Backend {
+        self.store.read().unwrap_or_else(PoisonError::into_inner).backend
     }
 
     /// The pool of the store as it is now.
