@@ -211,8 +211,6 @@ impl Source {
     }
 }
 
-/// Every partition of `topics`, each starting at the checkpoint when it has one, else at the
-/// group's committed offset (the beginning for a new group).
 /// The high watermark librdkafka took from its last fetch response for the partition; `None`
 /// before it has one. The rust client does not wrap this call (only the broker query).
 fn last_fetched_high_watermark(consumer: &ProjectionConsumer, topic: &str, partition: i32) -> Option<i64> {
@@ -230,6 +228,8 @@ fn last_fetched_high_watermark(consumer: &ProjectionConsumer, topic: &str, parti
     (error == rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
 }
 
+/// Every partition of `topics`, each starting at the checkpoint when it has one, else at the
+/// beginning: the checkpoint is the truth, not the group's committed offsets.
 async fn all_partitions(
     consumer: Arc<ProjectionConsumer>,
     topics: &[&str],

@@ -79,6 +79,10 @@ pub struct StatsSetup {
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// While records keep coming, the lag is measured at most this often.
 const LAG_INTERVAL: Duration = Duration::from_secs(1);
+/// While records keep coming, the group's offsets are committed at most this often. They only
+/// mirror the store's checkpoint for monitoring; a commit per live batch was a broker request
+/// every 10 ms.
+const OFFSET_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Runs until `shutdown`; returns an error only for failures retrying cannot fix.
 pub async fn run(
@@ -125,6 +129,7 @@ async fn project(
     tracing::info!(until = ?until.map(Checkpoint::records), "statistics projection started");
     let mut last_measured: Option<Instant> = None;
     let mut applied_since_measured = true;
+    let mut offsets = OffsetMirror::default();
     while let Some(batch) = source.next_batch_within(shutdown, Some(IDLE_POLL)).await? {
         // a catch-up stops at the ends it was given and nobody reads its lag: measuring it
         // (a broker round trip per partition, seconds in all on the local broker) held up
@@ -138,6 +143,7 @@ async fn project(
             applied_since_measured = false;
         }
         if batch.records.is_empty() {
+            offsets.commit_pending(&source, &covered);
             continue;
         }
         applied_since_measured = true;
@@ -161,7 +167,7 @@ async fn project(
         };
         covered.merge(&batch.checkpoint);
         records_read += records as u64;
-        source.commit(&batch.checkpoint);
+        offsets.applied(&source, &covered);
         metrics::counter!("order_history_stats_events_applied_total").increment(outcome.applied as u64);
         metrics::counter!("order_history_stats_events_stale_total").increment(outcome.stale as u64);
         metrics::counter!("order_history_stats_records_rejected_total").increment(rejected);
@@ -178,8 +184,34 @@ async fn project(
             break;
         }
     }
+    offsets.commit_pending(&source, &covered);
     tracing::info!(records_read, "statistics projection stopped");
     Ok(records_read)
+}
+
+/// Copies the store's checkpoint to the consumer group's offsets, at most once per
+/// [`OFFSET_COMMIT_INTERVAL`] while batches are applied, and whenever the records pause.
+#[derive(Default)]
+struct OffsetMirror {
+    last_commit: Option<Instant>,
+    pending: bool,
+}
+
+impl OffsetMirror {
+    fn applied(&mut self, source: &Source, covered: &Checkpoint) {
+        self.pending = true;
+        if self.last_commit.is_none_or(|at| at.elapsed() >= OFFSET_COMMIT_INTERVAL) {
+            self.commit_pending(source, covered);
+        }
+    }
+
+    fn commit_pending(&mut self, source: &Source, covered: &Checkpoint) {
+        if self.pending {
+            source.commit(covered);
+            self.pending = false;
+            self.last_commit = Some(Instant::now());
+        }
+    }
 }
 
 /// Starts the source, retrying while the topics or the broker are not there yet (the order
