@@ -4,15 +4,19 @@
 //!    PAYMENT_AUTHORIZED and one SHIPMENT_CREATED each, so 1,000,002 events), as the outbox relay
 //!    would publish them: Avro in the Confluent wire format, keyed by order id;
 //! 2. the raw consume rate: read and decode every record, nothing else;
-//! 3. rebuild throughput: replay everything into a fresh view (`rebuild::run`);
+//! 3. rebuild throughput: replay everything into a fresh view (`rebuild::run`), then into the
+//!    statistics store the service will use (`stats::rebuild`), each with its CPU per event;
 //! 4. search latency on the full view: a two-word query and a filtered query;
 //! 5. freshness at a steady `--rate` writes/s (default 200) for `--seconds` (default 20): from
 //!    the moment an event is published until a read-your-writes GET sees it;
 //! 6. the projection's CPU per event, live at `--rate` writes/s (published by a child process,
-//!    so this process's CPU is the projection's alone), against the rebuild's CPU per event;
+//!    so this process's CPU is the projection's alone), against the rebuild's CPU per event of
+//!    both read models, since the service projects both; with `--rates 200,1000,4000` at each
+//!    rate in turn, and the line through them splits the live cost into a part per second
+//!    (timers, polls, the commit) and a part per event;
 //! 7. memory: this process's peak RSS (projection, index and bench together) and the broker's.
 //!
-//! `cargo bench -p order-history --bench projection [-- --orders N --rate R --seconds S]`
+//! `cargo bench -p order-history --bench projection [-- --orders N --rate R --rates R1,R2 --seconds S]`
 //! (and `--batch-max-wait-ms W --commit-interval-ms C` to set the live projection's trade-off)
 //! Everything runs on 127.0.0.1: a real tansu broker, the project's registry, real tantivy.
 
@@ -29,7 +33,9 @@ use order_history::index::{SearchQuery, SearchText, SortOrder, ViewCatalog};
 use order_history::projection::decode::{Decoded, Decoder};
 use order_history::projection::source::{Assignment, BatchLimits, Source};
 use order_history::rebuild::{self, RebuildFrom, RebuildSetup, RebuildTracker};
-use order_history::snapshot::SnapshotStore;
+use order_history::snapshot::{SnapshotStore, StatisticsSnapshots};
+use order_history::stats::rebuild as stats_rebuild;
+use order_history::stats::{StatsSetup, StatsStore};
 use order_view::search::SearchFilters;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use testkit::TestInfra;
@@ -52,6 +58,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Options {
     orders: u64,
     rate: u64,
+    /// The rates of the live CPU phase, one run each: `--rates`, else `--rate` alone.
+    live_rates: Vec<u64>,
     seconds: u64,
     /// The live projection's batch window and commit interval: the service's defaults unless
     /// given, so that one run can measure another trade-off of freshness against CPU.
@@ -63,6 +71,7 @@ fn options() -> Options {
     let mut options = Options {
         orders: 333_334,
         rate: 200,
+        live_rates: Vec::new(),
         seconds: 20,
         batch_max_wait_ms: order_history::config::DEFAULT_BATCH_MAX_WAIT_MS,
         commit_interval_ms: order_history::config::DEFAULT_COMMIT_INTERVAL_MS,
@@ -76,8 +85,15 @@ fn options() -> Options {
             ("--seconds", Some(value)) => options.seconds = value,
             ("--batch-max-wait-ms", Some(value)) => options.batch_max_wait_ms = value,
             ("--commit-interval-ms", Some(value)) => options.commit_interval_ms = value,
+            ("--rates", None) => {
+                options.live_rates =
+                    pair[1].split(',').map(|rate| rate.parse::<u64>().expect("--rates R1,R2,…").max(1)).collect()
+            }
             _ => {}
         }
+    }
+    if options.live_rates.is_empty() {
+        options.live_rates = vec![options.rate];
     }
     options
 }
@@ -85,6 +101,55 @@ fn options() -> Options {
 /// 50,000 customers, about 7 orders each at full size.
 fn customer_of(sequence: u64) -> String {
     format!("cust-{}", sequence % 50_000)
+}
+
+/// Replays every record from offset 0 into the statistics store the service opens in
+/// `data_dir`, so that the live phases start with both read models caught up. Returns its CPU
+/// per event.
+async fn statistics_rebuild(
+    infra: &TestInfra,
+    codec: &Arc<events::EventCodec>,
+    data_dir: &std::path::Path,
+    events: u64,
+) -> f64 {
+    let url = format!("sqlite://{}", data_dir.join(order_history::stats::DEFAULT_STATS_FILE).display());
+    let model = StatisticsSnapshots::new(StatsStore::connect(&url).await.expect("statistics store"), data_dir);
+    let snapshots = SnapshotStore::new(&data_dir.join("snapshots"), 1);
+    let setup = StatsSetup {
+        consumer: infra.kafka.consumer_config("bench-statistics", "bench-statistics"),
+        codec: codec.clone(),
+        limits: BatchLimits { max_records: 5000, max_wait: Duration::from_millis(20) },
+    };
+    let cpu_before = own_cpu_seconds();
+    let rebuilt = stats_rebuild::rebuild(
+        setup,
+        &model,
+        &snapshots,
+        &infra.kafka,
+        RebuildFrom::Beginning,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("statistics rebuild");
+    let cpu_per_event_us = (own_cpu_seconds() - cpu_before) * 1e6 / events as f64;
+    assert_eq!(rebuilt.records_read, events, "the statistics rebuild read every record");
+    println!(
+        "statistics rebuild: {events} events in {:.1}s = {:.0} events/s, {cpu_per_event_us:.0} µs CPU/event",
+        rebuilt.elapsed.as_secs_f64(),
+        rebuilt.records_per_second()
+    );
+    cpu_per_event_us
+}
+
+/// The least-squares line `y = a + b·x` through `points`: `(a, b)`.
+fn fit_line(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|(x, _)| x).sum::<f64>() / n;
+    let mean_y = points.iter().map(|(_, y)| y).sum::<f64>() / n;
+    let covariance: f64 = points.iter().map(|(x, y)| (x - mean_x) * (y - mean_y)).sum();
+    let variance: f64 = points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
+    let slope = covariance / variance;
+    (mean_y - slope * mean_x, slope)
 }
 
 /// CPU seconds this process has used (user + system).
@@ -140,6 +205,7 @@ async fn live_projection_cpu(
     app_address: std::net::SocketAddr,
     rate: u64,
     seconds: u64,
+    first_sequence: u64,
 ) -> (f64, f64) {
     let client = service_client();
     let events = rate * seconds;
@@ -147,7 +213,7 @@ async fn live_projection_cpu(
     let started = Instant::now();
     let output = tokio::process::Command::new(std::env::current_exe().expect("this bench's path"))
         .args(["--publish-at", &rate.to_string(), "--for", &seconds.to_string()])
-        .args(["--first-sequence", "20000000", "--bootstrap", &infra.kafka.bootstrap_servers])
+        .args(["--first-sequence", &first_sequence.to_string(), "--bootstrap", &infra.kafka.bootstrap_servers])
         .args(["--registry", &infra.registry_url])
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -418,6 +484,11 @@ async fn main() {
         rebuild_rate / consume_rate
     );
     drop(setup);
+    let statistics_cpu_per_event_us = statistics_rebuild(&infra, &codec, &data_dir, events).await;
+    let both_cpu_per_event_us = rebuild_cpu_per_event_us + statistics_cpu_per_event_us;
+    println!(
+        "rebuild of both read models: {both_cpu_per_event_us:.0} µs CPU/event (view {rebuild_cpu_per_event_us:.0}, statistics {statistics_cpu_per_event_us:.0})"
+    );
 
     let live = catalog.open_live().await.expect("rebuilt view");
     println!("documents in the view: {}", live.count().await.expect("count"));
@@ -446,16 +517,32 @@ async fn main() {
     let server = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
     freshness(&infra, address, options.rate, options.seconds).await;
     let idle_cores = idle_cores(options.seconds.clamp(1, 10)).await;
-    let (live_cpu_per_event_us, live_seconds) =
-        live_projection_cpu(&infra, address, options.rate, options.seconds).await;
-    let events = (options.rate * options.seconds) as f64;
-    let net_of_idle_us = live_cpu_per_event_us - idle_cores * live_seconds * 1e6 / events;
-    println!(
-        "live projection CPU per event: {:.2}x the rebuild's ({live_cpu_per_event_us:.0} / {rebuild_cpu_per_event_us:.0} µs); \
-         without the idle process's {idle_cores:.3} cores: {net_of_idle_us:.0} µs = {:.2}x",
-        live_cpu_per_event_us / rebuild_cpu_per_event_us,
-        net_of_idle_us / rebuild_cpu_per_event_us,
-    );
+    // (events/s, cores) of every live run, with the idle process as the run at 0 events/s
+    let mut points = vec![(0.0, idle_cores)];
+    for (run, &rate) in options.live_rates.iter().enumerate() {
+        let first_sequence = 20_000_000 + run as u64 * 10_000_000;
+        let (live_cpu_per_event_us, live_seconds) =
+            live_projection_cpu(&infra, address, rate, options.seconds, first_sequence).await;
+        let events = (rate * options.seconds) as f64;
+        let net_of_idle_us = live_cpu_per_event_us - idle_cores * live_seconds * 1e6 / events;
+        println!(
+            "live projection CPU per event at {rate} events/s: {:.2}x the rebuild's of both read models ({live_cpu_per_event_us:.0} / {both_cpu_per_event_us:.0} µs); \
+             without the idle process's {idle_cores:.3} cores: {net_of_idle_us:.0} µs = {:.2}x",
+            live_cpu_per_event_us / both_cpu_per_event_us,
+            net_of_idle_us / both_cpu_per_event_us,
+        );
+        points.push((events / live_seconds, live_cpu_per_event_us * events / 1e6 / live_seconds));
+    }
+    if points.len() > 2 {
+        let (per_second, per_event) = fit_line(&points);
+        println!(
+            "live cost = {per_second:.3} cores + {:.0} µs per event (least squares over the idle run and {} rates); \
+             per event {:.2}x the rebuild's of both read models",
+            per_event * 1e6,
+            points.len() - 1,
+            per_event * 1e6 / both_cpu_per_event_us
+        );
+    }
     stop.cancel();
     server.await.expect("server task").expect("server stops");
 
