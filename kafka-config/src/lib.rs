@@ -4,8 +4,11 @@
 //! Nothing here depends on the broker being tansu or Apache Kafka: both speak the same
 //! protocol, and these are the settings a production deployment would use.
 
+mod producer;
+
 use std::time::Duration;
 
+pub use producer::{Delivered, DeliveryProducer};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;

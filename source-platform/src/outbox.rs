@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use events::{EncodeError, Event, EventCodec, encode_datum, frame, headers};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use kafka_config::DeliveryProducer;
+use rdkafka::producer::FutureRecord;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
@@ -161,7 +162,7 @@ enum RelayError {
 pub struct OutboxRelay {
     store: Store,
     database_url: String,
-    producer: FutureProducer,
+    producer: DeliveryProducer,
     codec: Arc<EventCodec>,
     signal: OutboxSignal,
     args: RelayArgs,
@@ -203,7 +204,7 @@ impl OutboxRelay {
     pub fn new(
         store: Store,
         database_url: String,
-        producer: FutureProducer,
+        producer: DeliveryProducer,
         codec: Arc<EventCodec>,
         signal: OutboxSignal,
         args: RelayArgs,
@@ -287,12 +288,12 @@ impl OutboxRelay {
                 record_headers = record_headers.insert(Header { key: headers::TRACEPARENT, value: Some(traceparent) });
             }
             let record = FutureRecord::to(&row.topic).key(&row.key).payload(&value).headers(record_headers);
-            deliveries.push(self.producer.send_result(record).map_err(|(error, _)| error));
+            deliveries.push(self.producer.send(record));
         }
         let mut acknowledged = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             let outcome = match delivery {
-                Ok(future) => matches!(future.await, Ok(Ok(_))),
+                Ok(delivery) => delivery.await.is_ok(),
                 Err(error) => {
                     tracing::warn!(%error, "producer queue refused a record");
                     false

@@ -98,7 +98,8 @@ impl SourceServiceRuntime {
                 .context("cannot create the schema registry client")?,
         );
         let relay = if args.relay.enabled {
-            let producer = args.kafka.producer_config(name).create().context("cannot create the kafka producer")?;
+            let producer = kafka_config::DeliveryProducer::new(&args.kafka.producer_config(name))
+                .context("cannot create the kafka producer")?;
             let relay = OutboxRelay::new(
                 store.clone(),
                 database_url.to_string(),

@@ -27,7 +27,7 @@ async fn publishes_committed_events_in_version_order_with_key_and_headers(databa
     let infra = TestInfra::start().await;
     let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
     let signal = OutboxSignal::default();
-    let producer = infra.kafka.producer_config("relay-test").create().expect("producer");
+    let producer = kafka_config::DeliveryProducer::new(&infra.kafka.producer_config("relay-test")).expect("producer");
     let relay = OutboxRelay::new(
         store.clone(),
         database_url.clone(),
@@ -98,7 +98,7 @@ async fn published_rows_are_pruned_after_their_retention() {
     let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
     let signal = OutboxSignal::default();
     let args = RelayArgs { retention_secs: 0, prune_interval_secs: 0, poll_interval_ms: 50, ..relay_args() };
-    let producer = infra.kafka.producer_config("prune-test").create().expect("producer");
+    let producer = kafka_config::DeliveryProducer::new(&infra.kafka.producer_config("prune-test")).expect("producer");
     let relay = OutboxRelay::new(store.clone(), database_url, producer, Arc::new(infra.codec()), signal.clone(), args);
     let shutdown = CancellationToken::new();
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
@@ -135,7 +135,7 @@ async fn postgres_notify_wakes_the_relay_for_commits_from_other_processes() {
     let infra = TestInfra::start().await;
     let database_url = testkit::fresh_postgres_url().await;
     let store = source_platform::store::connect_and_migrate(&database_url, Migrator::DEFAULT).await.expect("store");
-    let producer = infra.kafka.producer_config("notify-test").create().expect("producer");
+    let producer = kafka_config::DeliveryProducer::new(&infra.kafka.producer_config("notify-test")).expect("producer");
     let relay = OutboxRelay::new(
         store.clone(),
         database_url.clone(),

@@ -10,19 +10,22 @@ use chrono::Utc;
 use events::{headers, topics};
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use kafka_config::DeliveryProducer;
+use rdkafka::producer::FutureRecord;
 use tokio_util::sync::CancellationToken;
 
 use super::decode::DeadLetter;
 use super::telemetry;
 
 pub struct DeadLetters {
-    producer: FutureProducer,
+    producer: DeliveryProducer,
 }
 
 impl DeadLetters {
     pub fn new(producer_config: &ClientConfig) -> anyhow::Result<Self> {
-        Ok(DeadLetters { producer: producer_config.create().context("cannot create the dead-letter producer")? })
+        Ok(DeadLetters {
+            producer: DeliveryProducer::new(producer_config).context("cannot create the dead-letter producer")?,
+        })
     }
 
     /// Delivers every letter, retrying while the broker refuses. Returns `false` only if
@@ -75,10 +78,7 @@ impl DeadLetters {
         if let Some(value) = &record.value {
             out = out.payload(value.as_slice());
         }
-        self.producer
-            .send(out, Duration::from_secs(10))
-            .await
-            .map(|_| ())
-            .map_err(|(error, _)| anyhow::anyhow!("dead-letter delivery failed: {error}"))
+        let delivery = self.producer.send(out).context("the producer queue refused the dead letter")?;
+        delivery.await.map(|_| ()).context("dead-letter delivery failed")
     }
 }
