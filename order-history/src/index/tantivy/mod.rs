@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ::tantivy::collector::DocSetCollector;
 use ::tantivy::directory::MmapDirectory;
-use ::tantivy::indexer::IndexWriterOptions;
+use ::tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use ::tantivy::query::TermSetQuery;
 use ::tantivy::schema::IndexRecordOption;
 use ::tantivy::tokenizer::TextAnalyzer;
@@ -60,6 +60,12 @@ const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// The machine this runs on is small and also serves searches: one thread indexes, one merges.
 const WRITER_THREADS: usize = 1;
 const MERGE_THREADS: usize = 1;
+/// Segments below this many documents are grouped into merge levels by size, like larger ones.
+/// tantivy's default (10,000) puts every smaller segment into one level: live projection commits
+/// a segment of about 200 documents a second at 200 events/s, and each merge of that level took
+/// the segment the last merge made along with seven new ones, rewriting it again and again until
+/// it passed 10,000 documents.
+const MIN_MERGE_LAYER_DOCS: u32 = 100;
 /// Up to this many ids, `load` looks each up in the term dictionaries instead of building a
 /// query over all of them.
 const IDS_LOOKED_UP_ONE_BY_ONE: usize = 256;
@@ -112,7 +118,8 @@ impl TantivyIndex {
             .num_worker_threads(WRITER_THREADS)
             .num_merge_threads(MERGE_THREADS)
             .build();
-        let writer = index.writer_with_options(options).context("cannot open the index writer")?;
+        let writer: IndexWriter = index.writer_with_options(options).context("cannot open the index writer")?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         Ok(TantivyIndex {
             view: Arc::new(View {
                 directory: directory.to_path_buf(),
@@ -142,6 +149,14 @@ impl TantivyIndex {
             .await
             .map_err(|error| IndexError::Fatal(anyhow!("a tantivy task failed: {error}")))?
     }
+}
+
+/// tantivy's log merge policy, with levels by size down to [`MIN_MERGE_LAYER_DOCS`]: a document is
+/// rewritten once per level it climbs, eight segments of a size making one of the next.
+fn merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_layer_size(MIN_MERGE_LAYER_DOCS);
+    policy
 }
 
 /// The checkpoint saved as the payload of the last commit; empty for a new index.
