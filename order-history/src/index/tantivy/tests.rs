@@ -345,3 +345,25 @@ async fn get_json_answers_as_get_does_with_the_json_that_was_stored() {
     index.commit(&Checkpoint::default()).await.expect("committed");
     assert_eq!(index.get_json(order_id).await.expect("get"), None);
 }
+
+/// The segment the last merge made is not merged again with the small segments committed since:
+/// with tantivy's default policy these eight would form one level below 10,000 documents.
+#[test]
+fn small_segments_are_merged_with_segments_of_their_size_only() {
+    use ::tantivy::index::SegmentId;
+    use ::tantivy::merge_policy::MergePolicy;
+
+    let index = ::tantivy::Index::create_in_ram(schema::build_schema().0);
+    let segment = |documents| index.new_segment_meta(SegmentId::generate_random(), documents);
+    let mut segments: Vec<_> = (0..7).map(|_| segment(200)).collect();
+    segments.push(segment(1_600));
+    assert!(super::merge_policy().compute_merge_candidates(&segments).is_empty());
+
+    let eighth_small = segment(200);
+    segments.push(eighth_small.clone());
+    let candidates = super::merge_policy().compute_merge_candidates(&segments);
+    assert_eq!(candidates.len(), 1);
+    assert_eq!(candidates[0].0.len(), 8);
+    assert!(candidates[0].0.contains(&eighth_small.id()));
+    assert!(!candidates[0].0.contains(&segments[7].id()), "the larger segment waits for its own level");
+}
