@@ -6,14 +6,15 @@
 //! 2. the raw consume rate: read and decode every record, nothing else;
 //! 3. rebuild throughput: replay everything into a fresh view (`rebuild::run`), then into the
 //!    statistics store the service will use (`stats::rebuild`), each with its CPU per event;
+//!    for 2. and 3. also the broker's CPU, which shares the two cores with the consumer;
 //! 4. search latency on the full view: a two-word query and a filtered query;
 //! 5. freshness at a steady `--rate` writes/s (default 200) for `--seconds` (default 20): from
 //!    the moment an event is published until a read-your-writes GET sees it;
 //! 6. the projection's CPU per event, live at `--rate` writes/s (published by a child process,
 //!    so this process's CPU is the projection's alone), against the rebuild's CPU per event of
 //!    both read models, since the service projects both; with `--rates 200,1000,4000` at each
-//!    rate in turn, and the line through them splits the live cost into a part per second
-//!    (timers, polls, the commit) and a part per event;
+//!    rate in turn, with a least-squares line through them (a rough split into a part per
+//!    second and a part per event: batches grow with the rate, so the fit is loose);
 //! 7. memory: this process's peak RSS (projection, index and bench together) and the broker's.
 //!
 //! `cargo bench -p order-history --bench projection [-- --orders N --rate R --rates R1,R2 --seconds S]`
@@ -157,6 +158,39 @@ fn own_cpu_seconds() -> f64 {
     load::cpu_seconds(std::process::id())
 }
 
+/// The CPU this process and the broker use over a phase: on two shared cores the broker's share
+/// bounds how fast a consumer on the same machine can go.
+struct CpuShares {
+    own: f64,
+    broker: Option<(u32, f64)>,
+    started: Instant,
+}
+
+impl CpuShares {
+    fn start() -> Self {
+        let broker = broker_pid().and_then(|pid| pid.parse::<u32>().ok()).map(|pid| (pid, load::cpu_seconds(pid)));
+        CpuShares { own: own_cpu_seconds(), broker, started: Instant::now() }
+    }
+
+    /// `bench X cores (a µs/event), broker Y cores (b µs/event), together Z cores`.
+    fn report(&self, events: u64) -> String {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let own = own_cpu_seconds() - self.own;
+        let per_event = |cpu: f64| cpu * 1e6 / events as f64;
+        let mut line = format!("bench process {:.2} cores ({:.0} µs/event)", own / seconds, per_event(own));
+        if let Some((pid, before)) = self.broker {
+            let broker = load::cpu_seconds(pid) - before;
+            line += &format!(
+                ", broker {:.2} cores ({:.0} µs/event), together {:.2} cores",
+                broker / seconds,
+                per_event(broker),
+                (own + broker) / seconds
+            );
+        }
+        line
+    }
+}
+
 /// The child process of the live-projection phase: publishes ORDER_PLACED events at `rate`
 /// per second for `seconds`, starting at `first_sequence`, and prints the last order id.
 async fn publish_at_rate(args: &[String]) {
@@ -210,6 +244,7 @@ async fn live_projection_cpu(
     let client = service_client();
     let events = rate * seconds;
     let cpu_before = own_cpu_seconds();
+    let shares = CpuShares::start();
     let started = Instant::now();
     let output = tokio::process::Command::new(std::env::current_exe().expect("this bench's path"))
         .args(["--publish-at", &rate.to_string(), "--for", &seconds.to_string()])
@@ -227,7 +262,8 @@ async fn live_projection_cpu(
     let per_event_us = cpu * 1e6 / events as f64;
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "live projection at {rate} events/s: {events} events in {elapsed:.1}s, {cpu:.2} CPU s = {per_event_us:.0} µs/event"
+        "live projection at {rate} events/s: {events} events in {elapsed:.1}s, {cpu:.2} CPU s = {per_event_us:.0} µs/event; {}",
+        shares.report(events)
     );
     (per_event_us, elapsed)
 }
@@ -450,11 +486,13 @@ async fn main() {
         events as f64 / fill_time.as_secs_f64()
     );
 
+    let shares = CpuShares::start();
     let consume_time = raw_consume(&infra.kafka, codec.clone(), events).await;
     let consume_rate = events as f64 / consume_time.as_secs_f64();
     println!(
-        "raw consume (read + decode): {events} events in {:.1}s = {consume_rate:.0} events/s",
-        consume_time.as_secs_f64()
+        "raw consume (read + decode): {events} events in {:.1}s = {consume_rate:.0} events/s; {}",
+        consume_time.as_secs_f64(),
+        shares.report(events)
     );
 
     let data_dir = infra.dir.path().join("order-history");
@@ -472,6 +510,7 @@ async fn main() {
     tracker.try_start(&generation);
     let started = Instant::now();
     let cpu_before = own_cpu_seconds();
+    let shares = CpuShares::start();
     rebuild::run(&setup, &generation, None, RebuildFrom::Beginning, &tracker, &CancellationToken::new())
         .await
         .expect("rebuild");
@@ -483,6 +522,7 @@ async fn main() {
         rebuild_time.as_secs_f64(),
         rebuild_rate / consume_rate
     );
+    println!("rebuild: {}", shares.report(events));
     drop(setup);
     let statistics_cpu_per_event_us = statistics_rebuild(&infra, &codec, &data_dir, events).await;
     let both_cpu_per_event_us = rebuild_cpu_per_event_us + statistics_cpu_per_event_us;
