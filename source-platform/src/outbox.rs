@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use events::{EncodeError, Event, EventCodec, encode_datum, frame, headers};
-use rdkafka::message::{Header, OwnedHeaders};
 use kafka_config::DeliveryProducer;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};

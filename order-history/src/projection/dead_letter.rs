@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use events::{headers, topics};
+use kafka_config::DeliveryProducer;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use kafka_config::DeliveryProducer;
 use rdkafka::producer::FutureRecord;
 use tokio_util::sync::CancellationToken;
 
