@@ -172,10 +172,15 @@ impl CpuShares {
         CpuShares { own: own_cpu_seconds(), broker, started: Instant::now() }
     }
 
+    /// This process's CPU seconds since the start.
+    fn own_cpu(&self) -> f64 {
+        own_cpu_seconds() - self.own
+    }
+
     /// `bench X cores (a µs/event), broker Y cores (b µs/event), together Z cores`.
     fn report(&self, events: u64) -> String {
         let seconds = self.started.elapsed().as_secs_f64();
-        let own = own_cpu_seconds() - self.own;
+        let own = self.own_cpu();
         let per_event = |cpu: f64| cpu * 1e6 / events as f64;
         let mut line = format!("bench process {:.2} cores ({:.0} µs/event)", own / seconds, per_event(own));
         if let Some((pid, before)) = self.broker {
@@ -233,7 +238,7 @@ async fn publish_at_rate(args: &[String]) {
 /// publishes them, and this process (the projection, nothing else) is charged from the first
 /// publish until the last event is readable.
 ///
-/// Returns the CPU per event in µs and how long the phase took in seconds.
+/// Returns the CPU seconds it used and how long the phase took in seconds.
 async fn live_projection_cpu(
     infra: &TestInfra,
     app_address: std::net::SocketAddr,
@@ -243,9 +248,7 @@ async fn live_projection_cpu(
 ) -> (f64, f64) {
     let client = service_client();
     let events = rate * seconds;
-    let cpu_before = own_cpu_seconds();
     let shares = CpuShares::start();
-    let started = Instant::now();
     let output = tokio::process::Command::new(std::env::current_exe().expect("this bench's path"))
         .args(["--publish-at", &rate.to_string(), "--for", &seconds.to_string()])
         .args(["--first-sequence", &first_sequence.to_string(), "--bootstrap", &infra.kafka.bootstrap_servers])
@@ -258,14 +261,12 @@ async fn live_projection_cpu(
     let last_key = String::from_utf8_lossy(&output.stdout).trim().to_string();
     let url = format!("http://{app_address}/orders/{last_key}?min_version={last_key}:1&wait_ms=2000");
     while client.get(&url).send().await.expect("get").status() != 200 {}
-    let cpu = own_cpu_seconds() - cpu_before;
-    let per_event_us = cpu * 1e6 / events as f64;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (cpu, elapsed) = (shares.own_cpu(), shares.started.elapsed().as_secs_f64());
     println!(
-        "live projection at {rate} events/s: {events} events in {elapsed:.1}s, {cpu:.2} CPU s = {per_event_us:.0} µs/event; {}",
+        "live projection at {rate} events/s: {events} events in {elapsed:.1}s, {cpu:.2} CPU s; {}",
         shares.report(events)
     );
-    (per_event_us, elapsed)
+    (cpu, elapsed)
 }
 
 /// This process's CPU while the app runs with nothing to project, over `seconds`: the part of
@@ -509,13 +510,12 @@ async fn main() {
     let tracker = RebuildTracker::with_progress_bar();
     tracker.try_start(&generation);
     let started = Instant::now();
-    let cpu_before = own_cpu_seconds();
     let shares = CpuShares::start();
     rebuild::run(&setup, &generation, None, RebuildFrom::Beginning, &tracker, &CancellationToken::new())
         .await
         .expect("rebuild");
     let rebuild_time = started.elapsed();
-    let rebuild_cpu_per_event_us = (own_cpu_seconds() - cpu_before) * 1e6 / events as f64;
+    let rebuild_cpu_per_event_us = shares.own_cpu() * 1e6 / events as f64;
     let rebuild_rate = events as f64 / rebuild_time.as_secs_f64();
     println!(
         "rebuild: {events} events in {:.1}s = {rebuild_rate:.0} events/s, {:.2}x the raw consume rate, {rebuild_cpu_per_event_us:.0} µs CPU/event",
@@ -561,17 +561,18 @@ async fn main() {
     let mut points = vec![(0.0, idle_cores)];
     for (run, &rate) in options.live_rates.iter().enumerate() {
         let first_sequence = 20_000_000 + run as u64 * 10_000_000;
-        let (live_cpu_per_event_us, live_seconds) =
+        let (live_cpu, live_seconds) =
             live_projection_cpu(&infra, address, rate, options.seconds, first_sequence).await;
         let events = (rate * options.seconds) as f64;
-        let net_of_idle_us = live_cpu_per_event_us - idle_cores * live_seconds * 1e6 / events;
+        let live_cpu_per_event_us = live_cpu * 1e6 / events;
+        let net_of_idle_us = (live_cpu - idle_cores * live_seconds) * 1e6 / events;
         println!(
             "live projection CPU per event at {rate} events/s: {:.2}x the rebuild's of both read models ({live_cpu_per_event_us:.0} / {both_cpu_per_event_us:.0} µs); \
              without the idle process's {idle_cores:.3} cores: {net_of_idle_us:.0} µs = {:.2}x",
             live_cpu_per_event_us / both_cpu_per_event_us,
             net_of_idle_us / both_cpu_per_event_us,
         );
-        points.push((events / live_seconds, live_cpu_per_event_us * events / 1e6 / live_seconds));
+        points.push((events / live_seconds, live_cpu / live_seconds));
     }
     if points.len() > 2 {
         let (per_second, per_event) = fit_line(&points);
