@@ -3,9 +3,11 @@
 //! tansu is the only Kafka-protocol broker that installs without Docker or a JVM. It is built
 //! with the `libsql` feature, because its default features store nothing, and with one patch to
 //! its storage crate (`patches/`, reasons in `docs/local-broker.md`): a fetch waiting for data
-//! is woken by the next produce and answers as soon as it has records, as Kafka's does. Without
-//! it, tansu answers a fetch only when its `fetch.wait.max.ms` runs out, so a consumer must
-//! choose between polling the broker a hundred times a second and stale reads.
+//! is woken by the next produce and answers as soon as it has records, as Kafka's does, and a
+//! fetch reads storage only for the partitions that may have changed since it last read them.
+//! Without it, tansu answers a fetch only when its `fetch.wait.max.ms` runs out, so a consumer
+//! must choose between polling the broker a hundred times a second and stale reads, and every
+//! fetch re-reads every partition it names.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -29,9 +31,10 @@ pub struct BrokerInstallArgs {
 pub const TANSU_VERSION: &str = "0.6.0";
 
 /// The one patch applied to the crates.io source of `tansu-storage` 0.6.0.
-const FETCH_WAKEUP_PATCH: &str = include_str!("../patches/tansu-storage-0.6.0-fetch-wakeup.patch");
-/// Names the install, so that an unpatched tansu of the same version is never taken for it.
-const PATCH_NAME: &str = "fetch-wakeup";
+const FETCH_PATCH: &str = include_str!("../patches/tansu-storage-0.6.0-fetch-known.patch");
+/// Names the install, so that an unpatched tansu of the same version, or one built with an
+/// earlier patch, is never taken for it.
+const PATCH_NAME: &str = "fetch-known";
 
 /// Returns a tansu binary of the pinned version, installing it first if needed.
 pub async fn ensure_installed(args: &BrokerInstallArgs) -> anyhow::Result<PathBuf> {
@@ -136,8 +139,7 @@ async fn patched_storage_source(cache_dir: &Path) -> anyhow::Result<PathBuf> {
     }
     copy_dir(&pristine, &patched)?;
     let patch_file = cache_dir.join(format!("tansu-storage-{TANSU_VERSION}-{PATCH_NAME}.patch"));
-    std::fs::write(&patch_file, FETCH_WAKEUP_PATCH)
-        .with_context(|| format!("cannot write {}", patch_file.display()))?;
+    std::fs::write(&patch_file, FETCH_PATCH).with_context(|| format!("cannot write {}", patch_file.display()))?;
     // git apply works outside a repository too; the ceiling keeps it from finding one above
     let output = Command::new("git")
         .args(["apply", "-p1"])

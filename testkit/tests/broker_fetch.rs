@@ -51,3 +51,42 @@ async fn a_waiting_fetch_answers_when_a_record_arrives() {
     assert_eq!(received.as_deref(), Some(b"woken".as_slice()));
     assert!(started.elapsed() < Duration::from_millis(FETCH_WAIT_MS), "answered before the fetch wait ran out");
 }
+
+/// The broker skips a partition it knows holds nothing past the fetch offset; a produce to any
+/// one of a fetch's partitions must still end the wait and be read, whichever partition it is.
+#[tokio::test]
+async fn a_fetch_over_several_partitions_reads_each_one_that_receives_a_record() {
+    let infra = TestInfra::start().await;
+    let topic = events::topics::SHIPMENTS;
+    let consumer: StreamConsumer = infra
+        .kafka
+        .consumer_config("fetch-known", &format!("fetch-known-{}", Uuid::now_v7()))
+        .set("fetch.wait.max.ms", FETCH_WAIT_MS.to_string())
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..3 {
+        let (_, high_watermark) =
+            consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)).expect("watermarks");
+        assignment.add_partition_offset(topic, partition, Offset::Offset(high_watermark)).expect("partition");
+    }
+    consumer.assign(&assignment).expect("assigned");
+    let producer: FutureProducer = infra.kafka.producer_config("fetch-known").create().expect("producer");
+
+    // twice round, so the second produce to each partition meets what the broker learnt of it
+    for round in 0..2 {
+        for partition in [2, 0, 1] {
+            let payload = format!("round {round} partition {partition}");
+            producer
+                .send(FutureRecord::to(topic).partition(partition).key("k").payload(&payload), Duration::from_secs(10))
+                .await
+                .map_err(|(error, _)| error)
+                .expect("delivered");
+            let message = tokio::time::timeout(Duration::from_secs(FETCH_WAIT_MS / 4000), consumer.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{payload}: not received; the fetch did not read its partition"))
+                .expect("a record");
+            assert_eq!((message.partition(), message.payload()), (partition, Some(payload.as_bytes())));
+        }
+    }
+}
