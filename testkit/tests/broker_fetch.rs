@@ -22,17 +22,7 @@ const AT_ONCE: Duration = Duration::from_secs(5);
 async fn a_waiting_fetch_answers_when_a_record_arrives() {
     let infra = TestInfra::start().await;
     let topic = events::topics::ORDERS;
-    let consumer: StreamConsumer = infra
-        .kafka
-        .consumer_config("fetch-wakeup", &format!("fetch-wakeup-{}", Uuid::now_v7()))
-        .set("fetch.wait.max.ms", FETCH_WAIT_MS.to_string())
-        .create()
-        .expect("consumer");
-    // a fixed position, so the record below is read wherever the first fetch starts
-    let (_, high_watermark) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).expect("watermarks");
-    let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, 0, Offset::Offset(high_watermark)).expect("partition");
-    consumer.assign(&assignment).expect("assigned");
+    let consumer = waiting_at_the_end(&infra, "fetch-wakeup", topic, &[0]);
     let waiting = tokio::spawn(async move {
         let message = consumer.recv().await.expect("a record");
         message.payload().map(<[u8]>::to_vec)
@@ -62,19 +52,7 @@ async fn a_waiting_fetch_answers_when_a_record_arrives() {
 async fn a_fetch_over_several_partitions_reads_each_one_that_receives_a_record() {
     let infra = TestInfra::start().await;
     let topic = events::topics::SHIPMENTS;
-    let consumer: StreamConsumer = infra
-        .kafka
-        .consumer_config("fetch-known", &format!("fetch-known-{}", Uuid::now_v7()))
-        .set("fetch.wait.max.ms", FETCH_WAIT_MS.to_string())
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..3 {
-        let (_, high_watermark) =
-            consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)).expect("watermarks");
-        assignment.add_partition_offset(topic, partition, Offset::Offset(high_watermark)).expect("partition");
-    }
-    consumer.assign(&assignment).expect("assigned");
+    let consumer = waiting_at_the_end(&infra, "fetch-known", topic, &[0, 1, 2]);
     let producer: FutureProducer = infra.kafka.producer_config("fetch-known").create().expect("producer");
 
     // twice round, so the second produce to each partition meets what the broker learnt of it
@@ -95,4 +73,24 @@ async fn a_fetch_over_several_partitions_reads_each_one_that_receives_a_record()
             assert_eq!((message.partition(), message.payload()), (partition, Some(payload.as_bytes())));
         }
     }
+}
+
+/// A consumer with the long fetch wait, assigned `partitions` of `topic` at their high
+/// watermarks: a fixed position, so a record produced next is read wherever the first fetch
+/// starts.
+fn waiting_at_the_end(infra: &TestInfra, client_id: &str, topic: &str, partitions: &[i32]) -> StreamConsumer {
+    let consumer: StreamConsumer = infra
+        .kafka
+        .consumer_config(client_id, &format!("{client_id}-{}", Uuid::now_v7()))
+        .set("fetch.wait.max.ms", FETCH_WAIT_MS.to_string())
+        .create()
+        .expect("consumer");
+    let mut assignment = TopicPartitionList::new();
+    for &partition in partitions {
+        let (_, high_watermark) =
+            consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)).expect("watermarks");
+        assignment.add_partition_offset(topic, partition, Offset::Offset(high_watermark)).expect("partition");
+    }
+    consumer.assign(&assignment).expect("assigned");
+    consumer
 }
