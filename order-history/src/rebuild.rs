@@ -30,7 +30,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-use crate::index::{Checkpoint, HistoryIndex, ViewCatalog};
+use crate::index::{Checkpoint, HistoryIndex, IndexError, ViewCatalog};
 use crate::projection::decode::Decoder;
 use crate::projection::source::Source;
 use crate::projection::{Assignment, BatchLimits, DecodedBatch, LiveView, decode_batch, fold, telemetry};
@@ -283,20 +283,35 @@ struct Replay<'a> {
 
 impl Replay<'_> {
     /// Replays until every partition's position reaches `ends`, then commits.
+    ///
+    /// Pipelined: a batch is folded (and committed, when one is due) in a task of its own while
+    /// the next one is read and decoded here, so the two stages overlap instead of taking turns.
     async fn until(&mut self, ends: &Checkpoint, shutdown: &CancellationToken) -> anyhow::Result<()> {
-        while let Some(read) = self.reader.next_batch_before(ends, shutdown).await? {
-            let decoded = read.decoded;
-            let outcome = fold::fold_into(self.next.as_ref(), &decoded.events).await?;
-            self.since_commit += decoded.records as u64;
-            if self.since_commit >= COMMIT_EVERY_RECORDS {
-                self.next.commit(self.reader.position()).await?;
+        let mut read = self.reader.next_batch_before(ends, shutdown).await?;
+        while let Some(batch) = read {
+            let DecodedBatch { events, dead_letters, records, .. } = batch.decoded;
+            self.since_commit += records as u64;
+            // the position this batch ends at, taken before reading the next one moves it on
+            let commit_at = (self.since_commit >= COMMIT_EVERY_RECORDS).then(|| self.reader.position().clone());
+            if commit_at.is_some() {
                 self.since_commit = 0;
             }
-            self.tracker.update(|status| {
-                status.records_done += decoded.records as u64;
-                status.events_applied += outcome.applied as u64;
-                status.rejected += decoded.dead_letters.len() as u64;
+            let next = Arc::clone(&self.next);
+            let folding = tokio::spawn(async move {
+                let outcome = fold::fold_into(next.as_ref(), &events).await?;
+                if let Some(covered) = commit_at {
+                    next.commit(&covered).await?;
+                }
+                Ok::<_, IndexError>(outcome)
             });
+            let following = self.reader.next_batch_before(ends, shutdown).await;
+            let outcome = folding.await.context("a rebuild fold panicked")??;
+            self.tracker.update(|status| {
+                status.records_done += records as u64;
+                status.events_applied += outcome.applied as u64;
+                status.rejected += dead_letters.len() as u64;
+            });
+            read = following?;
         }
         self.next.commit(self.reader.position()).await?;
         self.since_commit = 0;
