@@ -207,7 +207,7 @@ impl OrderStore {
         let statement = format!("select {ORDER_COLUMNS} from orders where id = $1");
         let row = sqlx::query(&statement)
             .bind(id.to_string())
-            .fetch_optional(&self.store.pool)
+            .fetch_optional(&mut *self.store.read_connection().await?)
             .await
             .context("cannot read the order")?;
         match row {
@@ -244,9 +244,10 @@ impl OrderStore {
         if let Some(cursor) = after {
             query = query.bind(cursor.created_at_millis()).bind(cursor.id().to_string());
         }
+        let mut connection = self.store.read_connection().await?;
         // one row more than the page tells whether a next page exists
         let rows =
-            query.bind(i64::from(limit.get()) + 1).fetch_all(&self.store.pool).await.context("cannot list orders")?;
+            query.bind(i64::from(limit.get()) + 1).fetch_all(&mut *connection).await.context("cannot list orders")?;
         let page_size = limit.get() as usize;
         let mut orders = Vec::with_capacity(rows.len().min(page_size));
         for row in rows.iter().take(page_size) {

@@ -170,7 +170,7 @@ pub async fn change_payment(
 
 /// The payment `id`, if there is one.
 pub async fn find_payment(store: &Store, id: PaymentId) -> anyhow::Result<Option<Payment>> {
-    let mut connection = store.pool.acquire().await.context("cannot get a database connection")?;
+    let mut connection = store.read_connection().await?;
     select_payment(&mut connection, id).await
 }
 
@@ -179,7 +179,7 @@ pub async fn list_payments_of_order(store: &Store, order_id: OrderId) -> anyhow:
     let rows =
         sqlx::query(&format!("select {PAYMENT_COLUMNS} from payments where order_id = $1 order by created_at_ms, id"))
             .bind(order_id.to_string())
-            .fetch_all(&store.pool)
+            .fetch_all(&mut *store.read_connection().await?)
             .await
             .context("cannot list the payments of an order")?;
     let mut payments = Vec::with_capacity(rows.len());

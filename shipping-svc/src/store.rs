@@ -155,7 +155,7 @@ impl ShipmentStore {
     pub async fn find_shipment(&self, id: ShipmentId) -> anyhow::Result<Option<Shipment>> {
         let row = sqlx::query(&format!("select {SHIPMENT_COLUMNS} from shipments where id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.context.store.pool)
+            .fetch_optional(&mut *self.context.store.read_connection().await?)
             .await
             .context("cannot read the shipment")?;
         row.as_ref().map(shipment_from_row).transpose()
@@ -167,7 +167,7 @@ impl ShipmentStore {
             "select {SHIPMENT_COLUMNS} from shipments where order_id = $1 order by created_at_ms, id"
         ))
         .bind(order_id.to_string())
-        .fetch_all(&self.context.store.pool)
+        .fetch_all(&mut *self.context.store.read_connection().await?)
         .await
         .context("cannot list the order's shipments")?;
         let mut shipments = Vec::with_capacity(rows.len());
