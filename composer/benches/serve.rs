@@ -87,6 +87,10 @@ fn wrk_commands(
     [("401 floor (no token)", base), ("GET /orders/{id}", get_by_id)]
 }
 
+// as the binaries of composer and the services
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let options = options();

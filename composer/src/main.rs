@@ -5,6 +5,12 @@ use clap::Parser;
 use composer::app::Application;
 use composer::config::Config;
 
+// A read allocates and frees per HTTP message, JSON value and row; glibc's malloc and free,
+// with their arena locks, took a fifth of composer's read path in a profile
+// (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
